@@ -1,0 +1,38 @@
+import js from '@eslint/js';
+import { importX } from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+// Imports point down (STYLE §1): each folder lists what it must not reach.
+const restrict = (files, patterns) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point down: see docs/architecture.md' })) }] },
+});
+const UP_FROM_SCHEMA = ['**/errors.js', '**/config.js', '**/store/**', '**/ingest/**', '**/http/**', '**/app.js', '**/server.js'];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'data/', 'web/dist/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strict,
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+      'import-x/ignore': ['node_modules'],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-default-export': 'off',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-console': 'error',
+    },
+  },
+  restrict(['src/schema/**'], UP_FROM_SCHEMA),
+  restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/http/**', '**/app.js', '**/server.js']),
+  restrict(['src/store/**'], ['**/ingest/**', '**/http/**', '**/app.js', '**/server.js', 'fastify', '@nats-io/*']),
+  restrict(['src/ingest/**'], ['**/http/**', '**/app.js', '**/server.js', 'pg', '@electric-sql/*', 'fastify', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js']),
+  restrict(['src/http/**'], ['**/app.js', '**/server.js', 'pg', '@electric-sql/*', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js']),
+  restrict(['src/app.ts'], ['pg', '@electric-sql/*', '**/server.js', '**/store/postgres.js', '**/store/pglite.js']),
+  { files: ['test/**', 'bench/**', 'src/cli/**'], rules: { 'no-console': 'off' } },
+);

@@ -1,0 +1,40 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authPlugin } from './http/plugins/auth.js';
+import { errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { eventsRoute } from './http/routes/events.js';
+import { healthRoutes } from './http/routes/health.js';
+import { publishRoute } from './http/routes/publish.js';
+import { statsRoute } from './http/routes/stats.js';
+import type { Pipeline } from './ingest/index.js';
+import type { Store } from './store/index.js';
+
+export interface AppOptions {
+  store: Store;
+  pipeline: Pipeline;
+  logger: FastifyBaseLogger | false;
+  bodyLimit: number;
+  maxBatchEvents: number;
+  apiKey: string | undefined;
+  startedAt?: number;
+}
+
+/** Builds the HTTP app on a store and a pipeline; it never listens and never reads the environment. */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger === false ? undefined : options.logger,
+    bodyLimit: options.bodyLimit,
+    // One log line per request would be the hot path's biggest cost; errors are logged by the error handler.
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+  // Only JSON is an event body (SPEC §3): text/plain would otherwise parse as a string and earn a 422, not 415.
+  app.removeContentTypeParser('text/plain');
+
+  errorHandlerPlugin(app);
+  if (options.apiKey) authPlugin(app, options.apiKey);
+  publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
+  eventsRoute(app, options.store);
+  statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
+  healthRoutes(app, options.store);
+  return app;
+}

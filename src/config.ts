@@ -1,0 +1,87 @@
+import { LogaggError } from './errors.js';
+
+/** Defaults for every setting (SPEC §7); docs/config.md and the README table are checked against it. */
+export const DEFAULTS = {
+  PORT: '8080',
+  HOST: '0.0.0.0',
+  DATABASE_URL: '',
+  DATA_DIR: './data',
+  BATCH_MAX: '1000',
+  BATCH_LINGER_MS: '2',
+  WORKERS: '4',
+  MAX_QUEUE: '50000',
+  BODY_LIMIT: '10485760',
+  MAX_BATCH_EVENTS: '10000',
+  API_KEY: '',
+  LOG_LEVEL: 'info',
+  SHUTDOWN_TIMEOUT_MS: '30000',
+} as const;
+
+export type EnvName = keyof typeof DEFAULTS;
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  batchMax: number;
+  batchLingerMs: number;
+  workers: number;
+  maxQueue: number;
+  bodyLimit: number;
+  maxBatchEvents: number;
+  apiKey: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  shutdownTimeoutMs: number;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads, validates and freezes the configuration; every bad variable is reported at once as CONFIG_INVALID. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const raw = (name: EnvName): string => {
+    const value = env[name];
+    return value === undefined || value === '' ? DEFAULTS[name] : value;
+  };
+  const int = (name: EnvName, min: number, max: number): number => {
+    const text = raw(name);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+    }
+    return value;
+  };
+  const optional = (name: EnvName): string | undefined => raw(name) || undefined;
+
+  const logLevel = raw('LOG_LEVEL');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const databaseUrl = optional('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  const config: Config = {
+    port: int('PORT', 0, 65535),
+    host: raw('HOST'),
+    databaseUrl,
+    dataDir: raw('DATA_DIR'),
+    batchMax: int('BATCH_MAX', 1, 100_000),
+    batchLingerMs: int('BATCH_LINGER_MS', 0, 10_000),
+    workers: int('WORKERS', 1, 64),
+    maxQueue: int('MAX_QUEUE', 1, 10_000_000),
+    bodyLimit: int('BODY_LIMIT', 1024, 1024 * 1024 * 1024),
+    maxBatchEvents: int('MAX_BATCH_EVENTS', 1, 1_000_000),
+    apiKey: optional('API_KEY'),
+    logLevel: logLevel as Config['logLevel'],
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+  };
+  if (config.maxQueue < config.maxBatchEvents) {
+    problems.push('MAX_QUEUE must be at least MAX_BATCH_EVENTS, or a full batch could never be queued');
+  }
+  if (problems.length > 0) {
+    throw new LogaggError('CONFIG_INVALID', { message: `Invalid configuration: ${problems.join('; ')}`, details: problems });
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,49 @@
+/**
+ * The one table of error codes. A code is never renamed or reused; docs/errors.md lists each one and a test
+ * checks both directions.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 422, retryable: false, message: 'The request does not match the schema' },
+  INVALID_JSON: { status: 400, retryable: false, message: 'The body is not valid JSON' },
+  BODY_TOO_LARGE: { status: 413, retryable: false, message: 'The body is larger than the limit' },
+  BATCH_TOO_LARGE: { status: 413, retryable: false, message: 'The batch holds more events than the limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The content type must be application/json' },
+  BAD_REQUEST: { status: 400, retryable: false, message: 'The request is malformed' },
+  UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
+  NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
+  OVERLOADED: { status: 503, retryable: true, message: 'The ingest queue is full; retry later' },
+  STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The store cannot be reached; retry later' },
+  SHUTTING_DOWN: { status: 503, retryable: true, message: 'The server is shutting down; retry on another replica' },
+  STORE_FAILED: { status: 500, retryable: true, message: 'The store failed to commit the batch' },
+  INTERNAL: { status: 500, retryable: true, message: 'Internal error' },
+  CONFIG_INVALID: { status: 500, retryable: false, message: 'The configuration is invalid' },
+  DATA_DIR_LOCKED: { status: 500, retryable: false, message: 'Another process owns the data directory' },
+  MIGRATION_FAILED: { status: 500, retryable: false, message: 'The schema migration failed' },
+} as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Every error logagg throws: a stable code from the table, optional details, the lower error as cause. */
+export class LogaggError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: unknown[] | undefined;
+
+  constructor(code: ErrorCode, options: { message?: string; details?: unknown[]; cause?: unknown } = {}) {
+    const entry = ERROR_CODES[code];
+    super(options.message ?? entry.message, { cause: options.cause });
+    this.name = 'LogaggError';
+    this.code = code;
+    this.status = entry.status;
+    this.retryable = entry.retryable;
+    this.details = options.details;
+  }
+}
+
+export function isLogaggError(err: unknown): err is LogaggError {
+  return err instanceof LogaggError;
+}

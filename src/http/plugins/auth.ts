@@ -1,0 +1,22 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { LogaggError } from '../../errors.js';
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+// Liveness stays open so an orchestrator can probe without the key.
+const OPEN_PATHS = new Set(['/health']);
+
+/** When API_KEY is set, every request but /health must carry it as `Authorization: Bearer` or `X-API-Key`. */
+export function authPlugin(app: FastifyInstance, apiKey: string): void {
+  const expected = digest(apiKey);
+  app.addHook('onRequest', async (request) => {
+    if (OPEN_PATHS.has(request.url.split('?')[0] ?? '')) return;
+    const header = request.headers.authorization;
+    const given = header?.startsWith('Bearer ') ? header.slice(7) : request.headers['x-api-key'];
+    // Compare digests in constant time, so the key cannot be guessed byte by byte from timings.
+    if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
+      throw new LogaggError('UNAUTHORIZED');
+    }
+  });
+}

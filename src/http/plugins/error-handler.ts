@@ -1,0 +1,54 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isLogaggError, LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
+import type { ErrorBody } from '../../schema/error.js';
+
+// Fastify's own failures, mapped onto our table so every error body has the same shape and code list.
+const FASTIFY_CODES: Record<string, LogaggError['code']> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+function toLogaggError(err: FastifyError): LogaggError {
+  if (isLogaggError(err)) return err;
+  if (err.validation) {
+    const details = err.validation.map((v) => ({
+      path: `${err.validationContext ?? ''}${v.instancePath}`,
+      message: v.message ?? 'is invalid',
+    }));
+    return new LogaggError('VALIDATION_FAILED', { message: err.message, details, cause: err });
+  }
+  const mapped = FASTIFY_CODES[err.code];
+  if (mapped) return new LogaggError(mapped, { cause: err });
+  // The JSON parser throws a plain SyntaxError (also for __proto__ keys) with statusCode 400.
+  if (err.name === 'SyntaxError' && err.statusCode === 400) {
+    return new LogaggError('INVALID_JSON', { message: `The body is not valid JSON: ${err.message}`, cause: err });
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return new LogaggError('BAD_REQUEST', { message: err.message, cause: err });
+  }
+  return new LogaggError('INTERNAL', { cause: err });
+}
+
+/** The only place errors become responses: one body shape, Retry-After on 503, no 5xx internals shown. */
+export function errorHandlerPlugin(app: FastifyInstance): void {
+  app.setErrorHandler((raw: FastifyError, request, reply) => {
+    const err = toLogaggError(raw);
+    if (err.status >= 500) {
+      request.log.error({ err: raw, code: err.code }, 'request failed');
+    } else if (err.status === 503) {
+      request.log.warn({ code: err.code }, 'request refused');
+    }
+    if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    const body: ErrorBody = { error: err.code, message: err.message };
+    if (err.details) body.details = err.details;
+    return reply.code(err.status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = { error: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` };
+    return reply.code(404).send(body);
+  });
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { Pipeline } from '../../ingest/index.js';
+import { type Stats, StatsSchema, type TopicCounts } from '../../schema/stats.js';
+import type { Store } from '../../store/index.js';
+
+export interface StatsRouteOptions {
+  store: Pick<Store, 'topicCounts' | 'kind'>;
+  pipeline: Pick<Pipeline, 'figures'>;
+  startedAt: number;
+}
+
+/** GET /stats: persisted counters read in one snapshot, so the totals always balance. */
+export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): void {
+  app.get('/stats', { schema: { response: { 200: StatsSchema } } }, async () => {
+    const counts = await options.store.topicCounts();
+    let received = 0;
+    let unique = 0;
+    const perTopic: Record<string, TopicCounts> = {};
+    for (const [topic, topicCounts] of counts) {
+      received += topicCounts.received;
+      unique += topicCounts.unique_processed;
+      perTopic[topic] = topicCounts;
+    }
+    const stats: Stats = {
+      received,
+      unique_processed: unique,
+      duplicate_dropped: received - unique,
+      topics: [...counts.keys()],
+      uptime: Math.floor((Date.now() - options.startedAt) / 1000),
+      per_topic: perTopic,
+      store: options.store.kind,
+      pipeline: options.pipeline.figures(),
+    };
+    return stats;
+  });
+}

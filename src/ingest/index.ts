@@ -1,0 +1,85 @@
+import { LogaggError } from '../errors.js';
+import type { Event } from '../schema/event.js';
+import type { PublishResult } from '../schema/publish.js';
+import { Batcher } from './batcher.js';
+import { type BatchWriter, flushBatch } from './flusher.js';
+import { IngestQueue, type Pending } from './queue.js';
+
+export interface PipelineOptions {
+  batchMax: number;
+  lingerMs: number;
+  workers: number;
+  maxQueue: number;
+}
+
+export interface PipelineFigures {
+  queued_events: number;
+  max_queue: number;
+  batches_in_flight: number;
+  batches_committed: number;
+  events_committed: number;
+  workers: number;
+  batch_max: number;
+  batch_linger_ms: number;
+}
+
+export interface Pipeline {
+  /** Queues a request's events; resolves once they are committed, with this request's own outcome. */
+  submit(events: readonly Event[]): Promise<PublishResult>;
+  figures(): PipelineFigures;
+  /** Refuses new requests, commits everything queued, resolves when the last batch is answered. */
+  close(): Promise<void>;
+}
+
+/** The group-commit pipeline (SPEC §5): bounded queue → batcher → parallel flushers → store. */
+export function createPipeline(store: BatchWriter, options: PipelineOptions): Pipeline {
+  const queue = new IngestQueue(options.maxQueue);
+  let closing = false;
+  let batchesCommitted = 0;
+  let eventsCommitted = 0;
+  let drained: (() => void) | undefined;
+
+  const batcher = new Batcher(queue, options, async (batch) => {
+    try {
+      const report = await flushBatch(store, batch);
+      batchesCommitted++;
+      eventsCommitted += report.events;
+    } catch (err) {
+      // flushBatch settles its requests; this only guards against a bug leaving them hanging.
+      const failure = new LogaggError('INTERNAL', { cause: err });
+      for (const pending of batch) pending.reject(failure);
+    }
+    if (closing && queue.isEmpty && batcher.busyFlushers === 1) drained?.();
+  });
+
+  return {
+    submit(events) {
+      if (closing) return Promise.reject(new LogaggError('SHUTTING_DOWN'));
+      if (events.length === 0) return Promise.resolve({ received: 0, unique: 0, duplicates: 0 });
+      return new Promise<PublishResult>((resolve, reject) => {
+        const pending: Pending = { events, enqueuedAt: performance.now(), resolve, reject };
+        queue.push(pending);
+        batcher.kick();
+      });
+    },
+    figures: () => ({
+      queued_events: queue.events,
+      max_queue: options.maxQueue,
+      batches_in_flight: batcher.busyFlushers,
+      batches_committed: batchesCommitted,
+      events_committed: eventsCommitted,
+      workers: options.workers,
+      batch_max: options.batchMax,
+      batch_linger_ms: options.lingerMs,
+    }),
+    async close() {
+      closing = true;
+      if (queue.isEmpty && batcher.busyFlushers === 0) return;
+      const done = new Promise<void>((resolve) => {
+        drained = resolve;
+      });
+      batcher.drain();
+      await done;
+    },
+  };
+}

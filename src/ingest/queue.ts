@@ -1,0 +1,66 @@
+import { LogaggError } from '../errors.js';
+import type { Event } from '../schema/event.js';
+import type { PublishResult } from '../schema/publish.js';
+
+/** One publish request waiting for its commit. */
+export interface Pending {
+  readonly events: readonly Event[];
+  readonly enqueuedAt: number;
+  resolve(result: PublishResult): void;
+  reject(err: Error): void;
+}
+
+/**
+ * FIFO of pending requests, bounded in events (MAX_QUEUE): past the bound a request is refused with OVERLOADED
+ * instead of growing memory. Requests are never split, so a request commits or fails as a whole.
+ */
+export class IngestQueue {
+  private items: Pending[] = [];
+  private head = 0;
+  private queuedEvents = 0;
+
+  constructor(private readonly maxEvents: number) {}
+
+  get events(): number {
+    return this.queuedEvents;
+  }
+
+  get isEmpty(): boolean {
+    return this.head === this.items.length;
+  }
+
+  /** When the oldest waiting request arrived (performance.now()), or undefined when empty. */
+  get oldestAt(): number | undefined {
+    return this.items[this.head]?.enqueuedAt;
+  }
+
+  push(pending: Pending): void {
+    if (this.queuedEvents + pending.events.length > this.maxEvents) {
+      throw new LogaggError('OVERLOADED', {
+        message: `The ingest queue holds ${this.queuedEvents} of ${this.maxEvents} events; retry later`,
+      });
+    }
+    this.items.push(pending);
+    this.queuedEvents += pending.events.length;
+  }
+
+  /** Takes whole requests in arrival order up to maxEvents (always at least one). */
+  take(maxEvents: number): Pending[] {
+    const batch: Pending[] = [];
+    let size = 0;
+    while (this.head < this.items.length) {
+      const next = this.items[this.head] as Pending;
+      if (batch.length > 0 && size + next.events.length > maxEvents) break;
+      batch.push(next);
+      size += next.events.length;
+      this.head++;
+    }
+    this.queuedEvents -= size;
+    // Compact now and then instead of shift() per item, which is O(n).
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+}

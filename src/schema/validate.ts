@@ -1,0 +1,111 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import { type Event, EventSchema } from './event.js';
+
+/** Deepest payload nesting accepted; deeper documents are refused before they reach the store. */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/** One reason an event was refused: which event (index in the request) and where in it. */
+export interface EventProblem {
+  index: number;
+  path: string;
+  message: string;
+}
+
+export type ValidationResult =
+  | { ok: true; events: Event[] }
+  | { ok: false; tooMany: boolean; problems: EventProblem[] };
+
+// Our own Ajv, not Fastify's: Fastify's strips unknown fields (removeAdditional) and coerces types, and the
+// event contract refuses both (SPEC §2).
+const ajv = new Ajv({ allErrors: true, strict: true });
+addFormats.default(ajv, ['date-time']);
+const checkEvent = ajv.compile<Event>(EventSchema);
+
+function describe(error: ErrorObject): { path: string; message: string } {
+  if (error.keyword === 'additionalProperties') {
+    const field = String(error.params.additionalProperty);
+    return { path: `${error.instancePath}/${field}`, message: `unknown field "${field}"` };
+  }
+  if (error.keyword === 'required') {
+    const field = String(error.params.missingProperty);
+    return { path: `${error.instancePath}/${field}`, message: `missing required field "${field}"` };
+  }
+  return { path: error.instancePath, message: error.message ?? 'is invalid' };
+}
+
+/**
+ * Finds what the store could not hold or that JSON.parse let through: U+0000 and unpaired surrogates (text and
+ * jsonb refuse them, failing a whole batch) and nesting past MAX_PAYLOAD_DEPTH.
+ */
+function payloadProblem(value: unknown, path: string, depth: number): { path: string; message: string } | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000') || !value.isWellFormed()) {
+      return { path, message: 'strings must not contain U+0000 or unpaired surrogates' };
+    }
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth > MAX_PAYLOAD_DEPTH) return { path, message: `nesting deeper than ${MAX_PAYLOAD_DEPTH} levels` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = payloadProblem(value[i], `${path}/${i}`, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const keyProblem = payloadProblem(key, `${path}/${key}`, depth);
+    if (keyProblem) return keyProblem;
+    const problem = payloadProblem((value as Record<string, unknown>)[key], `${path}/${key}`, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function eventProblems(candidate: unknown, index: number, problems: EventProblem[]): void {
+  if (!checkEvent(candidate)) {
+    for (const error of checkEvent.errors ?? []) problems.push({ index, ...describe(error) });
+    return;
+  }
+  for (const field of ['topic', 'event_id', 'source'] as const) {
+    if (!candidate[field].isWellFormed()) {
+      problems.push({ index, path: `/${field}`, message: 'must not contain unpaired surrogates' });
+    }
+  }
+  const problem = payloadProblem(candidate.payload, '/payload', 1);
+  if (problem) problems.push({ index, ...problem });
+}
+
+/**
+ * Accepts one event, an array of events, or {"events": [...]}; checks every event and names each bad one, so a
+ * request is taken whole or refused whole.
+ */
+export function validatePublishBody(body: unknown, maxEvents: number): ValidationResult {
+  let candidates: unknown[];
+  if (Array.isArray(body)) {
+    candidates = body;
+  } else if (typeof body === 'object' && body !== null && 'events' in body) {
+    const keys = Object.keys(body);
+    if (keys.length !== 1 || !Array.isArray(body.events)) {
+      return {
+        ok: false,
+        tooMany: false,
+        problems: [{ index: -1, path: '', message: 'an envelope must be exactly {"events": [...]}' }],
+      };
+    }
+    candidates = body.events as unknown[];
+  } else {
+    candidates = [body];
+  }
+  if (candidates.length > maxEvents) {
+    return {
+      ok: false,
+      tooMany: true,
+      problems: [{ index: -1, path: '', message: `${candidates.length} events; at most ${maxEvents} per request` }],
+    };
+  }
+  const problems: EventProblem[] = [];
+  for (let i = 0; i < candidates.length; i++) eventProblems(candidates[i], i, problems);
+  return problems.length === 0 ? { ok: true, events: candidates as Event[] } : { ok: false, tooMany: false, problems };
+}

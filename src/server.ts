@@ -1,0 +1,77 @@
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import { createPipeline } from './ingest/index.js';
+import { createStore } from './store/index.js';
+
+/**
+ * Composition root: config → store → migrate → pipeline → app → listen. Shutdown runs in reverse: stop
+ * accepting, answer in-flight requests, commit what is queued, close the store.
+ */
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, base: { service: 'logagg' } });
+
+  const store = await createStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    workers: config.workers,
+    onOpen: (info) => logger.info(info, 'embedded store opened'),
+  });
+  const applied = await store.migrate();
+  logger.info({ store: store.kind, applied }, 'schema ready');
+
+  const pipeline = createPipeline(store, {
+    batchMax: config.batchMax,
+    lingerMs: config.batchLingerMs,
+    workers: store.writers,
+    maxQueue: config.maxQueue,
+  });
+  const app = buildApp({
+    store,
+    pipeline,
+    logger,
+    bodyLimit: config.bodyLimit,
+    maxBatchEvents: config.maxBatchEvents,
+    apiKey: config.apiKey,
+    startedAt,
+  });
+  await app.listen({ port: config.port, host: config.host });
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting with queued work');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
+    await app.close();
+    await pipeline.close();
+    await store.close();
+    logger.info('stopped');
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (bad config): report on stderr in one clear line, then the detail.
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`logagg: ${message}\n`);
+  if (err instanceof Error && err.cause) process.stderr.write(`cause: ${String(err.cause)}\n`);
+  process.exit(1);
+});

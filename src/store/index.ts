@@ -1,0 +1,103 @@
+import { LogaggError } from '../errors.js';
+import type { Event } from '../schema/event.js';
+import type { EventsQuery } from '../schema/query.js';
+import type { TopicCounts } from '../schema/stats.js';
+import type { Engine } from './engine.js';
+import { migrate } from './migrate.js';
+import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
+import { createPostgresEngine } from './postgres.js';
+import {
+  type EventsPageRow,
+  INSERT_BATCH,
+  type InsertedRow,
+  PING,
+  SELECT_EVENTS_PAGE,
+  SELECT_TOPIC_COUNTS,
+  type TopicCountsRow,
+} from './sql.js';
+
+export type { InsertedRow } from './sql.js';
+
+/** One page of GET /events, already rendered as a JSON array. */
+export interface EventPage {
+  body: string;
+  count: number;
+  lastSeq: number | undefined;
+  hasMore: boolean;
+}
+
+export interface Store {
+  readonly kind: 'postgres' | 'pglite';
+  /** How many batches may be committed at once. */
+  readonly writers: number;
+  /** Applies pending schema migrations; returns the versions applied. */
+  migrate(): Promise<number[]>;
+  /** Inserts a batch in one transaction with its counters; returns the keys that were new. */
+  insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
+  /** Stored events in commit order, filtered, after a seq cursor. */
+  queryEvents(query: EventsQuery): Promise<EventPage>;
+  /** Persisted counters per topic, read in one snapshot. */
+  topicCounts(): Promise<Map<string, TopicCounts>>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Connections for batch commits (postgres); PGlite has one. */
+  workers: number;
+  /** Embedded store only: told how long opening (and any crash recovery) took. */
+  onOpen?: PgliteEngineOptions['onOpen'];
+}
+
+/** Picks the engine: PostgreSQL when a URL is given, else embedded PGlite in dataDir. */
+export async function createStore(options: StoreOptions): Promise<Store> {
+  const engine = options.databaseUrl
+    ? createPostgresEngine({ url: options.databaseUrl, writers: options.workers })
+    : await createPgliteEngine({ dataDir: options.dataDir, onOpen: options.onOpen });
+  return createSqlStore(engine);
+}
+
+/** The store on any engine: the same SQL for both. */
+export function createSqlStore(engine: Engine): Store {
+  return {
+    kind: engine.kind,
+    writers: engine.writers,
+    migrate: () => migrate(engine),
+    insertBatch: (events) => engine.query<InsertedRow>(INSERT_BATCH, [JSON.stringify(events)]),
+    async queryEvents(query) {
+      const [row] = await engine.query<EventsPageRow>(SELECT_EVENTS_PAGE, [
+        query.after ?? 0,
+        query.topic ?? null,
+        query.source ?? null,
+        query.since ?? null,
+        query.until ?? null,
+        query.limit,
+      ]);
+      if (!row) throw new LogaggError('STORE_FAILED', { message: 'The page query returned no row' });
+      const count = Math.min(row.fetched, query.limit);
+      return {
+        body: row.body,
+        count,
+        lastSeq: row.last_seq === null ? undefined : Number(row.last_seq),
+        hasMore: row.fetched > query.limit,
+      };
+    },
+    async topicCounts() {
+      const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
+      const counts = new Map<string, TopicCounts>();
+      for (const row of rows) {
+        const received = Number(row.received);
+        const unique = Number(row.unique_count);
+        counts.set(row.topic, { received, unique_processed: unique, duplicate_dropped: received - unique });
+      }
+      return counts;
+    },
+    async ping() {
+      await engine.query(PING);
+    },
+    close: () => engine.close(),
+  };
+}

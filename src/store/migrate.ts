@@ -1,0 +1,43 @@
+import { LogaggError } from '../errors.js';
+import type { Engine } from './engine.js';
+import * as init from './migrations/001-init.js';
+import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP, SELECT_MIGRATION_VERSIONS } from './sql.js';
+
+// Applied in order; an entry is never edited once released; a change is a new entry.
+const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  { version: 1, name: 'init', sql: init.sql },
+];
+
+/** The schema version this build expects. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Applies pending migrations in one transaction under an advisory lock, so replicas starting together apply
+ * each exactly once. Returns the versions it applied (empty when the schema was current).
+ */
+export async function migrate(engine: Engine): Promise<number[]> {
+  try {
+    return await engine.transaction(async (query, exec) => {
+      await exec(MIGRATION_SETUP);
+      const rows = await query<{ version: number }>(SELECT_MIGRATION_VERSIONS);
+      const done = new Set(rows.map((row) => row.version));
+      const newer = rows.find((row) => row.version > SCHEMA_VERSION);
+      if (newer) {
+        throw new LogaggError('MIGRATION_FAILED', {
+          message: `The database is at schema version ${newer.version}, newer than this build (${SCHEMA_VERSION})`,
+        });
+      }
+      const applied: number[] = [];
+      for (const migration of MIGRATIONS) {
+        if (done.has(migration.version)) continue;
+        await exec(migration.sql);
+        await query(INSERT_MIGRATION_VERSION, [migration.version, migration.name]);
+        applied.push(migration.version);
+      }
+      return applied;
+    });
+  } catch (err) {
+    if (err instanceof LogaggError && err.code !== 'STORE_FAILED') throw err;
+    throw new LogaggError('MIGRATION_FAILED', { cause: err });
+  }
+}

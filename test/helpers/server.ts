@@ -1,0 +1,47 @@
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../../src/app.js';
+import { createPipeline, type PipelineOptions } from '../../src/ingest/index.js';
+import { createStore } from '../../src/store/index.js';
+import type { StoreLocation } from './stores.js';
+
+export interface TestServer {
+  url: string;
+  /** Graceful stop: stop accepting, commit what is queued, close the store. */
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions extends Partial<PipelineOptions> {
+  bodyLimit?: number;
+  maxBatchEvents?: number;
+  apiKey?: string;
+}
+
+/** The real server on a real store, listening on a free port of 127.0.0.1. */
+export async function startServer(location: StoreLocation, options: TestServerOptions = {}): Promise<TestServer> {
+  const store = await createStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, workers: options.workers ?? 4 });
+  await store.migrate();
+  const pipeline = createPipeline(store, {
+    batchMax: options.batchMax ?? 1000,
+    lingerMs: options.lingerMs ?? 2,
+    workers: store.writers,
+    maxQueue: options.maxQueue ?? 50_000,
+  });
+  const app = buildApp({
+    store,
+    pipeline,
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
+    maxBatchEvents: options.maxBatchEvents ?? 10_000,
+    apiKey: options.apiKey,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      await app.close();
+      await pipeline.close();
+      await store.close();
+    },
+  };
+}
