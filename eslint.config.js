@@ -11,7 +11,7 @@ const restrict = (files, patterns) => ({
 const UP_FROM_SCHEMA = ['**/errors.js', '**/config.js', '**/store/**', '**/ingest/**', '**/http/**', '**/app.js', '**/server.js'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'web/dist/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', '.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -26,6 +26,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-console': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
   restrict(['src/schema/**'], UP_FROM_SCHEMA),

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { authPlugin } from './http/plugins/auth.js';
 import { errorHandlerPlugin } from './http/plugins/error-handler.js';
 import { eventsRoute } from './http/routes/events.js';
@@ -24,11 +24,21 @@ export function buildApp(options: AppOptions): FastifyInstance {
     loggerInstance: options.logger === false ? undefined : options.logger,
     bodyLimit: options.bodyLimit,
     // One log line per request would be the hot path's biggest cost; errors are logged by the error handler.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
   // Only JSON is an event body (SPEC §3): text/plain would otherwise parse as a string and earn a 422, not 415.
   app.removeContentTypeParser('text/plain');
+
+  // A keep-alive connection whose request is answered after close() began would stay open until its idle timeout
+  // and hold shutdown up: answer every response from then on with Connection: close.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   errorHandlerPlugin(app);
   if (options.apiKey) authPlugin(app, options.apiKey);

@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   OVERLOADED: { status: 503, retryable: true, message: 'The ingest queue is full; retry later' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The store cannot be reached; retry later' },
   SHUTTING_DOWN: { status: 503, retryable: true, message: 'The server is shutting down; retry on another replica' },
-  STORE_FAILED: { status: 500, retryable: true, message: 'The store failed to commit the batch' },
+  STORE_FAILED: { status: 500, retryable: true, message: 'The store refused or failed the statement' },
   INTERNAL: { status: 500, retryable: true, message: 'Internal error' },
   CONFIG_INVALID: { status: 500, retryable: false, message: 'The configuration is invalid' },
   DATA_DIR_LOCKED: { status: 500, retryable: false, message: 'Another process owns the data directory' },

@@ -15,6 +15,7 @@ export class Batcher {
   private idle: number;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly queue: IngestQueue,
@@ -28,10 +29,16 @@ export class Batcher {
     return this.options.workers - this.idle;
   }
 
-  /** From now on cut batches without lingering: the pipeline is closing. */
-  drain(): void {
+  /** From now on cut batches without lingering; resolves once the queue is empty and every flusher idle. */
+  drain(): Promise<void> {
     this.draining = true;
     this.kick();
+    if (this.isSettled()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isSettled(): boolean {
+    return this.idle === this.options.workers && this.queue.isEmpty;
   }
 
   /** Call after anything changed: a request queued or a flusher came free. */
@@ -60,6 +67,7 @@ export class Batcher {
     void this.flush(batch).finally(() => {
       this.idle++;
       this.kick();
+      if (this.isSettled()) for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
   }
 }

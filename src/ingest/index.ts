@@ -37,7 +37,6 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
   let closing = false;
   let batchesCommitted = 0;
   let eventsCommitted = 0;
-  let drained: (() => void) | undefined;
 
   const batcher = new Batcher(queue, options, async (batch) => {
     try {
@@ -49,7 +48,6 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
       const failure = new LogaggError('INTERNAL', { cause: err });
       for (const pending of batch) pending.reject(failure);
     }
-    if (closing && queue.isEmpty && batcher.busyFlushers === 1) drained?.();
   });
 
   return {
@@ -72,14 +70,9 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
       batch_max: options.batchMax,
       batch_linger_ms: options.lingerMs,
     }),
-    async close() {
+    close() {
       closing = true;
-      if (queue.isEmpty && batcher.busyFlushers === 0) return;
-      const done = new Promise<void>((resolve) => {
-        drained = resolve;
-      });
-      batcher.drain();
-      await done;
+      return batcher.drain();
     },
   };
 }

@@ -10,11 +10,28 @@ export const EventsQuerySchema = Type.Object(
     source: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     since: Type.Optional(Type.String({ format: 'date-time', pattern: '^(?!0000)', description: 'timestamp >= since' })),
     until: Type.Optional(Type.String({ format: 'date-time', pattern: '^(?!0000)', description: 'timestamp < until' })),
-    limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT }),
-    after: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'seq of the last event seen' }),
-    ),
+    // Digits checked as text: Ajv's number coercion turns "1e400" into Infinity and lets it past maximum.
+    limit: Type.String({
+      pattern: '^(?:[1-9][0-9]{0,3}|10000)$',
+      default: String(DEFAULT_PAGE_LIMIT),
+      description: `Page size, 1 to ${MAX_PAGE_LIMIT}`,
+    }),
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'seq of the last event seen' })),
   },
   { additionalProperties: false },
 );
 export type EventsQuery = Static<typeof EventsQuerySchema>;
+
+/** A validated GET /events query, numbers parsed. */
+export interface EventFilter {
+  topic?: string | undefined;
+  source?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  after: number;
+}
+
+export function toEventFilter(query: EventsQuery): EventFilter {
+  return { ...query, limit: Number(query.limit), after: Number(query.after ?? 0) };
+}

@@ -1,6 +1,6 @@
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
-import type { EventsQuery } from '../schema/query.js';
+import type { EventFilter } from '../schema/query.js';
 import type { TopicCounts } from '../schema/stats.js';
 import type { Engine } from './engine.js';
 import { migrate } from './migrate.js';
@@ -35,7 +35,7 @@ export interface Store {
   /** Inserts a batch in one transaction with its counters; returns the keys that were new. */
   insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
   /** Stored events in commit order, filtered, after a seq cursor. */
-  queryEvents(query: EventsQuery): Promise<EventPage>;
+  queryEvents(filter: EventFilter): Promise<EventPage>;
   /** Persisted counters per topic, read in one snapshot. */
   topicCounts(): Promise<Map<string, TopicCounts>>;
   /** Resolves when the database answers. */
@@ -69,7 +69,7 @@ export function createSqlStore(engine: Engine): Store {
     insertBatch: (events) => engine.query<InsertedRow>(INSERT_BATCH, [JSON.stringify(events)]),
     async queryEvents(query) {
       const [row] = await engine.query<EventsPageRow>(SELECT_EVENTS_PAGE, [
-        query.after ?? 0,
+        query.after,
         query.topic ?? null,
         query.source ?? null,
         query.since ?? null,

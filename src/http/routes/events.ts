@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { type EventsQuery, EventsQuerySchema } from '../../schema/query.js';
+import { type EventFilter, type EventsQuery, EventsQuerySchema, toEventFilter } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 
-function nextLink(query: EventsQuery, lastSeq: number): string {
+function nextLink(query: EventFilter, lastSeq: number): string {
   const params = new URLSearchParams();
   for (const key of ['topic', 'source', 'since', 'until'] as const) {
     const value = query[key];
@@ -19,8 +19,9 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
     '/events',
     { schema: { querystring: EventsQuerySchema } },
     async (request, reply) => {
-      const page = await store.queryEvents(request.query);
-      if (page.hasMore && page.lastSeq !== undefined) reply.header('link', nextLink(request.query, page.lastSeq));
+      const filter = toEventFilter(request.query);
+      const page = await store.queryEvents(filter);
+      if (page.hasMore && page.lastSeq !== undefined) reply.header('link', nextLink(filter, page.lastSeq));
       // The store renders the page as JSON text; sending it as is avoids a parse and re-stringify per row.
       return reply.type('application/json; charset=utf-8').send(page.body);
     },
