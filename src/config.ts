@@ -6,6 +6,7 @@ export const DEFAULTS = {
   HOST: '0.0.0.0',
   DATABASE_URL: '',
   DATA_DIR: './data',
+  EMBEDDED_SYNC: 'on',
   BATCH_MAX: '1000',
   BATCH_LINGER_MS: '2',
   WORKERS: '4',
@@ -24,6 +25,7 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  embeddedSync: boolean;
   batchMax: number;
   batchLingerMs: number;
   workers: number;
@@ -58,6 +60,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  const embeddedSync = raw('EMBEDDED_SYNC');
+  if (embeddedSync !== 'on' && embeddedSync !== 'off') {
+    problems.push(`EMBEDDED_SYNC must be "on" or "off", got "${embeddedSync}"`);
+  }
   const databaseUrl = optional('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must start with postgres:// or postgresql://');
@@ -67,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     host: raw('HOST'),
     databaseUrl,
     dataDir: raw('DATA_DIR'),
+    embeddedSync: embeddedSync !== 'off',
     batchMax: int('BATCH_MAX', 1, 100_000),
     batchLingerMs: int('BATCH_LINGER_MS', 0, 10_000),
     workers: int('WORKERS', 1, 64),

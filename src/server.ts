@@ -16,9 +16,13 @@ async function main(): Promise<void> {
   const store = await createStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    embeddedSync: config.embeddedSync,
     workers: config.workers,
     onOpen: (info) => logger.info(info, 'embedded store opened'),
   });
+  if (store.kind === 'pglite' && !config.embeddedSync) {
+    logger.warn('EMBEDDED_SYNC=off: commits are not flushed to disk; an OS crash or power cut can lose acknowledged events');
+  }
   const applied = await store.migrate();
   logger.info({ store: store.kind, applied }, 'schema ready');
 

@@ -46,6 +46,8 @@ export interface Store {
 export interface StoreOptions {
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Embedded store only: flush each commit to disk before it is reported (default true). */
+  embeddedSync?: boolean;
   /** Connections for batch commits (postgres); PGlite has one. */
   workers: number;
   /** Embedded store only: told how long opening (and any crash recovery) took. */
@@ -56,7 +58,7 @@ export interface StoreOptions {
 export async function createStore(options: StoreOptions): Promise<Store> {
   const engine = options.databaseUrl
     ? createPostgresEngine({ url: options.databaseUrl, writers: options.workers })
-    : await createPgliteEngine({ dataDir: options.dataDir, onOpen: options.onOpen });
+    : await createPgliteEngine({ dataDir: options.dataDir, sync: options.embeddedSync, onOpen: options.onOpen });
   return createSqlStore(engine);
 }
 

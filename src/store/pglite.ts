@@ -4,11 +4,25 @@ import { PGlite } from '@electric-sql/pglite';
 import { LogaggError } from '../errors.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Engine, QueryFn } from './engine.js';
+import { DURABLE_START_PARAMS, durableFsyncExtension, ensureInitdbSynced } from './pglite-durable.js';
 
 export interface PgliteEngineOptions {
   dataDir: string;
+  /** Flush every commit to disk before it is reported (default). Off trades power-cut safety for speed. */
+  sync?: boolean;
   /** Called once open, with how long opening (including crash recovery) took. */
   onOpen?: (info: { openMs: number; recoveredFromCrash: boolean }) => void;
+}
+
+/** Refuses to run with a setting that would make commits volatile (a PGlite upgrade changing its defaults). */
+async function assertDurable(db: PGlite): Promise<void> {
+  const settings = await db.query<{ name: string; setting: string }>(
+    "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'wal_sync_method', 'synchronous_commit')",
+  );
+  const value = Object.fromEntries(settings.rows.map((row) => [row.name, row.setting]));
+  if (value.fsync !== 'on' || value.wal_sync_method !== 'fsync' || value.synchronous_commit !== 'on') {
+    throw new LogaggError('STORE_FAILED', { message: `The embedded store is not durable: ${JSON.stringify(value)}` });
+  }
 }
 
 function translate(err: unknown): LogaggError {
@@ -24,9 +38,17 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
   mkdirSync(options.dataDir, { recursive: true });
   const lock = lockDataDir(options.dataDir);
   const started = performance.now();
+  const pgdata = join(options.dataDir, 'pgdata');
+  const sync = options.sync ?? true;
   let db: PGlite;
   try {
-    db = await PGlite.create(join(options.dataDir, 'pgdata'));
+    db = sync
+      ? await PGlite.create(pgdata, { startParams: [...DURABLE_START_PARAMS], extensions: { durableFsyncExtension } })
+      : await PGlite.create(pgdata);
+    if (sync) {
+      ensureInitdbSynced(pgdata);
+      await assertDurable(db);
+    }
   } catch (err) {
     lock.release();
     throw new LogaggError('STORE_FAILED', { message: `Could not open the embedded store in ${options.dataDir}`, cause: err });

@@ -37,10 +37,18 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** The real server as a child process (src/server.ts through tsx), ready when /health answers. */
-export async function spawnServer(location: StoreLocation, env: Record<string, string> = {}): Promise<ServerProcess> {
+/**
+ * The real server as a child process (src/server.ts through tsx), ready when /health answers. `prefix` runs it
+ * under another program (strace); the child is then that program.
+ */
+export async function spawnServer(
+  location: StoreLocation,
+  env: Record<string, string> = {},
+  prefix: string[] = [],
+): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const command = [...prefix, process.execPath, '--import', 'tsx', 'src/server.ts'];
+  const child = spawn(command[0] as string, command.slice(1), {
     env: {
       ...process.env,
       PORT: String(port),

@@ -18,7 +18,11 @@ export interface TestServerOptions extends Partial<PipelineOptions> {
 
 /** The real server on a real store, listening on a free port of 127.0.0.1. */
 export async function startServer(location: StoreLocation, options: TestServerOptions = {}): Promise<TestServer> {
-  const store = await createStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, workers: options.workers ?? 4 });
+  const store = await createStore({
+    databaseUrl: location.databaseUrl,
+    dataDir: location.dataDir,
+    workers: options.workers ?? 4,
+  });
   await store.migrate();
   const pipeline = createPipeline(store, {
     batchMax: options.batchMax ?? 1000,
