@@ -5,12 +5,15 @@ import { eventsRoute } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { publishRoute } from './http/routes/publish.js';
 import { statsRoute } from './http/routes/stats.js';
+import { streamRoute } from './http/routes/stream.js';
+import type { Feed } from './ingest/feed.js';
 import type { Pipeline } from './ingest/index.js';
 import type { Store } from './store/index.js';
 
 export interface AppOptions {
   store: Store;
   pipeline: Pipeline;
+  feed: Feed;
   logger: FastifyBaseLogger | false;
   bodyLimit: number;
   maxBatchEvents: number;
@@ -44,6 +47,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   if (options.apiKey) authPlugin(app, options.apiKey);
   publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   eventsRoute(app, options.store);
+  streamRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
   healthRoutes(app, options.store);
   return app;

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
+import { Feed } from './ingest/feed.js';
 import { createPipeline } from './ingest/index.js';
 import { createStore } from './store/index.js';
 
@@ -26,15 +27,23 @@ async function main(): Promise<void> {
   const applied = await store.migrate();
   logger.info({ store: store.kind, applied }, 'schema ready');
 
+  const feed = new Feed(store, {
+    pollIntervalMs: 250,
+    pageSize: 1000,
+    onError: (err) => logger.warn({ err }, 'live feed could not read the store'),
+  });
   const pipeline = createPipeline(store, {
     batchMax: config.batchMax,
     lingerMs: config.batchLingerMs,
     workers: store.writers,
     maxQueue: config.maxQueue,
+    logger: logger.child({ component: 'ingest' }),
+    onCommit: () => feed.wake(),
   });
   const app = buildApp({
     store,
     pipeline,
+    feed,
     logger,
     bodyLimit: config.bodyLimit,
     maxBatchEvents: config.maxBatchEvents,

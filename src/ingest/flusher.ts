@@ -9,6 +9,8 @@ export type BatchWriter = Pick<Store, 'insertBatch'>;
 export interface FlushReport {
   events: number;
   unique: number;
+  /** Set when the store was unreachable and the whole batch failed. */
+  unavailable?: LogaggError;
 }
 
 const keyOf = (topic: string, eventId: string): string => `${topic}\u0000${eventId}`;
@@ -47,7 +49,7 @@ async function isolate(store: BatchWriter, batch: readonly Pending[], err: unkno
     err instanceof LogaggError ? err : new LogaggError('STORE_FAILED', { cause: err });
   if (batch.length === 1 || failure.code === 'STORE_UNAVAILABLE') {
     for (const pending of batch) pending.reject(failure);
-    return { events: 0, unique: 0 };
+    return failure.code === 'STORE_UNAVAILABLE' ? { events: 0, unique: 0, unavailable: failure } : { events: 0, unique: 0 };
   }
   const report: FlushReport = { events: 0, unique: 0 };
   for (const pending of batch) {

@@ -10,6 +10,16 @@ export interface PipelineOptions {
   lingerMs: number;
   workers: number;
   maxQueue: number;
+  /** Called after each batch that committed something (wakes the live feed). */
+  onCommit?: () => void;
+  /** Told once per change of state (store lost/back, queue full/drained), never per request. */
+  logger?: IngestLogger;
+}
+
+/** The slice of a pino logger the pipeline uses. */
+export interface IngestLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
 }
 
 export interface PipelineFigures {
@@ -37,12 +47,27 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
   let closing = false;
   let batchesCommitted = 0;
   let eventsCommitted = 0;
+  let storeLost = false;
+  let overloaded = false;
+  const logger = options.logger;
 
   const batcher = new Batcher(queue, options, async (batch) => {
     try {
       const report = await flushBatch(store, batch);
       batchesCommitted++;
       eventsCommitted += report.events;
+      if (report.unique > 0) options.onCommit?.();
+      if (report.unavailable && !storeLost) {
+        storeLost = true;
+        logger?.warn({ err: report.unavailable }, 'store unavailable; publishes get 503 until it returns');
+      } else if (!report.unavailable && storeLost && report.events > 0) {
+        storeLost = false;
+        logger?.info({}, 'store reachable again');
+      }
+      if (overloaded && queue.events * 2 < options.maxQueue) {
+        overloaded = false;
+        logger?.info({ queuedEvents: queue.events }, 'ingest queue below half; accepting again');
+      }
     } catch (err) {
       // flushBatch settles its requests; this only guards against a bug leaving them hanging.
       const failure = new LogaggError('INTERNAL', { cause: err });
@@ -56,7 +81,15 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
       if (events.length === 0) return Promise.resolve({ received: 0, unique: 0, duplicates: 0 });
       return new Promise<PublishResult>((resolve, reject) => {
         const pending: Pending = { events, enqueuedAt: performance.now(), resolve, reject };
-        queue.push(pending);
+        try {
+          queue.push(pending);
+        } catch (err) {
+          if (!overloaded) {
+            overloaded = true;
+            logger?.warn({ queuedEvents: queue.events, maxQueue: options.maxQueue }, 'ingest queue full; publishes get 503');
+          }
+          throw err;
+        }
         batcher.kick();
       });
     },

@@ -7,11 +7,14 @@ import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
 import {
+  type EventAfterRow,
   type EventsPageRow,
   INSERT_BATCH,
   type InsertedRow,
   PING,
+  SELECT_EVENTS_AFTER,
   SELECT_EVENTS_PAGE,
+  SELECT_HEAD_SEQ,
   SELECT_TOPIC_COUNTS,
   type TopicCountsRow,
 } from './sql.js';
@@ -26,6 +29,13 @@ export interface EventPage {
   hasMore: boolean;
 }
 
+/** A committed event for the live stream, already rendered as JSON text. */
+export interface FeedEvent {
+  seq: number;
+  topic: string;
+  json: string;
+}
+
 export interface Store {
   readonly kind: 'postgres' | 'pglite';
   /** How many batches may be committed at once. */
@@ -36,6 +46,10 @@ export interface Store {
   insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
   /** Stored events in commit order, filtered, after a seq cursor. */
   queryEvents(filter: EventFilter): Promise<EventPage>;
+  /** Committed events with seq > after (one topic or all), in seq order: the live stream's source. */
+  eventsAfter(after: number, topic: string | undefined, limit: number): Promise<FeedEvent[]>;
+  /** The highest committed seq (0 when empty). */
+  headSeq(): Promise<number>;
   /** Persisted counters per topic, read in one snapshot. */
   topicCounts(): Promise<Map<string, TopicCounts>>;
   /** Resolves when the database answers. */
@@ -86,6 +100,14 @@ export function createSqlStore(engine: Engine): Store {
         lastSeq: row.last_seq === null ? undefined : Number(row.last_seq),
         hasMore: row.fetched > query.limit,
       };
+    },
+    async eventsAfter(after, topic, limit) {
+      const rows = await engine.query<EventAfterRow>(SELECT_EVENTS_AFTER, [after, topic ?? null, limit]);
+      return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
+    },
+    async headSeq() {
+      const [row] = await engine.query<{ seq: string }>(SELECT_HEAD_SEQ);
+      return Number(row?.seq ?? 0);
     },
     async topicCounts() {
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);

@@ -45,6 +45,14 @@ export interface InsertedRow {
   event_id: string;
 }
 
+// One event as the JSON text GET /events and the live stream send; shared so both render events the same way.
+const EVENT_JSON = `json_build_object(
+      'seq', seq, 'topic', topic, 'event_id', event_id,
+      'timestamp', (to_json(ts AT TIME ZONE 'UTC') #>> '{}') || 'Z',
+      'source', source, 'payload', payload,
+      'received_at', (to_json(received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z'
+    )`;
+
 // The page is built as one JSON text in the database: no per-row parse and re-stringify in Node.
 // timestamp and received_at are rendered in UTC with as many fraction digits as they hold.
 export const SELECT_EVENTS_PAGE = `
@@ -61,18 +69,30 @@ kept AS (SELECT * FROM page ORDER BY seq LIMIT $6)
 SELECT
   (SELECT count(*) FROM page)::int AS fetched,
   (SELECT max(seq) FROM kept)::text AS last_seq,
-  (SELECT coalesce(json_agg(json_build_object(
-      'seq', seq, 'topic', topic, 'event_id', event_id,
-      'timestamp', (to_json(ts AT TIME ZONE 'UTC') #>> '{}') || 'Z',
-      'source', source, 'payload', payload,
-      'received_at', (to_json(received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z'
-    ) ORDER BY seq), '[]')::text FROM kept) AS body`;
+  (SELECT coalesce(json_agg(${EVENT_JSON} ORDER BY seq), '[]')::text FROM kept) AS body`;
 
 export interface EventsPageRow {
   fetched: number;
   last_seq: string | null;
   body: string;
 }
+
+/**
+ * Committed events after a seq, for the live stream: each row's JSON rendered by the database.
+ * ORDER BY names the column: the bare name would sort by the text alias (1, 10, 100, 2…).
+ */
+export const SELECT_EVENTS_AFTER = `
+SELECT seq::text AS seq, topic, ${EVENT_JSON}::text AS json FROM events
+WHERE seq > $1 AND ($2::text IS NULL OR topic = $2)
+ORDER BY events.seq LIMIT $3`;
+
+export interface EventAfterRow {
+  seq: string;
+  topic: string;
+  json: string;
+}
+
+export const SELECT_HEAD_SEQ = 'SELECT coalesce(max(seq), 0)::text AS seq FROM events';
 
 export const SELECT_TOPIC_COUNTS = `
 SELECT topic, received::text AS received, unique_count::text AS unique_count FROM topic_stats ORDER BY topic`;

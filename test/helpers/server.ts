@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
+import { Feed } from '../../src/ingest/feed.js';
 import { createPipeline, type PipelineOptions } from '../../src/ingest/index.js';
 import { createStore } from '../../src/store/index.js';
 import type { StoreLocation } from './stores.js';
@@ -24,15 +25,18 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     workers: options.workers ?? 4,
   });
   await store.migrate();
+  const feed = new Feed(store, { pollIntervalMs: 100, pageSize: 1000 });
   const pipeline = createPipeline(store, {
     batchMax: options.batchMax ?? 1000,
     lingerMs: options.lingerMs ?? 2,
     workers: store.writers,
     maxQueue: options.maxQueue ?? 50_000,
+    onCommit: () => feed.wake(),
   });
   const app = buildApp({
     store,
     pipeline,
+    feed,
     logger: false,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     maxBatchEvents: options.maxBatchEvents ?? 10_000,

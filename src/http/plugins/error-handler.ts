@@ -36,10 +36,12 @@ function toLogaggError(err: FastifyError): LogaggError {
 export function errorHandlerPlugin(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     const err = toLogaggError(raw);
-    if (err.status >= 500) {
+    // 503s come in floods while overloaded or while the store is away; the store and pipeline report those
+    // states, so each refused request is only a debug line. Other 5xx are bugs or store failures: error.
+    if (err.status === 503) {
+      request.log.debug({ code: err.code }, 'request refused');
+    } else if (err.status >= 500) {
       request.log.error({ err: raw, code: err.code }, 'request failed');
-    } else if (err.status === 503) {
-      request.log.warn({ code: err.code }, 'request refused');
     }
     if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     const body: ErrorBody = { error: err.code, message: err.message };

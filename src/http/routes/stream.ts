@@ -1,0 +1,131 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { Feed, FeedEvent, FeedSubscriber } from '../../ingest/feed.js';
+import type { Store } from '../../store/index.js';
+
+const StreamQuerySchema = Type.Object({
+  topic: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Resume after this seq (or Last-Event-ID)' })),
+});
+type StreamQuery = Static<typeof StreamQuerySchema>;
+
+export interface StreamRouteOptions {
+  feed: Feed;
+  store: Pick<Store, 'eventsAfter'>;
+  /** A subscriber this far behind (bytes not yet taken by its socket) is cut off; it resumes by Last-Event-ID. */
+  maxBufferedBytes?: number;
+  heartbeatMs?: number;
+}
+
+const CATCH_UP_PAGE = 500;
+
+/**
+ * One SSE connection: subscribe to the feed first (live events are held back), read what was missed from the
+ * store, then release the held events past the cursor. Each event goes out once, in seq order, as `id: <seq>`.
+ */
+class StreamSession implements FeedSubscriber {
+  private live = false;
+  private held: FeedEvent[] = [];
+  private closed = false;
+  private cursor = 0;
+
+  constructor(
+    private readonly res: ServerResponse,
+    readonly topic: string | undefined,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  push(events: readonly FeedEvent[]): void {
+    if (this.closed || events.length === 0) return;
+    if (!this.live) {
+      this.held.push(...events);
+      if (this.held.length > 10_000) this.close();
+      return;
+    }
+    this.write(events);
+  }
+
+  /** Sends the events after `from` from the store, then turns live. */
+  async catchUp(store: Pick<Store, 'eventsAfter'>, from: number): Promise<void> {
+    this.cursor = from;
+    for (;;) {
+      const events = await store.eventsAfter(this.cursor, this.topic, CATCH_UP_PAGE);
+      if (this.closed) return;
+      this.write(events);
+      if (events.length < CATCH_UP_PAGE) break;
+    }
+    this.live = true;
+    const held = this.held;
+    this.held = [];
+    this.write(held);
+  }
+
+  write(events: readonly FeedEvent[]): void {
+    let chunk = '';
+    for (const event of events) {
+      if (event.seq <= this.cursor) continue;
+      chunk += `id: ${event.seq}\nevent: event\ndata: ${event.json}\n\n`;
+      this.cursor = event.seq;
+    }
+    if (chunk === '' || this.closed) return;
+    this.res.write(chunk);
+    // A subscriber that does not read must not hold memory or slow ingest: cut it off; it resumes by id.
+    if (this.res.writableLength > this.maxBufferedBytes) this.close();
+  }
+
+  heartbeat(): void {
+    if (!this.closed) this.res.write(': keep-alive\n\n');
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.res.end();
+  }
+}
+
+function startCursor(query: StreamQuery, lastEventId: string | string[] | undefined): number | undefined {
+  const id = Array.isArray(lastEventId) ? lastEventId[0] : lastEventId;
+  if (id !== undefined && /^[0-9]{1,15}$/.test(id)) return Number(id);
+  return query.after === undefined ? undefined : Number(query.after);
+}
+
+/** GET /events/stream: Server-Sent Events of committed events, resumable with Last-Event-ID. */
+export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): void {
+  const sessions = new Set<StreamSession>();
+  // Open streams would hold app.close() forever: end them first; clients reconnect elsewhere by Last-Event-ID.
+  app.addHook('preClose', async () => {
+    for (const session of sessions) session.close();
+  });
+
+  app.get<{ Querystring: StreamQuery }>('/events/stream', { schema: { querystring: StreamQuerySchema } }, async (request, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 1000\n\n');
+    const requested = startCursor(request.query, request.headers['last-event-id']);
+    const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024);
+    sessions.add(session);
+    const subscription = await options.feed.subscribe(session);
+    const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
+    res.once('close', () => {
+      session.close();
+      sessions.delete(session);
+      subscription.unsubscribe();
+      clearInterval(heartbeat);
+    });
+    try {
+      // Without a resume point a subscriber starts at the present: what commits from now on.
+      await session.catchUp(options.store, requested ?? subscription.position);
+    } catch (err) {
+      request.log.warn({ err }, 'stream catch-up failed; closing so the client resumes');
+      session.close();
+    }
+  });
+}

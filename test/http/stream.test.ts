@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { PublishResult } from '../../src/schema/publish.js';
+import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { openStream } from '../helpers/sse.js';
+import { freshStore, type StoreLocation, storeKinds } from '../helpers/stores.js';
+
+for (const kind of storeKinds()) {
+  describe(`GET /events/stream [${kind}]`, { timeout: 120_000 }, () => {
+    let location: StoreLocation;
+    let server: TestServer;
+    before(async () => {
+      location = await freshStore(kind);
+      server = await startServer(location);
+    });
+    after(async () => {
+      await server.stop();
+      await location.destroy();
+    });
+
+    test('pushes each committed event of its topic once, in seq order, with id = seq', async (t) => {
+      const topic = uniqueTopic('live');
+      const stream = await openStream(`${server.url}/events/stream?topic=${topic}`);
+      t.after(() => stream.close());
+      await post(`${server.url}/publish`, [makeEvent(topic, 'a'), makeEvent(uniqueTopic('other'), 'x'), makeEvent(topic, 'b')]);
+      await post(`${server.url}/publish`, [makeEvent(topic, 'a'), makeEvent(topic, 'c')]);
+      const events = await stream.waitFor(3);
+      assert.deepEqual(events.map((e) => e.data.event_id), ['a', 'b', 'c']);
+      assert.ok(events.every((e) => e.id === e.data.seq && e.data.topic === topic));
+      assert.ok((events[0]?.id ?? 0) < (events[1]?.id ?? 0) && (events[1]?.id ?? 0) < (events[2]?.id ?? 0));
+    });
+
+    test('a client that reconnects with Last-Event-ID gets exactly what it missed, then live events', async (t) => {
+      const topic = uniqueTopic('resume');
+      const first = await openStream(`${server.url}/events/stream?topic=${topic}`);
+      await post(`${server.url}/publish`, [makeEvent(topic, '1'), makeEvent(topic, '2')]);
+      const seen = await first.waitFor(2);
+      first.close();
+      await post(`${server.url}/publish`, [makeEvent(topic, '3'), makeEvent(topic, '4')]);
+      const resumed = await openStream(`${server.url}/events/stream?topic=${topic}`, { 'last-event-id': String(seen[1]?.id) });
+      t.after(() => resumed.close());
+      await resumed.waitFor(2);
+      await post(`${server.url}/publish`, [makeEvent(topic, '5')]);
+      const rest = await resumed.waitFor(3);
+      assert.deepEqual(rest.map((e) => e.data.event_id), ['3', '4', '5']);
+    });
+
+    test('events committed while a catch-up is running are neither lost nor repeated', async (t) => {
+      const topic = uniqueTopic('handoff');
+      await post(`${server.url}/publish`, Array.from({ length: 1200 }, (_, i) => makeEvent(topic, `old${i}`)));
+      const writer = (async () => {
+        for (let i = 0; i < 20; i++) await post<PublishResult>(`${server.url}/publish`, Array.from({ length: 10 }, (_, j) => makeEvent(topic, `new${i}-${j}`)));
+      })();
+      const stream = await openStream(`${server.url}/events/stream?topic=${topic}&after=0`);
+      t.after(() => stream.close());
+      await writer;
+      const events = await stream.waitFor(1400);
+      const ids = events.map((e) => e.id);
+      assert.equal(new Set(ids).size, ids.length, 'an event was repeated');
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      assert.equal(new Set(events.map((e) => e.data.event_id)).size, 1400);
+    });
+
+    test('a subscriber that stops reading is cut off without slowing ingest, and resumes with no gap', async () => {
+      const topic = uniqueTopic('slow');
+      const slow = await openStream(`${server.url}/events/stream?topic=${topic}&after=0`, {}, false);
+      const blob = 'x'.repeat(2000);
+      for (let i = 0; i < 10; i++) {
+        const reply = await post<PublishResult>(`${server.url}/publish`, Array.from({ length: 500 }, (_, j) => makeEvent(topic, `s${i}-${j}`, { payload: { blob } })));
+        assert.equal(reply.status, 200);
+      }
+      await slow.waitFor(1, 15_000).catch(() => undefined);
+      await slow.ended;
+      assert.ok(slow.events.length < 5000, `the stream was not cut off (${slow.events.length} events)`);
+      const last = slow.events.at(-1)?.id ?? 0;
+      const resumed = await openStream(`${server.url}/events/stream?topic=${topic}`, { 'last-event-id': String(last) });
+      await resumed.waitFor(5000 - slow.events.length, 30_000);
+      resumed.close();
+      const all = [...slow.events, ...resumed.events].map((e) => e.data.event_id);
+      assert.equal(all.length, 5000);
+      assert.equal(new Set(all).size, 5000);
+    });
+  });
+}
+
+describe('GET /events/stream across replicas', { timeout: 60_000 }, () => {
+  test('a subscriber on replica A sees events ingested by replica B, in order', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (PostgreSQL)' }, async (t) => {
+    const location = await freshStore('postgres');
+    const a = await startServer(location);
+    const b = await startServer(location);
+    t.after(async () => {
+      await a.stop();
+      await b.stop();
+      await location.destroy();
+    });
+    const topic = uniqueTopic('replicas');
+    const stream = await openStream(`${a.url}/events/stream?topic=${topic}`);
+    t.after(() => stream.close());
+    await post(`${b.url}/publish`, [makeEvent(topic, '1'), makeEvent(topic, '2')]);
+    await post(`${a.url}/publish`, [makeEvent(topic, '3'), makeEvent(topic, '2')]);
+    await post(`${b.url}/publish`, [makeEvent(topic, '4')]);
+    const events = await stream.waitFor(4);
+    assert.deepEqual(events.map((e) => e.data.event_id), ['1', '2', '3', '4']);
+  });
+});
