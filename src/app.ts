@@ -1,19 +1,25 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { authPlugin } from './http/plugins/auth.js';
+import { docsPlugin } from './http/plugins/docs.js';
 import { errorHandlerPlugin } from './http/plugins/error-handler.js';
 import { eventsRoute } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
+import { metricsRoute } from './http/routes/metrics.js';
 import { publishRoute } from './http/routes/publish.js';
 import { statsRoute } from './http/routes/stats.js';
 import { streamRoute } from './http/routes/stream.js';
 import type { Feed } from './ingest/feed.js';
 import type { Pipeline } from './ingest/index.js';
+import type { Metrics } from './metrics.js';
 import type { Store } from './store/index.js';
 
 export interface AppOptions {
   store: Store;
   pipeline: Pipeline;
   feed: Feed;
+  metrics: Metrics;
+  /** Shown in the OpenAPI document. */
+  version: string;
   logger: FastifyBaseLogger | false;
   bodyLimit: number;
   maxBatchEvents: number;
@@ -22,7 +28,7 @@ export interface AppOptions {
 }
 
 /** Builds the HTTP app on a store and a pipeline; it never listens and never reads the environment. */
-export function buildApp(options: AppOptions): FastifyInstance {
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger === false ? undefined : options.logger,
     bodyLimit: options.bodyLimit,
@@ -43,7 +49,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (closing) reply.header('connection', 'close');
   });
 
-  errorHandlerPlugin(app);
+  errorHandlerPlugin(app, options.metrics);
+  // Before the routes, so the OpenAPI document sees each of them.
+  await docsPlugin(app, options.version);
+  metricsRoute(app, options.metrics);
   if (options.apiKey) authPlugin(app, options.apiKey);
   publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   eventsRoute(app, options.store);

@@ -1,14 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { Feed } from './ingest/feed.js';
 import { createPipeline } from './ingest/index.js';
+import { Metrics } from './metrics.js';
 import { createStore } from './store/index.js';
 
 /**
  * Composition root: config → store → migrate → pipeline → app → listen. Shutdown runs in reverse: stop
  * accepting, answer in-flight requests, commit what is queued, close the store.
  */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
@@ -32,6 +36,10 @@ async function main(): Promise<void> {
     pageSize: 1000,
     onError: (err) => logger.warn({ err }, 'live feed could not read the store'),
   });
+  const metrics = new Metrics({
+    queuedEvents: () => pipeline.figures().queued_events,
+    subscribers: () => feed.subscriberCount,
+  });
   const pipeline = createPipeline(store, {
     batchMax: config.batchMax,
     lingerMs: config.batchLingerMs,
@@ -39,11 +47,15 @@ async function main(): Promise<void> {
     maxQueue: config.maxQueue,
     logger: logger.child({ component: 'ingest' }),
     onCommit: () => feed.wake(),
+    onBatch: (tally) => metrics.recordBatch(tally),
+    onStoreError: (code) => metrics.recordStoreError(code),
   });
-  const app = buildApp({
+  const app = await buildApp({
     store,
     pipeline,
     feed,
+    metrics,
+    version: PACKAGE_VERSION,
     logger,
     bodyLimit: config.bodyLimit,
     maxBatchEvents: config.maxBatchEvents,

@@ -1,4 +1,5 @@
 import { LogaggError } from '../errors.js';
+import type { BatchTally } from '../metrics.js';
 import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
 import { Batcher } from './batcher.js';
@@ -12,6 +13,10 @@ export interface PipelineOptions {
   maxQueue: number;
   /** Called after each batch that committed something (wakes the live feed). */
   onCommit?: () => void;
+  /** Called after each committed batch with its counts per (transport, topic); off costs nothing. */
+  onBatch?: (tally: BatchTally) => void;
+  /** Called when a batch fails, with the error code. */
+  onStoreError?: (code: string) => void;
   /** Told once per change of state (store lost/back, queue full/drained), never per request. */
   logger?: IngestLogger;
 }
@@ -35,7 +40,7 @@ export interface PipelineFigures {
 
 export interface Pipeline {
   /** Queues a request's events; resolves once they are committed, with this request's own outcome. */
-  submit(events: readonly Event[]): Promise<PublishResult>;
+  submit(events: readonly Event[], transport?: string): Promise<PublishResult>;
   figures(): PipelineFigures;
   /** Refuses new requests, commits everything queued, resolves when the last batch is answered. */
   close(): Promise<void>;
@@ -53,14 +58,20 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
 
   const batcher = new Batcher(queue, options, async (batch) => {
     try {
-      const report = await flushBatch(store, batch);
-      batchesCommitted++;
+      const started = performance.now();
+      const report = await flushBatch(store, batch, options.onBatch !== undefined);
+      if (report.events > 0) batchesCommitted++;
       eventsCommitted += report.events;
       if (report.unique > 0) options.onCommit?.();
-      if (report.unavailable && !storeLost) {
+      if (report.byTopic && report.events > 0) {
+        options.onBatch?.({ events: report.events, durationSeconds: (performance.now() - started) / 1000, byTopic: report.byTopic });
+      }
+      if (report.failure) options.onStoreError?.(report.failure.code);
+      const unavailable = report.failure?.code === 'STORE_UNAVAILABLE';
+      if (unavailable && !storeLost) {
         storeLost = true;
-        logger?.warn({ err: report.unavailable }, 'store unavailable; publishes get 503 until it returns');
-      } else if (!report.unavailable && storeLost && report.events > 0) {
+        logger?.warn({ err: report.failure }, 'store unavailable; publishes get 503 until it returns');
+      } else if (!unavailable && storeLost && report.events > 0) {
         storeLost = false;
         logger?.info({}, 'store reachable again');
       }
@@ -76,11 +87,11 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
   });
 
   return {
-    submit(events) {
+    submit(events, transport = 'http') {
       if (closing) return Promise.reject(new LogaggError('SHUTTING_DOWN'));
       if (events.length === 0) return Promise.resolve({ received: 0, unique: 0, duplicates: 0 });
       return new Promise<PublishResult>((resolve, reject) => {
-        const pending: Pending = { events, enqueuedAt: performance.now(), resolve, reject };
+        const pending: Pending = { events, transport, enqueuedAt: performance.now(), resolve, reject };
         try {
           queue.push(pending);
         } catch (err) {

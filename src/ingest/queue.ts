@@ -5,6 +5,8 @@ import type { PublishResult } from '../schema/publish.js';
 /** One publish request waiting for its commit. */
 export interface Pending {
   readonly events: readonly Event[];
+  /** Where the events came from (http, nats), for metrics. */
+  readonly transport: string;
   readonly enqueuedAt: number;
   resolve(result: PublishResult): void;
   reject(err: Error): void;

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/app.js';
 import { Feed } from '../../src/ingest/feed.js';
 import { createPipeline, type PipelineOptions } from '../../src/ingest/index.js';
+import { Metrics } from '../../src/metrics.js';
 import { createStore } from '../../src/store/index.js';
 import type { StoreLocation } from './stores.js';
 
@@ -26,17 +27,22 @@ export async function startServer(location: StoreLocation, options: TestServerOp
   });
   await store.migrate();
   const feed = new Feed(store, { pollIntervalMs: 100, pageSize: 1000 });
+  const metrics = new Metrics({ queuedEvents: () => pipeline.figures().queued_events, subscribers: () => feed.subscriberCount });
   const pipeline = createPipeline(store, {
     batchMax: options.batchMax ?? 1000,
     lingerMs: options.lingerMs ?? 2,
     workers: store.writers,
     maxQueue: options.maxQueue ?? 50_000,
     onCommit: () => feed.wake(),
+    onBatch: (tally) => metrics.recordBatch(tally),
+    onStoreError: (code) => metrics.recordStoreError(code),
   });
-  const app = buildApp({
+  const app = await buildApp({
     store,
     pipeline,
     feed,
+    metrics,
+    version: 'test',
     logger: false,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     maxBatchEvents: options.maxBatchEvents ?? 10_000,

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isLogaggError, LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
 import type { ErrorBody } from '../../schema/error.js';
 
 // Fastify's own failures, mapped onto our table so every error body has the same shape and code list.
@@ -33,9 +34,10 @@ function toLogaggError(err: FastifyError): LogaggError {
 }
 
 /** The only place errors become responses: one body shape, Retry-After on 503, no 5xx internals shown. */
-export function errorHandlerPlugin(app: FastifyInstance): void {
+export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     const err = toLogaggError(raw);
+    if (request.routeOptions.url === '/publish') metrics.recordRejected('http', err.code);
     // 503s come in floods while overloaded or while the store is away; the store and pipeline report those
     // states, so each refused request is only a debug line. Other 5xx are bugs or store failures: error.
     if (err.status === 503) {

@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ErrorBodySchema } from '../../schema/error.js';
+import { StoredEventSchema } from '../../schema/event.js';
 import { type EventFilter, type EventsQuery, EventsQuerySchema, toEventFilter } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 
@@ -17,7 +20,15 @@ function nextLink(query: EventFilter, lastSeq: number): string {
 export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvents'>): void {
   app.get<{ Querystring: EventsQuery }>(
     '/events',
-    { schema: { querystring: EventsQuerySchema } },
+    {
+      schema: {
+        summary: 'Stored events in commit order',
+        description: 'A JSON array; Link: <…>; rel="next" while more remain (cursor: after=<seq>).',
+        tags: ['events'],
+        querystring: EventsQuerySchema,
+        response: { 200: Type.Array(StoredEventSchema), '4xx': ErrorBodySchema },
+      },
+    },
     async (request, reply) => {
       const filter = toEventFilter(request.query);
       const page = await store.queryEvents(filter);

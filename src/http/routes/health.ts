@@ -6,9 +6,9 @@ const READY_TIMEOUT_MS = 2000;
 
 /** GET /health (the process runs) and GET /ready (the store answers, within a deadline). */
 export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'ping'>): void {
-  app.get('/health', {}, async () => ({ status: 'ok' }));
+  app.get('/health', { schema: { summary: 'Liveness: 200 while the process runs', tags: ['operations'] } }, async () => ({ status: 'ok' }));
 
-  app.get('/ready', {}, async () => {
+  app.get('/ready', { schema: { summary: 'Readiness: 200 when the store answers, else 503', tags: ['operations'] } }, async () => {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
 import { ErrorBodySchema } from '../../schema/error.js';
+import { Type } from 'typebox';
+import { EventSchema } from '../../schema/event.js';
 import { PublishResultSchema } from '../../schema/publish.js';
 import { validatePublishBody } from '../../schema/validate.js';
 
@@ -16,9 +18,18 @@ export function publishRoute(app: FastifyInstance, options: PublishRouteOptions)
     '/publish',
     {
       schema: {
-        // Documented here, validated by validatePublishBody: Fastify's validator would strip unknown fields.
+        summary: 'Publish events; answered after they are committed',
+        description:
+          'One event, an array of events, or {"events": [...]}. 200 means committed. A request with any bad ' +
+          'event is refused whole (422, details name each index). 503 + Retry-After when overloaded or the ' +
+          'store is down: retry, duplicates are counted, never stored twice.',
+        tags: ['events'],
+        body: Type.Union([EventSchema, Type.Array(EventSchema), Type.Object({ events: Type.Array(EventSchema) })]),
         response: { 200: PublishResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
       },
+      // The body schema is for the OpenAPI document only: validatePublishBody checks it, because Fastify's
+      // validator strips unknown fields and coerces types, and cannot name each bad index.
+      validatorCompiler: () => () => true,
     },
     async (request) => {
       const checked = validatePublishBody(request.body, options.maxBatchEvents);

@@ -11,7 +11,7 @@ export interface StatsRouteOptions {
 
 /** GET /stats: persisted counters read in one snapshot, so the totals always balance. */
 export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): void {
-  app.get('/stats', { schema: { response: { 200: StatsSchema } } }, async () => {
+  app.get('/stats', { schema: { summary: 'Counters, topics, uptime, pipeline figures', tags: ['operations'], response: { 200: StatsSchema } } }, async () => {
     const counts = await options.store.topicCounts();
     let received = 0;
     let unique = 0;

@@ -99,7 +99,14 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
     for (const session of sessions) session.close();
   });
 
-  app.get<{ Querystring: StreamQuery }>('/events/stream', { schema: { querystring: StreamQuerySchema } }, async (request, reply) => {
+  app.get<{ Querystring: StreamQuery }>('/events/stream', {
+      schema: {
+        summary: 'Live tail of committed events (Server-Sent Events)',
+        description: 'Each event once, in seq order, as `id: <seq>`; reconnect with Last-Event-ID to resume.',
+        tags: ['events'],
+        querystring: StreamQuerySchema,
+      },
+    }, async (request, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

@@ -1,0 +1,107 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Distinct topics that get a label of their own; the rest share `_other`, so series stay bounded. */
+export const TOPIC_LABEL_LIMIT = 100;
+export const OTHER_TOPIC = '_other';
+
+/** What one committed batch did, per (transport, topic). */
+export interface BatchTally {
+  events: number;
+  durationSeconds: number;
+  byTopic: ReadonlyMap<string, { transport: string; topic: string; received: number; unique: number }>;
+}
+
+/** Live figures read when /metrics is scraped, never pushed on the hot path. */
+export interface MetricsSources {
+  queuedEvents(): number;
+  subscribers(): number;
+}
+
+/** The Prometheus registry and every logagg_* metric (SPEC §3). */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly topics = new Set<string>();
+  private readonly received: Counter<'transport' | 'topic'>;
+  private readonly unique: Counter<'transport' | 'topic'>;
+  private readonly duplicates: Counter<'transport' | 'topic'>;
+  private readonly rejected: Counter<'transport' | 'reason'>;
+  private readonly storeErrors: Counter<'code'>;
+  private readonly batchSize: Histogram;
+  private readonly commitSeconds: Histogram;
+  private readonly inFlight: Gauge;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'logagg_' });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    this.received = counter('logagg_events_received_total', 'Events in committed requests', ['transport', 'topic']);
+    this.unique = counter('logagg_events_unique_total', 'Events stored for the first time', ['transport', 'topic']);
+    this.duplicates = counter('logagg_events_duplicate_total', 'Events dropped as duplicates', ['transport', 'topic']);
+    this.rejected = counter('logagg_requests_rejected_total', 'Requests or messages refused, by error code', ['transport', 'reason']);
+    this.storeErrors = counter('logagg_store_errors_total', 'Batches the store failed, by error code', ['code']);
+    this.batchSize = new Histogram({
+      name: 'logagg_batch_events',
+      help: 'Events per group commit',
+      buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'logagg_batch_commit_seconds',
+      help: 'Time to commit one batch (insert, counters, commit, flush)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.inFlight = new Gauge({ name: 'logagg_http_requests_in_flight', help: 'HTTP requests being handled', registers });
+    new Gauge({
+      name: 'logagg_queue_events',
+      help: 'Events waiting for a flusher',
+      registers,
+      collect() {
+        this.set(sources.queuedEvents());
+      },
+    });
+    new Gauge({
+      name: 'logagg_stream_subscribers',
+      help: 'Open live-stream (SSE) connections',
+      registers,
+      collect() {
+        this.set(sources.subscribers());
+      },
+    });
+  }
+
+  private topicLabel(topic: string): string {
+    if (this.topics.has(topic)) return topic;
+    if (this.topics.size >= TOPIC_LABEL_LIMIT) return OTHER_TOPIC;
+    this.topics.add(topic);
+    return topic;
+  }
+
+  recordBatch(tally: BatchTally): void {
+    this.batchSize.observe(tally.events);
+    this.commitSeconds.observe(tally.durationSeconds);
+    for (const { transport, topic, received, unique } of tally.byTopic.values()) {
+      const labels = { transport, topic: this.topicLabel(topic) };
+      this.received.inc(labels, received);
+      this.unique.inc(labels, unique);
+      if (received > unique) this.duplicates.inc(labels, received - unique);
+    }
+  }
+
+  recordRejected(transport: string, reason: string): void {
+    this.rejected.inc({ transport, reason });
+  }
+
+  recordStoreError(code: string): void {
+    this.storeErrors.inc({ code });
+  }
+
+  requestStarted(): void {
+    this.inFlight.inc();
+  }
+
+  requestFinished(): void {
+    this.inFlight.dec();
+  }
+}
