@@ -35,6 +35,7 @@ export default tseslint.config(
   restrict(['src/ingest/**'], ['**/http/**', '**/app.js', '**/server.js', 'pg', '@electric-sql/*', 'fastify', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js']),
   restrict(['src/http/**'], ['**/app.js', '**/server.js', 'pg', '@electric-sql/*', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js']),
   restrict(['src/transports/**'], ['**/http/**', '**/store/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify']),
+  restrict(['src/client/**', 'src/cli/**'], ['**/store/**', '**/ingest/**', '**/http/**', '**/transports/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify']),
   restrict(['src/app.ts'], ['pg', '@electric-sql/*', '**/server.js', '**/store/postgres.js', '**/store/pglite.js']),
   { files: ['test/**', 'bench/**', 'src/cli/**'], rules: { 'no-console': 'off' } },
 );

@@ -17,7 +17,8 @@ export interface Pending {
  * instead of growing memory. Requests are never split, so a request commits or fails as a whole.
  */
 export class IngestQueue {
-  private items: Pending[] = [];
+  // Taken slots are cleared, so answered requests (and their events) can be collected at once.
+  private items: Array<Pending | undefined> = [];
   private head = 0;
   private queuedEvents = 0;
 
@@ -55,11 +56,15 @@ export class IngestQueue {
       if (batch.length > 0 && size + next.events.length > maxEvents) break;
       batch.push(next);
       size += next.events.length;
+      this.items[this.head] = undefined;
       this.head++;
     }
     this.queuedEvents -= size;
     // Compact now and then instead of shift() per item, which is O(n).
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }

@@ -36,12 +36,12 @@ function checkTrace(lines: string[]): TraceVerdict {
       verdict.walWrites++;
     } else if (/^\d+ +f(?:data)?sync\(/.test(line) && wal) {
       if (line.includes('<unfinished ...>')) pendingFlush.set(pid, wal);
-      else if (/\) = 0$/.test(line)) {
+      else if (/\)\s+= 0$/.test(line)) {
         dirty.delete(wal);
         verdict.walFlushes++;
       }
     } else if (/<\.\.\. f(?:data)?sync resumed>/.test(line) && pendingFlush.has(pid)) {
-      if (/\) = 0$/.test(line)) {
+      if (/\)\s+= 0$/.test(line)) {
         dirty.delete(pendingFlush.get(pid) as string);
         verdict.walFlushes++;
       }

@@ -1,0 +1,34 @@
+import { type BenchContext, figure, POSTGRES, publishOnce, type Scenario } from '../scenario.js';
+
+/** Batched ingest on PostgreSQL: the headline throughput, and its share of the raw ceiling. */
+export const batchedIngestScenario: Scenario = {
+  id: 'batched-ingest',
+  title: 'Batched ingest (PostgreSQL)',
+  async run(ctx: BenchContext) {
+    const events = ctx.quick ? 5_000 : 200_000;
+    const options = { events, dupRate: 0.3, topics: 5, batch: 100, concurrency: 16, payloadBytes: 100 };
+    const rate: number[] = [];
+    const p99: number[] = [];
+    const rss: number[] = [];
+    let verified = true;
+    for (let run = 0; run < ctx.runs; run++) {
+      const { report, peakRssMb } = await publishOnce(ctx, POSTGRES(ctx), options);
+      verified &&= report.ok;
+      rate.push(report.eventsPerSecond);
+      p99.push(report.latencyMs.p99);
+      rss.push(peakRssMb);
+    }
+    const ceiling = ctx.rawCeiling;
+    return {
+      title: this.title,
+      workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates`,
+      figures: [
+        figure('throughput', 'events/s', rate, { op: '>=', value: 40_000 }),
+        ...(ceiling ? [figure('÷ raw ceiling', 'ratio', rate.map((r) => r / ceiling), { op: '>=', value: 0.6 })] : []),
+        figure('request latency p99', 'ms', p99),
+        figure('server peak RSS', 'MiB', rss, { op: '<=', value: 250 }),
+      ],
+      verified,
+    };
+  },
+};

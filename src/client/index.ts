@@ -1,0 +1,17 @@
+// The public API of logagg/client: one HTTP client, the project's one retry policy, ids fixed at creation.
+export { createClient, type ClientOptions, type LogaggClient, type PublishReceipt, type RawResponse } from './http.js';
+export { createEvent, newEventId, type NewEvent } from './event.js';
+export {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  GaveUpError,
+  HttpError,
+  isRetryable,
+  mayHaveCommitted,
+  parseRetryAfter,
+  RequestTimeoutError,
+  type RetryNotice,
+  type RetryOptions,
+  type RetryPolicy,
+  withRetry,
+} from './retry.js';
