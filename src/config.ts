@@ -16,6 +16,10 @@ export const DEFAULTS = {
   API_KEY: '',
   LOG_LEVEL: 'info',
   SHUTDOWN_TIMEOUT_MS: '30000',
+  NATS_URL: '',
+  NATS_STREAM: 'LOGS',
+  NATS_SUBJECTS: 'logs.>',
+  NATS_DURABLE: 'logagg',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -35,6 +39,10 @@ export interface Config {
   apiKey: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
+  natsUrl: string | undefined;
+  natsStream: string;
+  natsSubjects: string;
+  natsDurable: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -68,6 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   }
+  const natsUrl = optional('NATS_URL');
+  if (natsUrl !== undefined && !/^(nats|tls):\/\//.test(natsUrl)) problems.push('NATS_URL must start with nats:// or tls://');
+  if (!/^[^\s*>]+\.>$/.test(raw('NATS_SUBJECTS'))) problems.push(`NATS_SUBJECTS must look like "<prefix>.>", got "${raw('NATS_SUBJECTS')}"`);
   const config: Config = {
     port: int('PORT', 0, 65535),
     host: raw('HOST'),
@@ -83,6 +94,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     apiKey: optional('API_KEY'),
     logLevel: logLevel as Config['logLevel'],
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+    natsUrl,
+    natsStream: raw('NATS_STREAM'),
+    natsSubjects: raw('NATS_SUBJECTS'),
+    natsDurable: raw('NATS_DURABLE'),
   };
   if (config.maxQueue < config.maxBatchEvents) {
     problems.push('MAX_QUEUE must be at least MAX_BATCH_EVENTS, or a full batch could never be queued');

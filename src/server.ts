@@ -6,6 +6,7 @@ import { Feed } from './ingest/feed.js';
 import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { createStore } from './store/index.js';
+import { startNatsTransport } from './transports/nats.js';
 
 /**
  * Composition root: config → store → migrate → pipeline → app → listen. Shutdown runs in reverse: stop
@@ -63,6 +64,16 @@ async function main(): Promise<void> {
     startedAt,
   });
   await app.listen({ port: config.port, host: config.host });
+  const transport = config.natsUrl
+    ? await startNatsTransport(pipeline, {
+        url: config.natsUrl,
+        stream: config.natsStream,
+        subjects: config.natsSubjects,
+        durable: config.natsDurable,
+        logger: logger.child({ component: 'nats' }),
+        onRejected: (rejected) => metrics.recordRejected('nats', rejected.code),
+      })
+    : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -76,6 +87,8 @@ async function main(): Promise<void> {
     deadline.unref();
     // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
     await app.close();
+    // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
+    await transport?.close();
     await pipeline.close();
     await store.close();
     logger.info('stopped');

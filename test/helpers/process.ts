@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { StoreLocation } from './stores.js';
 
@@ -10,7 +11,7 @@ export interface ServerProcess {
   output(): string;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -46,7 +47,7 @@ export async function spawnServer(
   env: Record<string, string> = {},
   prefix: string[] = [],
 ): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const command = [...prefix, process.execPath, '--import', 'tsx', 'src/server.ts'];
   const child = spawn(command[0] as string, command.slice(1), {
     env: {
@@ -70,4 +71,10 @@ export async function spawnServer(
   await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, 'the server to listen', () => exitCode !== undefined);
   if (exitCode !== undefined) throw new Error(`server exited (${exitCode}) before it was ready:\n${output}`);
   return { url, child, exited, output: () => output };
+}
+
+/** Peak resident memory of a process so far (VmHWM), in MiB. */
+export function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
