@@ -1,6 +1,7 @@
 // The public API of logagg/client: one HTTP client, the project's one retry policy, ids fixed at creation.
 export { createClient, type ClientOptions, type LogaggClient, type PublishReceipt, type RawResponse } from './http.js';
 export { createEvent, newEventId, type NewEvent } from './event.js';
+export { subscribe, type SubscribeOptions } from './stream.js';
 export {
   backoffDelay,
   DEFAULT_RETRY_POLICY,

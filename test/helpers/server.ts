@@ -16,6 +16,8 @@ export interface TestServerOptions extends Partial<PipelineOptions> {
   bodyLimit?: number;
   maxBatchEvents?: number;
   apiKey?: string;
+  /** Listen on this port (to restart a server where clients expect it); default: any free port. */
+  port?: number;
 }
 
 /** The real server on a real store, listening on a free port of 127.0.0.1. */
@@ -48,7 +50,7 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     maxBatchEvents: options.maxBatchEvents ?? 10_000,
     apiKey: options.apiKey,
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
