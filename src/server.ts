@@ -1,24 +1,35 @@
-import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
+import { readFileSync, realpathSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
+import { type Config, loadConfig } from './config.js';
 import { Feed } from './ingest/feed.js';
 import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { createStore } from './store/index.js';
 import { startNatsTransport } from './transports/nats.js';
 
+export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
+/** A running aggregator: where it listens and how to stop it. */
+export interface Aggregator {
+  url: string;
+  /** Stops accepting, answers in-flight requests, commits what is queued, closes transport and store. */
+  stop(): Promise<void>;
+}
+
+/** Creates the pino logger the server logs with (JSON lines on stdout). */
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'logagg' } });
+}
+
 /**
- * Composition root: config → store → migrate → pipeline → app → listen. Shutdown runs in reverse: stop
- * accepting, answer in-flight requests, commit what is queued, close the store.
+ * Composition root: config → store → migrate → pipeline → app → listen → transport. stop() runs in reverse.
  */
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-async function main(): Promise<void> {
+export async function startAggregator(config: Readonly<Config>, logger: Logger): Promise<Aggregator> {
   const startedAt = Date.now();
-  const config = loadConfig();
-  const logger = pino({ level: config.logLevel, base: { service: 'logagg' } });
-
   const store = await createStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -74,7 +85,26 @@ async function main(): Promise<void> {
         onRejected: (rejected) => metrics.recordRejected('nats', rejected.code),
       })
     : undefined;
+  const { port } = app.server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
+  return {
+    url: `http://${host}:${port}`,
+    async stop() {
+      // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
+      await app.close();
+      // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
+      await transport?.close();
+      await pipeline.close();
+      await store.close();
+    },
+  };
+}
+
+/** Runs the server until SIGTERM/SIGINT, then shuts down within SHUTDOWN_TIMEOUT_MS and exits. */
+export async function serve(config: Readonly<Config>): Promise<void> {
+  const logger = createLogger(config);
+  const aggregator = await startAggregator(config, logger);
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -85,12 +115,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
-    // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
-    await app.close();
-    // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
-    await transport?.close();
-    await pipeline.close();
-    await store.close();
+    await aggregator.stop();
     logger.info('stopped');
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -106,10 +131,18 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  // The logger may not exist yet (bad config): report on stderr in one clear line, then the detail.
+/** Reports a startup failure (the logger may not exist yet: bad config) in one clear line and exits 1. */
+export function exitOnStartupError(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`logagg: ${message}\n`);
   if (err instanceof Error && err.cause) process.stderr.write(`cause: ${String(err.cause)}\n`);
   process.exit(1);
-});
+}
+
+// `node dist/server.js` (npm start) runs the server; importing this module (the CLI, tests) does not.
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
+  Promise.resolve()
+    .then(() => serve(loadConfig()))
+    .catch(exitOnStartupError);
+}

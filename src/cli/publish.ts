@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { createProgressReporter } from './progress.js';
 import { type PublisherOptions, type PublisherReport, runPublisher } from './publish-run.js';
 
-const USAGE = `usage: logagg-publisher [options]
+const USAGE = `usage: logagg publish [options]   (also: logagg-publisher, npm run publisher --)
   --url URL             aggregator base URL (default http://127.0.0.1:8080)
   --events N            copies to send in all, re-sends included (default 20000)
   --dup-rate R          share of copies that re-send an event already sent, 0..1 (default 0.3)
@@ -95,7 +95,8 @@ export function formatReport(report: PublisherReport): string {
   return lines.join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
+/** `logagg publish`: runs the publisher with these arguments; returns the exit status. */
+export async function runPublishCommand(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parsePublisherArgs>;
   try {
     parsed = parsePublisherArgs(argv);
@@ -117,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
 // Run only as a program, not when the bench or a test imports this module; the bin is a symlink, hence realpath.
 const entry = process.argv[1];
 if (entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
-  main(process.argv.slice(2)).then(
+  runPublishCommand(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },

@@ -1,9 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import { buildApp } from '../../src/app.js';
-import { Feed } from '../../src/ingest/feed.js';
-import { createPipeline, type PipelineOptions } from '../../src/ingest/index.js';
-import { Metrics } from '../../src/metrics.js';
-import { createStore } from '../../src/store/index.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger, startAggregator } from '../../src/server.js';
 import type { StoreLocation } from './stores.js';
 
 export interface TestServer {
@@ -12,7 +8,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export interface TestServerOptions extends Partial<PipelineOptions> {
+export interface TestServerOptions {
+  batchMax?: number;
+  lingerMs?: number;
+  workers?: number;
+  maxQueue?: number;
   bodyLimit?: number;
   maxBatchEvents?: number;
   apiKey?: string;
@@ -20,44 +20,22 @@ export interface TestServerOptions extends Partial<PipelineOptions> {
   port?: number;
 }
 
-/** The real server on a real store, listening on a free port of 127.0.0.1. */
+/** The real server (the same composition root as `npm start`) on a real store, on 127.0.0.1. */
 export async function startServer(location: StoreLocation, options: TestServerOptions = {}): Promise<TestServer> {
-  const store = await createStore({
-    databaseUrl: location.databaseUrl,
-    dataDir: location.dataDir,
-    workers: options.workers ?? 4,
-  });
-  await store.migrate();
-  const feed = new Feed(store, { pollIntervalMs: 100, pageSize: 1000 });
-  const metrics = new Metrics({ queuedEvents: () => pipeline.figures().queued_events, subscribers: () => feed.subscriberCount });
-  const pipeline = createPipeline(store, {
-    batchMax: options.batchMax ?? 1000,
-    lingerMs: options.lingerMs ?? 2,
-    workers: store.writers,
-    maxQueue: options.maxQueue ?? 50_000,
-    onCommit: () => feed.wake(),
-    onBatch: (tally) => metrics.recordBatch(tally),
-    onStoreError: (code) => metrics.recordStoreError(code),
-  });
-  const app = await buildApp({
-    store,
-    pipeline,
-    feed,
-    metrics,
-    version: 'test',
-    logger: false,
-    bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
-    maxBatchEvents: options.maxBatchEvents ?? 10_000,
-    apiKey: options.apiKey,
-  });
-  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      await app.close();
-      await pipeline.close();
-      await store.close();
-    },
+  const env: Record<string, string | undefined> = {
+    PORT: String(options.port ?? 0),
+    HOST: '127.0.0.1',
+    DATA_DIR: location.dataDir,
+    DATABASE_URL: location.databaseUrl,
+    LOG_LEVEL: 'silent',
+    BATCH_MAX: options.batchMax?.toString(),
+    BATCH_LINGER_MS: options.lingerMs?.toString(),
+    WORKERS: options.workers?.toString(),
+    MAX_QUEUE: options.maxQueue?.toString(),
+    BODY_LIMIT: options.bodyLimit?.toString(),
+    MAX_BATCH_EVENTS: options.maxBatchEvents?.toString(),
+    API_KEY: options.apiKey,
   };
+  const config = loadConfig(env);
+  return startAggregator(config, createLogger(config));
 }
