@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
       return runServeCommand();
     case 'migrate':
       if (help) return print(MIGRATE_USAGE);
-      return runMigrateCommand();
+      return runMigrateCommand(rest);
     case 'stats':
       if (help) return print(STATS_USAGE);
       return runStatsCommand(rest);

@@ -19,6 +19,7 @@ import {
   type TopicCountsRow,
 } from './sql.js';
 
+export { copyEmbeddedToPostgres } from './copy.js';
 export type { InsertedRow } from './sql.js';
 
 /** One page of GET /events, already rendered as a JSON array. */

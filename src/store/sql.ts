@@ -9,21 +9,28 @@ export const COMMIT_LOCK_KEY = 0x6c6f6761;
 export const MIGRATION_LOCK_KEY = 0x6c6f6762;
 
 /**
- * One statement per batch: take the commit lock, insert the set with ON CONFLICT DO NOTHING, add the batch's
- * per-topic totals to the counters, return the keys that were new. Counters move in the same transaction as the
- * rows, so /stats is never out of balance. The batch arrives as one JSON array parameter whatever its size
- * (recordset beat unnest over text arrays at >= 1000 rows). json, not jsonb: the payload keeps its key order
- * and text, and json_to_recordset ran as fast as jsonb_to_recordset here (~91k rows/s, 4 connections).
+ * One statement per batch: parse the batch, take the commit lock, insert the set with ON CONFLICT DO NOTHING, add
+ * the batch's per-topic totals to the counters, return the keys that were new. Counters move in the same
+ * transaction as the rows, so /stats is never out of balance. The batch arrives as one JSON array parameter
+ * whatever its size (recordset beat unnest over text arrays at >= 1000 rows). json, not jsonb: the payload keeps
+ * its key order and text, and json_to_recordset ran as fast as jsonb_to_recordset here (~91k rows/s, 4 connections).
+ *
+ * The lock is taken after the parse and before the first seq is drawn: commit_lock counts every input row before
+ * it locks, and the insert joins on commit_lock, so no row reaches nextval() before the lock is held. Parsing
+ * (~25% of the statement at 1,000 rows) thus overlaps another flusher's commit instead of queueing behind it
+ * (docs/performance.md).
  */
 export const INSERT_BATCH = `
-WITH commit_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${COMMIT_LOCK_KEY}) AS locked),
-input AS MATERIALIZED (
-  SELECT t.* FROM commit_lock, json_to_recordset($1::json)
+WITH input AS MATERIALIZED (
+  SELECT * FROM json_to_recordset($1::json)
     AS t(topic text, event_id text, "timestamp" timestamptz, source text, payload json)
+),
+commit_lock AS MATERIALIZED (
+  SELECT pg_advisory_xact_lock(${COMMIT_LOCK_KEY}) AS locked FROM (SELECT count(*) FROM input) AS parsed
 ),
 inserted AS (
   INSERT INTO events (topic, event_id, ts, source, payload)
-  SELECT topic, event_id, "timestamp", source, payload FROM input
+  SELECT topic, event_id, "timestamp", source, payload FROM commit_lock, input
   ON CONFLICT (topic, event_id) DO NOTHING
   RETURNING topic, event_id
 ),
@@ -115,3 +122,35 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 export const SELECT_MIGRATION_VERSIONS = 'SELECT version FROM schema_migrations ORDER BY version';
 export const INSERT_MIGRATION_VERSION = 'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)';
+
+// Moving an embedded store to PostgreSQL: rows keep their seq and received_at, counters come along as they are.
+export const SELECT_EVENTS_TO_COPY = `
+SELECT seq::text AS seq, topic, event_id, ts::text AS ts, source, payload::text AS payload, received_at::text AS received_at
+FROM events WHERE seq > $1 ORDER BY events.seq LIMIT $2`;
+
+export interface CopiedEventRow {
+  seq: string;
+  topic: string;
+  event_id: string;
+  ts: string;
+  source: string;
+  payload: string;
+  received_at: string;
+}
+
+export const INSERT_COPIED_EVENTS = `
+INSERT INTO events (seq, topic, event_id, ts, source, payload, received_at) OVERRIDING SYSTEM VALUE
+SELECT seq::bigint, topic, event_id, ts::timestamptz, source, payload::json, received_at::timestamptz
+FROM json_to_recordset($1::json) AS t(seq text, topic text, event_id text, ts text, source text, payload text, received_at text)`;
+
+export const SELECT_ALL_TOPIC_COUNTS = 'SELECT topic, received::text AS received, unique_count::text AS unique_count FROM topic_stats';
+
+export const INSERT_COPIED_COUNTS = `
+INSERT INTO topic_stats (topic, received, unique_count)
+SELECT topic, received::bigint, unique_count::bigint
+FROM json_to_recordset($1::json) AS t(topic text, received text, unique_count text)`;
+
+// New rows must get seqs after the copied ones.
+export const ADVANCE_SEQ = `SELECT setval(pg_get_serial_sequence('events', 'seq'), greatest((SELECT max(seq) FROM events), 1))`;
+
+export const COUNT_EVENTS = 'SELECT count(*)::text AS n FROM events';

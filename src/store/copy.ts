@@ -1,0 +1,52 @@
+import { LogaggError } from '../errors.js';
+import { migrate } from './migrate.js';
+import { createPgliteEngine } from './pglite.js';
+import { createPostgresEngine } from './postgres.js';
+import {
+  ADVANCE_SEQ,
+  COUNT_EVENTS,
+  type CopiedEventRow,
+  INSERT_COPIED_COUNTS,
+  INSERT_COPIED_EVENTS,
+  SELECT_ALL_TOPIC_COUNTS,
+  SELECT_EVENTS_TO_COPY,
+  type TopicCountsRow,
+} from './sql.js';
+
+const PAGE = 5000;
+
+/**
+ * Copies an embedded store (stopped: the copy takes its DATA_DIR lock) into an empty PostgreSQL database, in one
+ * transaction: every event with its seq and received_at, and the counters as they are. Afterwards the
+ * PostgreSQL store recognises every old key, and its counters match.
+ */
+export async function copyEmbeddedToPostgres(dataDir: string, databaseUrl: string): Promise<{ events: number; topics: number }> {
+  const source = await createPgliteEngine({ dataDir });
+  const target = createPostgresEngine({ url: databaseUrl, writers: 1 });
+  try {
+    await migrate(source);
+    await migrate(target);
+    return await target.transaction(async (query) => {
+      const [existing] = await query<{ n: string }>(COUNT_EVENTS);
+      if (Number(existing?.n ?? 0) > 0) {
+        throw new LogaggError('MIGRATION_FAILED', { message: 'The PostgreSQL database already holds events; copy into an empty one' });
+      }
+      let after = 0;
+      let events = 0;
+      for (;;) {
+        const rows = await source.query<CopiedEventRow>(SELECT_EVENTS_TO_COPY, [after, PAGE]);
+        if (rows.length === 0) break;
+        await query(INSERT_COPIED_EVENTS, [JSON.stringify(rows)]);
+        events += rows.length;
+        after = Number((rows[rows.length - 1] as CopiedEventRow).seq);
+      }
+      const counts = await source.query<TopicCountsRow>(SELECT_ALL_TOPIC_COUNTS);
+      if (counts.length > 0) await query(INSERT_COPIED_COUNTS, [JSON.stringify(counts)]);
+      await query(ADVANCE_SEQ);
+      return { events, topics: counts.length };
+    });
+  } finally {
+    await source.close();
+    await target.close();
+  }
+}
