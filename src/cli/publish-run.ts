@@ -42,6 +42,8 @@ export interface PublisherReport {
   failedEvents: number;
   /** Events in failed attempts whose answer was lost: the server may have counted them once more. */
   uncertainEvents: number;
+  /** Over NATS: re-sends JetStream itself dropped (same Nats-Msg-Id within its window); logagg never saw them. */
+  droppedByStream?: number;
   elapsedMs: number;
   eventsPerSecond: number;
   latencyMs: LatencySummary;
@@ -53,7 +55,7 @@ export interface PublisherReport {
 
 const zero = (): TopicCounts => ({ received: 0, unique_processed: 0, duplicate_dropped: 0 });
 
-function sumTopics(stats: Stats, topics: readonly string[]): TopicCounts {
+export function sumTopics(stats: Stats, topics: readonly string[]): TopicCounts {
   const sum = zero();
   for (const topic of topics) {
     const counts = stats.per_topic[topic];
@@ -65,8 +67,8 @@ function sumTopics(stats: Stats, topics: readonly string[]): TopicCounts {
   return sum;
 }
 
-const exact = (name: string, expected: number, actual: number): Check => ({ name, expected: String(expected), actual, ok: actual === expected });
-const within = (name: string, low: number, high: number, actual: number): Check => ({
+export const exact = (name: string, expected: number, actual: number): Check => ({ name, expected: String(expected), actual, ok: actual === expected });
+export const within = (name: string, low: number, high: number, actual: number): Check => ({
   name,
   expected: low === high ? String(low) : `${low}..${high}`,
   actual,

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createProgressReporter } from './progress.js';
+import { runNatsPublisher } from './publish-nats.js';
 import { type PublisherOptions, type PublisherReport, runPublisher } from './publish-run.js';
 
 const USAGE = `usage: logagg publish [options]   (also: logagg-publisher, npm run publisher --)
@@ -19,6 +20,9 @@ const USAGE = `usage: logagg publish [options]   (also: logagg-publisher, npm ru
   --timeout-ms N        longest wait for one answer before retrying (default 30000)
   --max-attempts N      attempts per request before giving up (default 8)
   --api-key KEY         sent as Authorization: Bearer KEY
+  --transport T         http (default) or nats: publish to JetStream, one event per message, Nats-Msg-Id = event_id
+  --nats-url URL        with --transport nats (default nats://127.0.0.1:4222)
+  --subject-prefix P    with --transport nats: subjects P.<topic> (default logs)
   --json                print the report as JSON on stdout
 Exit status: 0 when every request succeeded and the /stats verification holds, 1 otherwise, 2 on bad usage.`;
 
@@ -31,7 +35,7 @@ function integer(text: string, name: string, min: number, max: number): number {
 }
 
 /** Parses the command line into publisher options (and whether to print JSON). */
-export function parsePublisherArgs(argv: string[]): { options: PublisherOptions; json: boolean } | 'help' {
+export function parsePublisherArgs(argv: string[]): { options: PublisherOptions; json: boolean; nats?: { url: string; subjectPrefix: string } } | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -48,6 +52,9 @@ export function parsePublisherArgs(argv: string[]): { options: PublisherOptions;
       'timeout-ms': { type: 'string', default: '30000' },
       'max-attempts': { type: 'string', default: '8' },
       'api-key': { type: 'string' },
+      transport: { type: 'string', default: 'http' },
+      'nats-url': { type: 'string', default: 'nats://127.0.0.1:4222' },
+      'subject-prefix': { type: 'string', default: 'logs' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -75,7 +82,9 @@ export function parsePublisherArgs(argv: string[]): { options: PublisherOptions;
     retry: { maxAttempts: integer(values['max-attempts'], 'max-attempts', 1, 1000) },
     apiKey: values['api-key'],
   };
-  return { options, json: values.json };
+  if (values.transport !== 'http' && values.transport !== 'nats') throw new UsageError(`--transport must be http or nats, got "${values.transport}"`);
+  const nats = values.transport === 'nats' ? { url: values['nats-url'], subjectPrefix: values['subject-prefix'] } : undefined;
+  return { options, json: values.json, ...(nats ? { nats } : {}) };
 }
 
 const ms = (value: number): string => (Number.isNaN(value) ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(1));
@@ -85,6 +94,7 @@ export function formatReport(report: PublisherReport): string {
   const lines = [
     `sent       ${report.sent} events (${report.distinctSent} distinct, ${report.duplicatesSent} re-sends) in ${report.requests} requests to ${report.url}`,
     `retried    ${report.retried} attempts; failed ${report.failedRequests} requests (${report.failedEvents} events)`,
+    ...(report.droppedByStream === undefined ? [] : [`jetstream  dropped ${report.droppedByStream} re-sends inside its duplicate window`]),
     `throughput ${Math.round(report.eventsPerSecond)} events/s over ${(report.elapsedMs / 1000).toFixed(2)} s`,
     `latency    p50 ${ms(report.latencyMs.p50)} ms, p95 ${ms(report.latencyMs.p95)} ms, p99 ${ms(report.latencyMs.p99)} ms, max ${ms(report.latencyMs.max)} ms`,
     `/stats     gained received ${report.gained.received}, unique ${report.gained.unique_processed}, duplicates ${report.gained.duplicate_dropped} (topics ${report.topics[0] ?? ''}…)`,
@@ -109,7 +119,9 @@ export async function runPublishCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const progress = createProgressReporter();
-  const report = await runPublisher(parsed.options, (p) => progress.update(p));
+  const report = parsed.nats
+    ? await runNatsPublisher({ ...parsed.options, natsUrl: parsed.nats.url, subjectPrefix: parsed.nats.subjectPrefix }, (p) => progress.update(p))
+    : await runPublisher(parsed.options, (p) => progress.update(p));
   progress.finish();
   console.log(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.ok ? 0 : 1;
