@@ -1,7 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { authPlugin } from './http/plugins/auth.js';
+import { bodyPlugin } from './http/plugins/body.js';
 import { docsPlugin } from './http/plugins/docs.js';
-import { errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { clientErrorHandler, errorHandlerPlugin } from './http/plugins/error-handler.js';
 import { eventsRoute } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoute } from './http/routes/metrics.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   bodyLimit: number;
   maxBatchEvents: number;
   apiKey: string | undefined;
+  /** Longest a client may take to send a whole request (headers and body): slow-body clients are cut off. */
+  requestTimeoutMs: number;
   startedAt?: number;
 }
 
@@ -35,9 +38,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // One log line per request would be the hot path's biggest cost; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Fastify sets no request timeout by default, so a body dribbled byte by byte would hold a socket forever.
+    // Node applies the larger of requestTimeout and headersTimeout and checks every connectionsCheckingInterval:
+    // all three are set, or the effective limit is 60 s checked every 30 s.
+    requestTimeout: options.requestTimeoutMs,
+    http: {
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
+    },
+    // Malformed request lines, oversized headers and timeouts get the same JSON error shape as everything else.
+    clientErrorHandler,
   });
-  // Only JSON is an event body (SPEC §3): text/plain would otherwise parse as a string and earn a 422, not 415.
-  app.removeContentTypeParser('text/plain');
+  bodyPlugin(app);
 
   // A keep-alive connection whose request is answered after close() began would stay open until its idle timeout
   // and hold shutdown up: answer every response from then on with Connection: close.

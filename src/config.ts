@@ -9,13 +9,14 @@ export const DEFAULTS = {
   EMBEDDED_SYNC: 'on',
   BATCH_MAX: '1000',
   BATCH_LINGER_MS: '2',
-  WORKERS: '4',
+  WORKERS: '2',
   MAX_QUEUE: '50000',
   BODY_LIMIT: '10485760',
   MAX_BATCH_EVENTS: '10000',
   API_KEY: '',
   LOG_LEVEL: 'info',
   SHUTDOWN_TIMEOUT_MS: '30000',
+  REQUEST_TIMEOUT_MS: '30000',
   NATS_URL: '',
   NATS_STREAM: 'LOGS',
   NATS_SUBJECTS: 'logs.>',
@@ -39,6 +40,7 @@ export interface Config {
   apiKey: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
+  requestTimeoutMs: number;
   natsUrl: string | undefined;
   natsStream: string;
   natsSubjects: string;
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     apiKey: optional('API_KEY'),
     logLevel: logLevel as Config['logLevel'],
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 100, 600_000),
     natsUrl,
     natsStream: raw('NATS_STREAM'),
     natsSubjects: raw('NATS_SUBJECTS'),

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   BATCH_TOO_LARGE: { status: 413, retryable: false, message: 'The batch holds more events than the limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The content type must be application/json' },
   BAD_REQUEST: { status: 400, retryable: false, message: 'The request is malformed' },
+  REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time' },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are larger than the limit' },
   UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
   NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
   OVERLOADED: { status: 503, retryable: true, message: 'The ingest queue is full; retry later' },

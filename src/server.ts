@@ -72,6 +72,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     bodyLimit: config.bodyLimit,
     maxBatchEvents: config.maxBatchEvents,
     apiKey: config.apiKey,
+    requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
   });
   await app.listen({ port: config.port, host: config.host });

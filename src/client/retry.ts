@@ -57,9 +57,9 @@ export class GaveUpError extends Error {
 const systemCode = (err: unknown): string | undefined =>
   typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 
-/** True for what at-least-once retries: network errors, timeouts, 429 and 5xx; never another 4xx. */
+/** True for what at-least-once retries: network errors, timeouts (also the server's 408), 429 and 5xx; never another 4xx. */
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof HttpError) return err.status === 429 || err.status >= 500;
+  if (err instanceof HttpError) return err.status === 408 || err.status === 429 || err.status >= 500;
   // Socket and DNS failures carry a system code (ECONNRESET, ECONNREFUSED, EPIPE, ENOTFOUND, ...); an error
   // without one is a bug in the caller and retrying would only repeat it.
   return systemCode(err) !== undefined;

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { NO_NUL_PATTERN, TIMESTAMP_PATTERN } from './event.js';
 
 export const DEFAULT_PAGE_LIMIT = 1000;
 export const MAX_PAGE_LIMIT = 10_000;
@@ -6,10 +7,11 @@ export const MAX_PAGE_LIMIT = 10_000;
 /** Filters and cursor of GET /events. */
 export const EventsQuerySchema = Type.Object(
   {
-    topic: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    source: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    since: Type.Optional(Type.String({ format: 'date-time', pattern: '^(?!0000)', description: 'timestamp >= since' })),
-    until: Type.Optional(Type.String({ format: 'date-time', pattern: '^(?!0000)', description: 'timestamp < until' })),
+    // Filters reach the store as parameters: a U+0000 or an offset past ±15:59 would fail the query with a 500.
+    topic: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL_PATTERN })),
+    source: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL_PATTERN })),
+    since: Type.Optional(Type.String({ format: 'date-time', pattern: TIMESTAMP_PATTERN, description: 'timestamp >= since' })),
+    until: Type.Optional(Type.String({ format: 'date-time', pattern: TIMESTAMP_PATTERN, description: 'timestamp < until' })),
     // Digits checked as text: Ajv's number coercion turns "1e400" into Infinity and lets it past maximum.
     limit: Type.String({
       pattern: '^(?:[1-9][0-9]{0,3}|10000)$',

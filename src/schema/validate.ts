@@ -22,6 +22,32 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats.default(ajv, ['date-time']);
 const checkEvent = ajv.compile<Event>(EventSchema);
 
+// The store takes an instant in 1 BC or in year 10000 but renders it back as "0001-12-31T23:00:00 BCZ" or
+// "10000-01-01T00:00:00Z", neither RFC 3339: such timestamps are refused. Only years 0001 and 9999 can get there.
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const END_INSTANT = Date.parse('+010000-01-01T00:00:00Z');
+const EDGE_TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d).(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:[Zz]|([+-])(\d\d):(\d\d))$/;
+
+/** Whether a timestamp that passed the schema lies in years 0001 to 9999 once moved to UTC. */
+function timestampInRange(timestamp: string): boolean {
+  if (!timestamp.startsWith('0001') && !timestamp.startsWith('9999')) return true;
+  const parts = EDGE_TIMESTAMP.exec(timestamp);
+  if (!parts) return false;
+  const field = (i: number): number => Number(parts[i] ?? 0);
+  const offsetMinutes = (parts[8] === '-' ? -1 : 1) * (field(9) * 60 + field(10));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0 to 99 as 1900 to 1999.
+  const instant = new Date(0);
+  instant.setUTCFullYear(field(1), field(2) - 1, field(3));
+  instant.setUTCHours(field(4), field(5) - offsetMinutes, field(6));
+  // The store rounds the fraction to microseconds: .9999995 and up carries into the next second.
+  const carry = Math.round(Number(`0.${parts[7] ?? ''}`) * 1e6) >= 1e6 ? 1000 : 0;
+  const at = instant.getTime() + carry;
+  return at >= FIRST_INSTANT && at < END_INSTANT;
+}
+
+const TIMESTAMP_RULES =
+  'must be an RFC 3339 date-time: "T", "t" or a space before the time, at most 12 fraction digits, an offset of at most ±15:59';
+
 function describe(error: ErrorObject): { path: string; message: string } {
   if (error.keyword === 'additionalProperties') {
     const field = String(error.params.additionalProperty);
@@ -30,6 +56,9 @@ function describe(error: ErrorObject): { path: string; message: string } {
   if (error.keyword === 'required') {
     const field = String(error.params.missingProperty);
     return { path: `${error.instancePath}/${field}`, message: `missing required field "${field}"` };
+  }
+  if (error.keyword === 'pattern' && error.instancePath === '/timestamp') {
+    return { path: error.instancePath, message: TIMESTAMP_RULES };
   }
   return { path: error.instancePath, message: error.message ?? 'is invalid' };
 }
@@ -72,6 +101,9 @@ function eventProblems(candidate: unknown, index: number, problems: EventProblem
     if (!candidate[field].isWellFormed()) {
       problems.push({ index, path: `/${field}`, message: 'must not contain unpaired surrogates' });
     }
+  }
+  if (!timestampInRange(candidate.timestamp)) {
+    problems.push({ index, path: '/timestamp', message: 'must lie in years 0001 to 9999 in UTC' });
   }
   const problem = payloadProblem(candidate.payload, '/payload', 1);
   if (problem) problems.push({ index, ...problem });

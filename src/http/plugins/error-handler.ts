@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isLogaggError, LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
+import { ERROR_CODES, type ErrorCode, isLogaggError, LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { ErrorBody } from '../../schema/error.js';
 
@@ -55,4 +57,30 @@ export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 
     const body: ErrorBody = { error: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` };
     return reply.code(404).send(body);
   });
+}
+
+// Node's HTTP parser errors, raised before a request reaches a route (so the error handler above never sees them).
+const CLIENT_ERROR_CODES: Record<string, ErrorCode> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+};
+
+/**
+ * Fastify's `clientErrorHandler`: a malformed request line or header, headers over the size limit, or a request
+ * not received within the request timeout (a slowloris) get the same body shape and codes as every other error.
+ * There is no reply object yet, so the answer is written to the socket, which is then closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has no one to answer (Fastify's default handler does the same).
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = CLIENT_ERROR_CODES[err.code ?? ''] ?? 'BAD_REQUEST';
+  const { status, message } = ERROR_CODES[code];
+  const body = JSON.stringify({ error: code, message } satisfies ErrorBody);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

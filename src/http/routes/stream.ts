@@ -2,10 +2,11 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Feed, FeedEvent, FeedSubscriber } from '../../ingest/feed.js';
+import { NO_NUL_PATTERN } from '../../schema/event.js';
 import type { Store } from '../../store/index.js';
 
 const StreamQuerySchema = Type.Object({
-  topic: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  topic: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL_PATTERN })),
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Resume after this seq (or Last-Event-ID)' })),
 });
 type StreamQuery = Static<typeof StreamQuerySchema>;
@@ -119,14 +120,25 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
     const requested = startCursor(request.query, request.headers['last-event-id']);
     const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024);
     sessions.add(session);
-    const subscription = await options.feed.subscribe(session);
-    const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
+    // Listen for the hang-up before awaiting anything, or a client gone during subscribe leaves its subscriber
+    // and heartbeat behind for good.
+    const live: { gone: boolean; release?: () => void } = { gone: false };
     res.once('close', () => {
+      live.gone = true;
       session.close();
       sessions.delete(session);
+      live.release?.();
+    });
+    const subscription = await options.feed.subscribe(session);
+    const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
+    live.release = () => {
       subscription.unsubscribe();
       clearInterval(heartbeat);
-    });
+    };
+    if (live.gone) {
+      live.release();
+      return;
+    }
     try {
       // Without a resume point a subscriber starts at the present: what commits from now on.
       await session.catchUp(options.store, requested ?? subscription.position);
