@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/config.js';
 import { createLogger, startAggregator } from '../../src/server.js';
-import type { StoreLocation } from './stores.js';
+import { after, before } from 'node:test';
+import { freshStore, type StoreKind, type StoreLocation } from './stores.js';
 
 export interface TestServer {
   url: string;
@@ -38,4 +39,27 @@ export async function startServer(location: StoreLocation, options: TestServerOp
   };
   const config = loadConfig(env);
   return startAggregator(config, createLogger(config));
+}
+
+/**
+ * One real server on a fresh store for the enclosing describe(): started before its tests, stopped and the
+ * store deleted after them. Read `.url` inside tests (it is set once the suite starts).
+ */
+export function serverForSuite(kind: StoreKind, options: TestServerOptions = {}): { readonly url: string } {
+  let location: StoreLocation | undefined;
+  let server: TestServer | undefined;
+  before(async () => {
+    location = await freshStore(kind);
+    server = await startServer(location, options);
+  });
+  after(async () => {
+    await server?.stop();
+    await location?.destroy();
+  });
+  return {
+    get url() {
+      if (!server) throw new Error('the suite server is not started yet: read .url inside a test');
+      return server.url;
+    },
+  };
 }

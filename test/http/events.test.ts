@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ErrorBody } from '../../src/schema/error.js';
 import type { StoredEvent } from '../../src/schema/event.js';
 import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { freshStore, type StoreLocation, storeKinds } from '../helpers/stores.js';
+import { serverForSuite } from '../helpers/server.js';
+import { storeKinds } from '../helpers/stores.js';
 
 for (const kind of storeKinds()) {
   describe(`GET /events [${kind}]`, { timeout: 120_000 }, () => {
-    let location: StoreLocation;
-    let server: TestServer;
-    before(async () => {
-      location = await freshStore(kind);
-      server = await startServer(location);
-    });
-    after(async () => {
-      await server.stop();
-      await location.destroy();
-    });
+    const server = serverForSuite(kind);
     const events = (query: string) => get<StoredEvent[]>(`${server.url}/events?${query}`);
 
     test('the topic filter returns only that topic, in commit order', async () => {

@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ErrorBody } from '../../src/schema/error.js';
 import type { StoredEvent } from '../../src/schema/event.js';
 import type { PublishResult } from '../../src/schema/publish.js';
 import type { Stats } from '../../src/schema/stats.js';
 import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { freshStore, type StoreLocation, storeKinds } from '../helpers/stores.js';
+import { serverForSuite } from '../helpers/server.js';
+import { storeKinds } from '../helpers/stores.js';
 
 for (const kind of storeKinds()) {
   describe(`POST /publish [${kind}]`, { timeout: 120_000 }, () => {
-    let location: StoreLocation;
-    let server: TestServer;
-    before(async () => {
-      location = await freshStore(kind);
-      server = await startServer(location, { maxBatchEvents: 500, bodyLimit: 256 * 1024 });
-    });
-    after(async () => {
-      await server.stop();
-      await location.destroy();
-    });
+    const server = serverForSuite(kind, { maxBatchEvents: 500, bodyLimit: 256 * 1024 });
     const publish = <T = PublishResult>(body: unknown) => post<T>(`${server.url}/publish`, body);
     const topicCounts = async (topic: string) => (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
     const storedIn = async (topic: string) =>

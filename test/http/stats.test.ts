@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Event, StoredEvent } from '../../src/schema/event.js';
 import type { PublishResult } from '../../src/schema/publish.js';
 import type { Stats } from '../../src/schema/stats.js';
 import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { freshStore, type StoreLocation, storeKinds } from '../helpers/stores.js';
+import { serverForSuite } from '../helpers/server.js';
+import { storeKinds } from '../helpers/stores.js';
 
 function assertBalanced(stats: Stats): void {
   assert.equal(stats.received, stats.unique_processed + stats.duplicate_dropped);
@@ -21,16 +21,7 @@ function assertBalanced(stats: Stats): void {
 
 for (const kind of storeKinds()) {
   describe(`GET /stats [${kind}]`, { timeout: 120_000 }, () => {
-    let location: StoreLocation;
-    let server: TestServer;
-    before(async () => {
-      location = await freshStore(kind);
-      server = await startServer(location);
-    });
-    after(async () => {
-      await server.stop();
-      await location.destroy();
-    });
+    const server = serverForSuite(kind);
     const stats = async () => (await get<Stats>(`${server.url}/stats`)).body;
 
     test('counters and the topics list follow what was published', async () => {

@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PublishResult } from '../../src/schema/publish.js';
 import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { serverForSuite, startServer } from '../helpers/server.js';
 import { openStream } from '../helpers/sse.js';
-import { freshStore, type StoreLocation, storeKinds } from '../helpers/stores.js';
+import { freshStore, storeKinds } from '../helpers/stores.js';
 
 for (const kind of storeKinds()) {
   describe(`GET /events/stream [${kind}]`, { timeout: 120_000 }, () => {
-    let location: StoreLocation;
-    let server: TestServer;
-    before(async () => {
-      location = await freshStore(kind);
-      server = await startServer(location);
-    });
-    after(async () => {
-      await server.stop();
-      await location.destroy();
-    });
+    const server = serverForSuite(kind);
 
     test('pushes each committed event of its topic once, in seq order, with id = seq', async (t) => {
       const topic = uniqueTopic('live');
