@@ -77,13 +77,37 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   return createSqlStore(engine);
 }
 
+/**
+ * INSERT_BATCH's two parameters: the first copy of each key in arrival order (a later copy in the same batch
+ * could only conflict), and the copies received per topic, all copies counted.
+ */
+function batchParams(events: readonly Event[]): [string, string] {
+  const seen = new Map<string, Set<string>>();
+  // No prototype: a topic may be called "__proto__".
+  const received = Object.create(null) as Record<string, number>;
+  const firstCopies: Event[] = [];
+  for (const event of events) {
+    let ids = seen.get(event.topic);
+    if (!ids) {
+      ids = new Set();
+      seen.set(event.topic, ids);
+      received[event.topic] = 0;
+    }
+    (received[event.topic] as number)++;
+    if (ids.has(event.event_id)) continue;
+    ids.add(event.event_id);
+    firstCopies.push(event);
+  }
+  return [JSON.stringify(firstCopies), JSON.stringify(received)];
+}
+
 /** The store on any engine: the same SQL for both. */
 export function createSqlStore(engine: Engine): Store {
   return {
     kind: engine.kind,
     writers: engine.writers,
     migrate: () => migrate(engine),
-    insertBatch: (events) => engine.query<InsertedRow>(INSERT_BATCH, [JSON.stringify(events)]),
+    insertBatch: (events) => engine.query<InsertedRow>(INSERT_BATCH, batchParams(events)),
     async queryEvents(query) {
       const [row] = await engine.query<EventsPageRow>(SELECT_EVENTS_PAGE, [
         query.after,

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { LogaggError } from '../errors.js';
 import type { Engine, QueryFn } from './engine.js';
+import { INSERT_BATCH } from './sql.js';
 
 // SQLSTATE classes that mean "the database is not there right now", not "this statement is wrong":
 // 08 connection exception, 53 insufficient resources, 57P0x admin/crash shutdown, 40P01 deadlock (retry).
@@ -23,6 +24,11 @@ export interface PostgresEngineOptions {
   connectTimeoutMs?: number;
 }
 
+// Statements run as named prepared statements: parsed and planned once per connection, not once per batch.
+// Only the batch insert, whose plan does not depend on its parameter; the read queries' "$2 IS NULL OR …"
+// filters need the custom plan each value gets.
+const PREPARED = new Map([[INSERT_BATCH, 'logagg_insert_batch']]);
+
 /** PostgreSQL through a pg pool: one connection per flusher, plus two for reads. */
 export function createPostgresEngine(options: PostgresEngineOptions): Engine {
   const pool = new pg.Pool({
@@ -37,7 +43,8 @@ export function createPostgresEngine(options: PostgresEngineOptions): Engine {
 
   const query: QueryFn = async <R>(text: string, params?: readonly unknown[]) => {
     try {
-      const result = await pool.query(text, params as unknown[] | undefined);
+      const name = params === undefined ? undefined : PREPARED.get(text);
+      const result = await pool.query({ text, values: params as unknown[] | undefined, ...(name ? { name } : {}) });
       return result.rows as R[];
     } catch (err) {
       throw translatePgError(err);

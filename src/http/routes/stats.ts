@@ -15,7 +15,8 @@ export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): vo
     const counts = await options.store.topicCounts();
     let received = 0;
     let unique = 0;
-    const perTopic: Record<string, TopicCounts> = {};
+    // No prototype: a topic may be called "__proto__".
+    const perTopic = Object.create(null) as Record<string, TopicCounts>;
     for (const [topic, topicCounts] of counts) {
       received += topicCounts.received;
       unique += topicCounts.unique_processed;
