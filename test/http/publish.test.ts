@@ -185,6 +185,15 @@ for (const kind of storeKinds()) {
       assert.equal(await topicCounts(topic), undefined);
     });
 
+    test("SQL in any field is data: a topic like x'); DROP TABLE events;-- is just a topic", async () => {
+      const topic = `x'); DROP TABLE events;-- ${uniqueTopic('sql')}`;
+      const event = makeEvent(topic, "1' OR '1'='1", { source: "'; DELETE FROM topic_stats;--", payload: { q: "'); TRUNCATE events;--" } });
+      assert.deepEqual((await publish(event)).body, { received: 1, unique: 1, duplicates: 0 });
+      const [stored] = await storedIn(topic);
+      assert.deepEqual({ ...stored, seq: 0, received_at: '' }, { ...event, seq: 0, received_at: '', timestamp: '2025-10-21T10:00:00Z' });
+      assert.deepEqual(await topicCounts(topic), { received: 1, unique_processed: 1, duplicate_dropped: 0 });
+    });
+
     test('an empty array is accepted as nothing to do', async () => {
       assert.deepEqual((await publish([])).body, { received: 0, unique: 0, duplicates: 0 });
     });
