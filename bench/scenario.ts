@@ -61,8 +61,9 @@ export async function publishOnce(
   ctx: BenchContext,
   store: BenchStore,
   options: Omit<PublisherOptions, 'url' | 'topicPrefix' | 'seed'>,
+  env: Record<string, string> = {},
 ): Promise<{ report: PublisherReport; peakRssMb: number }> {
-  const aggregator: Aggregator = await startAggregator(store, ctx.entry, {}, ctx.nodeArgs);
+  const aggregator: Aggregator = await startAggregator(store, ctx.entry, env, ctx.nodeArgs);
   try {
     const report = await runPublisher({ ...options, url: aggregator.url, seed: 42, topicPrefix: 'bench' });
     const peakRssMb = aggregator.peakRssMb();
