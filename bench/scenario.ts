@@ -74,3 +74,30 @@ export async function publishOnce(
     await aggregator.stop();
   }
 }
+
+/** Samples of ctx.runs publisher runs, each on a fresh aggregator: the loop every ingest scenario shares. */
+export interface RunSamples {
+  rate: number[];
+  p50: number[];
+  p99: number[];
+  rss: number[];
+  verified: boolean;
+}
+
+export async function publishRuns(
+  ctx: BenchContext,
+  store: BenchStore,
+  options: Omit<PublisherOptions, 'url' | 'topicPrefix' | 'seed'>,
+  env: Record<string, string> = {},
+): Promise<RunSamples> {
+  const samples: RunSamples = { rate: [], p50: [], p99: [], rss: [], verified: true };
+  for (let run = 0; run < ctx.runs; run++) {
+    const { report, peakRssMb } = await publishOnce(ctx, store, options, env);
+    samples.verified &&= report.ok;
+    samples.rate.push(report.eventsPerSecond);
+    samples.p50.push(report.latencyMs.p50);
+    samples.p99.push(report.latencyMs.p99);
+    samples.rss.push(peakRssMb);
+  }
+  return samples;
+}

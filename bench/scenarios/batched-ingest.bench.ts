@@ -1,4 +1,4 @@
-import { type BenchContext, figure, POSTGRES, publishOnce, type Scenario } from '../scenario.js';
+import { type BenchContext, figure, POSTGRES, publishRuns, type Scenario } from '../scenario.js';
 
 /** Batched ingest on PostgreSQL: the headline throughput, and its share of the raw ceiling. */
 export const batchedIngestScenario: Scenario = {
@@ -7,17 +7,7 @@ export const batchedIngestScenario: Scenario = {
   async run(ctx: BenchContext) {
     const events = ctx.quick ? 5_000 : 200_000;
     const options = { events, dupRate: 0.3, topics: 5, batch: 100, concurrency: 16, payloadBytes: 100 };
-    const rate: number[] = [];
-    const p99: number[] = [];
-    const rss: number[] = [];
-    let verified = true;
-    for (let run = 0; run < ctx.runs; run++) {
-      const { report, peakRssMb } = await publishOnce(ctx, POSTGRES(ctx), options);
-      verified &&= report.ok;
-      rate.push(report.eventsPerSecond);
-      p99.push(report.latencyMs.p99);
-      rss.push(peakRssMb);
-    }
+    const { rate, p99, rss, verified } = await publishRuns(ctx, POSTGRES(ctx), options);
     const ceiling = ctx.rawCeiling;
     return {
       title: this.title,

@@ -1,4 +1,4 @@
-import { type BenchContext, figure, POSTGRES, publishOnce, type Scenario } from '../scenario.js';
+import { type BenchContext, figure, POSTGRES, publishRuns, type Scenario } from '../scenario.js';
 
 /** One event per POST from 100 connections: what group commit buys over one transaction per request. */
 export const singleIngestScenario: Scenario = {
@@ -7,19 +7,7 @@ export const singleIngestScenario: Scenario = {
   async run(ctx: BenchContext) {
     const events = ctx.quick ? 2_000 : 50_000;
     const options = { events, dupRate: 0.3, topics: 5, batch: 1, concurrency: ctx.quick ? 20 : 100, payloadBytes: 100 };
-    const rate: number[] = [];
-    const p50: number[] = [];
-    const p99: number[] = [];
-    const rss: number[] = [];
-    let verified = true;
-    for (let run = 0; run < ctx.runs; run++) {
-      const { report, peakRssMb } = await publishOnce(ctx, POSTGRES(ctx), options);
-      verified &&= report.ok;
-      rate.push(report.eventsPerSecond);
-      p50.push(report.latencyMs.p50);
-      p99.push(report.latencyMs.p99);
-      rss.push(peakRssMb);
-    }
+    const { rate, p50, p99, rss, verified } = await publishRuns(ctx, POSTGRES(ctx), options);
     return {
       title: this.title,
       workload: `${events.toLocaleString('en')} events, 1 per POST, ${options.concurrency} connections, 30% duplicates`,
