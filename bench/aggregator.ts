@@ -15,6 +15,8 @@ export type BenchStore = { kind: 'postgres'; adminUrl: string } | { kind: 'pglit
 export interface Aggregator {
   url: string;
   pid: number;
+  /** The scratch database it runs on (PostgreSQL runs), for scenarios that measure the tables. */
+  databaseUrl: string | undefined;
   /** Peak resident set (VmHWM) of the aggregator process so far, in MiB. */
   peakRssMb(): number;
   /** SIGTERM, wait for exit, then drop its database or data directory. */
@@ -113,6 +115,7 @@ export async function startAggregator(store: BenchStore, entry: ServerEntry, env
   return {
     url,
     pid,
+    databaseUrl: database?.url,
     peakRssMb: () => vmHwmMb(pid),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

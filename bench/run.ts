@@ -10,6 +10,7 @@ import { briefWorkloadScenario } from './scenarios/brief-workload.bench.js';
 import { embeddedBatchedScenario } from './scenarios/embedded-batched.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
+import { retentionScenario } from './scenarios/retention.bench.js';
 import { singleIngestScenario } from './scenarios/single-ingest.bench.js';
 
 // Raw ceiling first: the ingest scenarios report their share of it.
@@ -20,6 +21,7 @@ const SCENARIOS: readonly Scenario[] = [
   briefWorkloadScenario,
   queryLatencyScenario,
   embeddedBatchedScenario,
+  retentionScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--quick] [--only id,id] [--server dist|source] [--out FILE] [--cpu-prof DIR]

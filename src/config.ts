@@ -21,6 +21,8 @@ export const DEFAULTS = {
   NATS_STREAM: 'LOGS',
   NATS_SUBJECTS: 'logs.>',
   NATS_DURABLE: 'logagg',
+  RETENTION: '',
+  DEDUP_RETENTION: '',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -45,6 +47,21 @@ export interface Config {
   natsStream: string;
   natsSubjects: string;
   natsDurable: string;
+  /** Events received longer ago than this are deleted; undefined keeps them forever. */
+  retentionMs: number | undefined;
+  /** Keys outlive their events this long (> retentionMs); undefined: the dedup window is the retention. */
+  dedupRetentionMs: number | undefined;
+}
+
+const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+
+/** "30d", "12h", "90m", "45s" → milliseconds; undefined when not such a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^([1-9][0-9]{0,9})(s|m|h|d)$/.exec(text);
+  if (!match) return undefined;
+  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
+  return ms <= MAX_DURATION_MS ? ms : undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -65,6 +82,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     return value;
   };
   const optional = (name: EnvName): string | undefined => raw(name) || undefined;
+  const duration = (name: EnvName): number | undefined => {
+    const text = optional(name);
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined) problems.push(`${name} must be a duration like 30d, 12h, 90m or 45s (at most 100 years), got "${text}"`);
+    return ms;
+  };
 
   const logLevel = raw('LOG_LEVEL');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -101,7 +125,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     natsStream: raw('NATS_STREAM'),
     natsSubjects: raw('NATS_SUBJECTS'),
     natsDurable: raw('NATS_DURABLE'),
+    retentionMs: duration('RETENTION'),
+    dedupRetentionMs: duration('DEDUP_RETENTION'),
   };
+  if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
+    problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');
+  } else if (config.dedupRetentionMs !== undefined && config.retentionMs !== undefined && config.dedupRetentionMs <= config.retentionMs) {
+    problems.push('DEDUP_RETENTION must be longer than RETENTION (the keys outlive the payloads); unset it for a window equal to RETENTION');
+  }
   if (config.maxQueue < config.maxBatchEvents) {
     problems.push('MAX_QUEUE must be at least MAX_BATCH_EVENTS, or a full batch could never be queued');
   }

@@ -26,6 +26,7 @@ export class Metrics {
   private readonly duplicates: Counter<'transport' | 'topic'>;
   private readonly rejected: Counter<'transport' | 'reason'>;
   private readonly storeErrors: Counter<'code'>;
+  private readonly expired: Counter<'kind'>;
   private readonly batchSize: Histogram;
   private readonly commitSeconds: Histogram;
   private readonly inFlight: Gauge;
@@ -40,6 +41,7 @@ export class Metrics {
     this.duplicates = counter('logagg_events_duplicate_total', 'Events dropped as duplicates', ['transport', 'topic']);
     this.rejected = counter('logagg_requests_rejected_total', 'Requests or messages refused, by error code', ['transport', 'reason']);
     this.storeErrors = counter('logagg_store_errors_total', 'Batches the store failed, by error code', ['code']);
+    this.expired = counter('logagg_retention_deleted_total', 'Rows deleted by retention: kind="events" (RETENTION) or "keys" (DEDUP_RETENTION)', ['kind']);
     this.batchSize = new Histogram({
       name: 'logagg_batch_events',
       help: 'Events per group commit',
@@ -95,6 +97,11 @@ export class Metrics {
 
   recordStoreError(code: string): void {
     this.storeErrors.inc({ code });
+  }
+
+  recordExpired(events: number, keys: number): void {
+    this.expired.inc({ kind: 'events' }, events);
+    this.expired.inc({ kind: 'keys' }, keys);
   }
 
   requestStarted(): void {

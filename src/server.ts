@@ -8,6 +8,7 @@ import { Feed } from './ingest/feed.js';
 import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { createStore } from './store/index.js';
+import { type RetentionJob, startRetention } from './store/retention.js';
 import { startNatsTransport } from './transports/nats.js';
 
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -36,6 +37,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     embeddedSync: config.embeddedSync,
     workers: config.workers,
     onOpen: (info) => logger.info(info, 'embedded store opened'),
+    keepKeys: config.dedupRetentionMs !== undefined,
   });
   if (store.kind === 'pglite' && !config.embeddedSync) {
     logger.warn('EMBEDDED_SYNC=off: commits are not flushed to disk; an OS crash or power cut can lose acknowledged events');
@@ -86,6 +88,18 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
         onRejected: (rejected) => metrics.recordRejected('nats', rejected.code),
       })
     : undefined;
+  const retention: RetentionJob | undefined =
+    config.retentionMs === undefined
+      ? undefined
+      : startRetention(store, {
+          retentionMs: config.retentionMs,
+          dedupRetentionMs: config.dedupRetentionMs,
+          onPass: (pass) => {
+            metrics.recordExpired(pass.events, pass.keys);
+            logger.info(pass, 'retention deleted expired rows');
+          },
+          onError: (err) => logger.warn({ err }, 'retention pass failed; retrying next interval'),
+        });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
@@ -93,6 +107,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     url: `http://${host}:${port}`,
     async stop() {
       // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
+      await retention?.stop();
       await app.close();
       // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
       await transport?.close();

@@ -18,7 +18,10 @@ export const EventsQuerySchema = Type.Object(
       default: String(DEFAULT_PAGE_LIMIT),
       description: `Page size, 1 to ${MAX_PAGE_LIMIT}`,
     }),
-    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'seq of the last event seen' })),
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Page forward: events with seq > after' })),
+    before: Type.Optional(
+      Type.String({ pattern: '^[0-9]{1,15}$', description: 'Page back: the newest events with seq < before (still sent in ascending order)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -32,8 +35,14 @@ export interface EventFilter {
   until?: string | undefined;
   limit: number;
   after: number;
+  before?: number | undefined;
 }
 
 export function toEventFilter(query: EventsQuery): EventFilter {
-  return { ...query, limit: Number(query.limit), after: Number(query.after ?? 0) };
+  return {
+    ...query,
+    limit: Number(query.limit),
+    after: Number(query.after ?? 0),
+    before: query.before === undefined ? undefined : Number(query.before),
+  };
 }

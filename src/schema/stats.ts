@@ -1,20 +1,27 @@
 import { Type, type Static } from 'typebox';
 
-const Counts = Type.Object({
-  received: Type.Integer(),
-  unique_processed: Type.Integer(),
-  duplicate_dropped: Type.Integer(),
+// Lifetime totals (received, unique_processed, duplicate_dropped) never go down; stored and expired say what
+// retention did with the unique ones: unique_processed = stored + expired.
+const TopicStats = Type.Object({
+  received: Type.Integer({ description: 'Copies received, lifetime' }),
+  unique_processed: Type.Integer({ description: 'Events stored as new, lifetime' }),
+  duplicate_dropped: Type.Integer({ description: 'Copies recognised as duplicates, lifetime' }),
+  stored: Type.Integer({ description: 'Events stored now' }),
+  expired: Type.Integer({ description: 'Events deleted by retention, lifetime' }),
+  last_received_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When a copy on this topic last arrived' }),
 });
 
-/** Persisted counters; received = unique_processed + duplicate_dropped at every instant. */
+/** Persisted counters; received = unique_processed + duplicate_dropped and unique_processed = stored + expired at every instant. */
 export const StatsSchema = Type.Object(
   {
     received: Type.Integer(),
     unique_processed: Type.Integer(),
     duplicate_dropped: Type.Integer(),
+    stored: Type.Integer({ description: 'Events stored now (unique_processed - expired)' }),
+    expired: Type.Integer({ description: 'Events deleted by retention, lifetime' }),
     topics: Type.Array(Type.String()),
     uptime: Type.Integer({ description: 'Whole seconds since this process started' }),
-    per_topic: Type.Record(Type.String(), Counts),
+    per_topic: Type.Record(Type.String(), TopicStats),
     store: Type.Union([Type.Literal('postgres'), Type.Literal('pglite')]),
     pipeline: Type.Object({
       queued_events: Type.Integer(),
@@ -30,4 +37,6 @@ export const StatsSchema = Type.Object(
   { $id: 'Stats' },
 );
 export type Stats = Static<typeof StatsSchema>;
-export type TopicCounts = Static<typeof Counts>;
+export type TopicStats = Static<typeof TopicStats>;
+/** The three lifetime counters. */
+export type TopicCounts = Pick<TopicStats, 'received' | 'unique_processed' | 'duplicate_dropped'>;

@@ -6,6 +6,9 @@ import {
   ADVANCE_SEQ,
   COUNT_EVENTS,
   type CopiedEventRow,
+  type CopiedKeyRow,
+  INSERT_COPIED_KEYS,
+  SELECT_KEYS_TO_COPY,
   INSERT_COPIED_COUNTS,
   INSERT_COPIED_EVENTS,
   SELECT_ALL_TOPIC_COUNTS,
@@ -17,7 +20,7 @@ const PAGE = 5000;
 
 /**
  * Copies an embedded store (stopped: the copy takes its DATA_DIR lock) into an empty PostgreSQL database, in one
- * transaction: every event with its seq and received_at, and the counters as they are. Afterwards the
+ * transaction: every event with its seq and received_at, the DEDUP_RETENTION keys, and the counters as they are. Afterwards the
  * PostgreSQL store recognises every old key, and its counters match.
  */
 export async function copyEmbeddedToPostgres(dataDir: string, databaseUrl: string): Promise<{ events: number; topics: number }> {
@@ -39,6 +42,13 @@ export async function copyEmbeddedToPostgres(dataDir: string, databaseUrl: strin
         await query(INSERT_COPIED_EVENTS, [JSON.stringify(rows)]);
         events += rows.length;
         after = Number((rows[rows.length - 1] as CopiedEventRow).seq);
+      }
+      let last: CopiedKeyRow | undefined;
+      for (;;) {
+        const keys: CopiedKeyRow[] = await source.query<CopiedKeyRow>(SELECT_KEYS_TO_COPY, [last?.topic ?? '', last?.event_id ?? '', PAGE]);
+        if (keys.length === 0) break;
+        await query(INSERT_COPIED_KEYS, [JSON.stringify(keys)]);
+        last = keys[keys.length - 1];
       }
       const counts = await source.query<TopicCountsRow>(SELECT_ALL_TOPIC_COUNTS);
       if (counts.length > 0) await query(INSERT_COPIED_COUNTS, [JSON.stringify(counts)]);

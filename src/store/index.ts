@@ -1,19 +1,24 @@
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
 import type { EventFilter } from '../schema/query.js';
-import type { TopicCounts } from '../schema/stats.js';
+import type { TopicStats } from '../schema/stats.js';
 import type { Engine } from './engine.js';
 import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
 import {
+  type DeletedRow,
   type EventAfterRow,
   type EventsPageRow,
+  EXPIRE_EVENTS,
+  EXPIRE_KEYS,
   INSERT_BATCH,
+  INSERT_BATCH_KEYED,
   type InsertedRow,
   PING,
   SELECT_EVENTS_AFTER,
   SELECT_EVENTS_PAGE,
+  SELECT_EVENTS_PAGE_BEFORE,
   SELECT_HEAD_SEQ,
   SELECT_TOPIC_COUNTS,
   type TopicCountsRow,
@@ -22,12 +27,16 @@ import {
 export { copyEmbeddedToPostgres } from './copy.js';
 export type { InsertedRow } from './sql.js';
 
-/** One page of GET /events, already rendered as a JSON array. */
+/** One page of GET /events, already rendered as a JSON array in ascending seq order. */
 export interface EventPage {
   body: string;
   count: number;
+  firstSeq: number | undefined;
   lastSeq: number | undefined;
-  hasMore: boolean;
+  /** Events matching the filter remain after lastSeq (as far as this query saw). */
+  hasNewer: boolean;
+  /** Events matching the filter remain before firstSeq. */
+  hasOlder: boolean;
 }
 
 /** A committed event for the live stream, already rendered as JSON text. */
@@ -52,7 +61,13 @@ export interface Store {
   /** The highest committed seq (0 when empty). */
   headSeq(): Promise<number>;
   /** Persisted counters per topic, read in one snapshot. */
-  topicCounts(): Promise<Map<string, TopicCounts>>;
+  topicCounts(): Promise<Map<string, TopicStats>>;
+  /** Retention: deletes up to `limit` of the oldest events received before `cutoff`; returns how many. */
+  expireEvents(cutoff: Date, limit: number): Promise<number>;
+  /** DEDUP_RETENTION: forgets up to `limit` keys claimed before `cutoff`; returns how many. */
+  expireKeys(cutoff: Date, limit: number): Promise<number>;
+  /** Makes deleted rows' space reusable where nothing else does (PGlite runs no autovacuum). */
+  reclaim(): Promise<void>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -67,6 +82,8 @@ export interface StoreOptions {
   workers: number;
   /** Embedded store only: told how long opening (and any crash recovery) took. */
   onOpen?: PgliteEngineOptions['onOpen'];
+  /** DEDUP_RETENTION is set: keys are claimed in event_keys, which outlives the payloads. */
+  keepKeys?: boolean;
 }
 
 /** Picks the engine: PostgreSQL when a URL is given, else embedded PGlite in dataDir. */
@@ -74,7 +91,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   const engine = options.databaseUrl
     ? createPostgresEngine({ url: options.databaseUrl, writers: options.workers })
     : await createPgliteEngine({ dataDir: options.dataDir, sync: options.embeddedSync, onOpen: options.onOpen });
-  return createSqlStore(engine);
+  return createSqlStore(engine, { keepKeys: options.keepKeys ?? false });
 }
 
 /**
@@ -101,29 +118,40 @@ function batchParams(events: readonly Event[]): [string, string] {
   return [JSON.stringify(firstCopies), JSON.stringify(received)];
 }
 
+const optionalSeq = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
+
 /** The store on any engine: the same SQL for both. */
-export function createSqlStore(engine: Engine): Store {
+export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = { keepKeys: false }): Store {
+  const insertSql = options.keepKeys ? INSERT_BATCH_KEYED : INSERT_BATCH;
+  const deleted = async (text: string, cutoff: Date, limit: number): Promise<number> => {
+    const [row] = await engine.query<DeletedRow>(text, [cutoff.toISOString(), limit]);
+    return row?.deleted ?? 0;
+  };
   return {
     kind: engine.kind,
     writers: engine.writers,
     migrate: () => migrate(engine),
-    insertBatch: (events) => engine.query<InsertedRow>(INSERT_BATCH, batchParams(events)),
+    insertBatch: (events) => engine.query<InsertedRow>(insertSql, batchParams(events)),
     async queryEvents(query) {
-      const [row] = await engine.query<EventsPageRow>(SELECT_EVENTS_PAGE, [
+      const backward = query.before !== undefined;
+      const [row] = await engine.query<EventsPageRow>(backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE, [
         query.after,
         query.topic ?? null,
         query.source ?? null,
         query.since ?? null,
         query.until ?? null,
         query.limit,
+        query.before ?? null,
       ]);
       if (!row) throw new LogaggError('STORE_FAILED', { message: 'The page query returned no row' });
-      const count = Math.min(row.fetched, query.limit);
+      const moreThisWay = row.fetched > query.limit;
       return {
         body: row.body,
-        count,
-        lastSeq: row.last_seq === null ? undefined : Number(row.last_seq),
-        hasMore: row.fetched > query.limit,
+        count: Math.min(row.fetched, query.limit),
+        firstSeq: optionalSeq(row.first_seq),
+        lastSeq: optionalSeq(row.last_seq),
+        hasNewer: backward ? row.other_way : moreThisWay,
+        hasOlder: backward ? moreThisWay : row.other_way,
       };
     },
     async eventsAfter(after, topic, limit) {
@@ -136,13 +164,26 @@ export function createSqlStore(engine: Engine): Store {
     },
     async topicCounts() {
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
-      const counts = new Map<string, TopicCounts>();
+      const counts = new Map<string, TopicStats>();
       for (const row of rows) {
         const received = Number(row.received);
         const unique = Number(row.unique_count);
-        counts.set(row.topic, { received, unique_processed: unique, duplicate_dropped: received - unique });
+        const expired = Number(row.expired);
+        counts.set(row.topic, {
+          received,
+          unique_processed: unique,
+          duplicate_dropped: received - unique,
+          stored: unique - expired,
+          expired,
+          last_received_at: row.last_received_at,
+        });
       }
       return counts;
+    },
+    expireEvents: (cutoff, limit) => deleted(EXPIRE_EVENTS, cutoff, limit),
+    expireKeys: (cutoff, limit) => deleted(EXPIRE_KEYS, cutoff, limit),
+    async reclaim() {
+      if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats');
     },
     async ping() {
       await engine.query(PING);

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { LogaggError } from '../errors.js';
 import type { Engine, QueryFn } from './engine.js';
-import { INSERT_BATCH } from './sql.js';
+import { INSERT_BATCH, INSERT_BATCH_KEYED } from './sql.js';
 
 // SQLSTATE classes that mean "the database is not there right now", not "this statement is wrong":
 // 08 connection exception, 53 insufficient resources, 57P0x admin/crash shutdown, 40P01 deadlock (retry).
@@ -27,7 +27,10 @@ export interface PostgresEngineOptions {
 // Statements run as named prepared statements: parsed and planned once per connection, not once per batch.
 // Only the batch insert, whose plan does not depend on its parameter; the read queries' "$2 IS NULL OR …"
 // filters need the custom plan each value gets.
-const PREPARED = new Map([[INSERT_BATCH, 'logagg_insert_batch']]);
+const PREPARED = new Map([
+  [INSERT_BATCH, 'logagg_insert_batch'],
+  [INSERT_BATCH_KEYED, 'logagg_insert_batch_keyed'],
+]);
 
 /** PostgreSQL through a pg pool: one connection per flusher, plus two for reads. */
 export function createPostgresEngine(options: PostgresEngineOptions): Engine {

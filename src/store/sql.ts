@@ -23,33 +23,58 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
  * it locks, and the insert joins on commit_lock, so no row reaches nextval() before the lock is held. Parsing
  * (~25% of the statement at 1,000 rows) thus overlaps another flusher's commit instead of queueing behind it.
  * docs/performance.md has the measurements.
+ *
+ * With DEDUP_RETENTION the key table is the authority instead: each key is claimed in event_keys first (its
+ * primary key decides, as the events one does otherwise), and only claimed keys are inserted as events. The
+ * events primary key still refuses a key whose row outlived its key (the two windows are set independently).
  */
-export const INSERT_BATCH = `
+function insertBatchSql(keyed: boolean): string {
+  const claimed = keyed
+    ? `
+claimed AS (
+  INSERT INTO event_keys (topic, event_id)
+  SELECT topic, event_id FROM commit_lock, input
+  ON CONFLICT (topic, event_id) DO NOTHING
+  RETURNING topic, event_id
+),
+inserted AS (
+  INSERT INTO events (topic, event_id, ts, source, payload)
+  SELECT topic, event_id, "timestamp", source, payload FROM input JOIN claimed USING (topic, event_id)
+  ON CONFLICT (topic, event_id) DO NOTHING
+  RETURNING topic, event_id
+),`
+    : `
+inserted AS (
+  INSERT INTO events (topic, event_id, ts, source, payload)
+  SELECT topic, event_id, "timestamp", source, payload FROM commit_lock, input
+  ON CONFLICT (topic, event_id) DO NOTHING
+  RETURNING topic, event_id
+),`;
+  return `
 WITH input AS MATERIALIZED (
   SELECT * FROM json_to_recordset($1::json)
     AS t(topic text, event_id text, "timestamp" timestamptz, source text, payload json)
 ),
 commit_lock AS MATERIALIZED (
   SELECT pg_advisory_xact_lock(${COMMIT_LOCK_KEY}) AS locked FROM (SELECT count(*) FROM input) AS parsed
-),
-inserted AS (
-  INSERT INTO events (topic, event_id, ts, source, payload)
-  SELECT topic, event_id, "timestamp", source, payload FROM commit_lock, input
-  ON CONFLICT (topic, event_id) DO NOTHING
-  RETURNING topic, event_id
-),
+),${claimed}
 per_topic AS (
   SELECT r.topic, r.received, coalesce(u.unique_count, 0) AS unique_count
   FROM (SELECT key AS topic, value::bigint AS received FROM json_each_text($2::json)) r
   LEFT JOIN (SELECT topic, count(*) AS unique_count FROM inserted GROUP BY topic) u USING (topic)
 ),
 counted AS (
-  INSERT INTO topic_stats AS s (topic, received, unique_count)
-  SELECT topic, received, unique_count FROM per_topic ORDER BY topic
+  INSERT INTO topic_stats AS s (topic, received, unique_count, last_received_at)
+  SELECT topic, received, unique_count, now() FROM per_topic ORDER BY topic
   ON CONFLICT (topic) DO UPDATE
-    SET received = s.received + excluded.received, unique_count = s.unique_count + excluded.unique_count
+    SET received = s.received + excluded.received, unique_count = s.unique_count + excluded.unique_count,
+        last_received_at = excluded.last_received_at
 )
 SELECT topic, event_id FROM inserted`;
+}
+
+export const INSERT_BATCH = insertBatchSql(false);
+export const INSERT_BATCH_KEYED = insertBatchSql(true);
 
 export interface InsertedRow {
   topic: string;
@@ -64,27 +89,44 @@ const EVENT_JSON = `json_build_object(
       'received_at', (to_json(received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z'
     )`;
 
-// The page is built as one JSON text in the database: no per-row parse and re-stringify in Node.
-// timestamp and received_at are rendered in UTC with as many fraction digits as they hold.
-export const SELECT_EVENTS_PAGE = `
-WITH page AS (
-  SELECT seq, topic, event_id, ts, source, payload, received_at FROM events
-  WHERE seq > $1
-    AND ($2::text IS NULL OR topic = $2)
+const EVENT_FILTERS = `($2::text IS NULL OR topic = $2)
     AND ($3::text IS NULL OR source = $3)
     AND ($4::timestamptz IS NULL OR ts >= $4)
-    AND ($5::timestamptz IS NULL OR ts < $5)
-  ORDER BY seq LIMIT $6::int + 1
+    AND ($5::timestamptz IS NULL OR ts < $5)`;
+
+/**
+ * One page of GET /events between the cursors after ($1) and before ($7, NULL for none), built as one JSON text in
+ * the database: no per-row parse and re-stringify in Node. Forward pages take the oldest rows after the cursor;
+ * with before, the newest rows before it (paging back). Either way the page is sent in ascending seq order, and
+ * one extra row fetched tells whether more remain that way; an EXISTS probe tells whether any remain the other way.
+ * timestamp and received_at are rendered in UTC with as many fraction digits as they hold.
+ */
+function eventsPageSql(backward: boolean): string {
+  const order = backward ? 'DESC' : 'ASC';
+  const otherWay = backward ? 'seq >= $7' : 'seq <= $1';
+  return `
+WITH page AS (
+  SELECT seq, topic, event_id, ts, source, payload, received_at FROM events
+  WHERE seq > $1 AND ($7::bigint IS NULL OR seq < $7) AND ${EVENT_FILTERS}
+  ORDER BY seq ${order} LIMIT $6::int + 1
 ),
-kept AS (SELECT * FROM page ORDER BY seq LIMIT $6)
+kept AS (SELECT * FROM page ORDER BY seq ${order} LIMIT $6)
 SELECT
   (SELECT count(*) FROM page)::int AS fetched,
+  (SELECT min(seq) FROM kept)::text AS first_seq,
   (SELECT max(seq) FROM kept)::text AS last_seq,
+  EXISTS (SELECT 1 FROM events WHERE ${otherWay} AND ${EVENT_FILTERS}) AS other_way,
   (SELECT coalesce(json_agg(${EVENT_JSON} ORDER BY seq), '[]')::text FROM kept) AS body`;
+}
+
+export const SELECT_EVENTS_PAGE = eventsPageSql(false);
+export const SELECT_EVENTS_PAGE_BEFORE = eventsPageSql(true);
 
 export interface EventsPageRow {
   fetched: number;
+  first_seq: string | null;
   last_seq: string | null;
+  other_way: boolean;
   body: string;
 }
 
@@ -105,13 +147,49 @@ export interface EventAfterRow {
 
 export const SELECT_HEAD_SEQ = 'SELECT coalesce(max(seq), 0)::text AS seq FROM events';
 
-export const SELECT_TOPIC_COUNTS = `
-SELECT topic, received::text AS received, unique_count::text AS unique_count FROM topic_stats ORDER BY topic`;
+const TOPIC_COUNTS_COLUMNS = `topic, received::text AS received, unique_count::text AS unique_count, expired::text AS expired,
+  (to_json(last_received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS last_received_at`;
+
+export const SELECT_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topic_stats ORDER BY topic`;
 
 export interface TopicCountsRow {
   topic: string;
   received: string;
   unique_count: string;
+  expired: string;
+  last_received_at: string | null;
+}
+
+/**
+ * Retention: deletes up to $2 of the oldest events received before $1 and adds them to their topics' expired
+ * counters in the same transaction. It walks the head of the seq index only (received_at follows seq to within a
+ * commit), so a pass that finds nothing old costs one short index read, not a table scan, and no index on
+ * received_at slows every insert. Inserts are not blocked: a publish of a key being deleted waits for the row
+ * lock, then stores it as new (it is outside the window).
+ */
+export const EXPIRE_EVENTS = `
+WITH doomed AS (
+  SELECT seq FROM (SELECT seq, received_at FROM events ORDER BY seq LIMIT $2) AS head WHERE received_at < $1
+),
+deleted AS (
+  DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.topic
+),
+per_topic AS (SELECT topic, count(*) AS n FROM deleted GROUP BY topic),
+counted AS (
+  UPDATE topic_stats s SET expired = s.expired + p.n FROM per_topic p WHERE s.topic = p.topic
+)
+SELECT coalesce(sum(n), 0)::int AS deleted FROM per_topic`;
+
+/** Forgets up to $2 keys claimed before $1: a copy arriving later is stored as new. */
+export const EXPIRE_KEYS = `
+WITH doomed AS (SELECT topic, event_id FROM event_keys WHERE received_at < $1 LIMIT $2),
+deleted AS (
+  DELETE FROM event_keys k USING doomed d WHERE k.topic = d.topic AND k.event_id = d.event_id RETURNING 1
+)
+SELECT count(*)::int AS deleted FROM deleted`;
+
+export interface DeletedRow {
+  deleted: number;
 }
 
 export const PING = 'SELECT 1 AS ok';
@@ -147,12 +225,28 @@ INSERT INTO events (seq, topic, event_id, ts, source, payload, received_at) OVER
 SELECT seq::bigint, topic, event_id, ts::timestamptz, source, payload::json, received_at::timestamptz
 FROM json_to_recordset($1::json) AS t(seq text, topic text, event_id text, ts text, source text, payload text, received_at text)`;
 
-export const SELECT_ALL_TOPIC_COUNTS = 'SELECT topic, received::text AS received, unique_count::text AS unique_count FROM topic_stats';
+export const SELECT_ALL_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topic_stats`;
 
 export const INSERT_COPIED_COUNTS = `
-INSERT INTO topic_stats (topic, received, unique_count)
-SELECT topic, received::bigint, unique_count::bigint
-FROM json_to_recordset($1::json) AS t(topic text, received text, unique_count text)`;
+INSERT INTO topic_stats (topic, received, unique_count, expired, last_received_at)
+SELECT topic, received::bigint, unique_count::bigint, expired::bigint, last_received_at::timestamptz
+FROM json_to_recordset($1::json) AS t(topic text, received text, unique_count text, expired text, last_received_at text)`;
+
+// The DEDUP_RETENTION keys, paged by their primary key.
+export const SELECT_KEYS_TO_COPY = `
+SELECT topic, event_id, received_at::text AS received_at FROM event_keys
+WHERE (topic, event_id) > ($1, $2) ORDER BY topic, event_id LIMIT $3`;
+
+export interface CopiedKeyRow {
+  topic: string;
+  event_id: string;
+  received_at: string;
+}
+
+export const INSERT_COPIED_KEYS = `
+INSERT INTO event_keys (topic, event_id, received_at)
+SELECT topic, event_id, received_at::timestamptz
+FROM json_to_recordset($1::json) AS t(topic text, event_id text, received_at text)`;
 
 // New rows must get seqs after the copied ones.
 export const ADVANCE_SEQ = `SELECT setval(pg_get_serial_sequence('events', 'seq'), greatest((SELECT max(seq) FROM events), 1))`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DEFAULTS, loadConfig } from '../../src/config.js';
+import { DEFAULTS, loadConfig, parseDuration } from '../../src/config.js';
 
 function documentedDefaults(file: string): Map<string, string> {
   const rows = readFileSync(file, 'utf8').matchAll(/^\| `([A-Z_]+)` \| (?:`([^`]*)`|\(unset\)) \|/gm);
@@ -29,5 +29,22 @@ describe('configuration', () => {
       (err: Error & { code?: string; details?: string[] }) =>
         err.code === 'CONFIG_INVALID' && err.details?.length === 4 && /PORT/.test(err.message) && /WORKERS/.test(err.message),
     );
+  });
+
+  test('RETENTION and DEDUP_RETENTION take durations; the key window must outlast the payloads', () => {
+    assert.equal(parseDuration('30d'), 30 * 86_400_000);
+    assert.equal(parseDuration('45s'), 45_000);
+    for (const bad of ['0d', '30', '1.5h', '30 d', '-1d', '1w', '36501d', '']) assert.equal(parseDuration(bad), undefined, bad);
+    assert.deepEqual(
+      { retention: loadConfig({ RETENTION: '7d' }).retentionMs, keys: loadConfig({ RETENTION: '7d' }).dedupRetentionMs },
+      { retention: 7 * 86_400_000, keys: undefined },
+    );
+    assert.equal(loadConfig({ RETENTION: '1d', DEDUP_RETENTION: '30d' }).dedupRetentionMs, 30 * 86_400_000);
+    const invalid = (env: Record<string, string>, pattern: RegExp) =>
+      assert.throws(() => loadConfig(env), (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID' && pattern.test(err.message));
+    invalid({ RETENTION: 'forever' }, /RETENTION must be a duration/);
+    invalid({ DEDUP_RETENTION: '30d' }, /DEDUP_RETENTION needs RETENTION/);
+    invalid({ RETENTION: '30d', DEDUP_RETENTION: '30d' }, /must be longer than RETENTION/);
+    invalid({ RETENTION: '30d', DEDUP_RETENTION: '1d' }, /must be longer than RETENTION/);
   });
 });

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import type { Event } from '../../src/schema/event.js';
+import type { TopicStats } from '../../src/schema/stats.js';
 
 let counter = 0;
 
@@ -18,6 +20,26 @@ export function makeEvent(topic: string, eventId: string, overrides: Partial<Eve
     ...overrides,
   };
 }
+
+/**
+ * A topic's counters from /stats without last_received_at, which is checked to be a time (its value varies):
+ * what tests compare exactly.
+ */
+export function counters(topicStats: TopicStats | undefined): Omit<TopicStats, 'last_received_at'> | undefined {
+  if (topicStats === undefined) return undefined;
+  const { last_received_at: lastReceivedAt, ...rest } = topicStats;
+  assert.ok(lastReceivedAt === null || !Number.isNaN(Date.parse(lastReceivedAt)), `last_received_at ${lastReceivedAt} is not a time`);
+  return rest;
+}
+
+/** The counters of a topic with no retention: all unique events still stored. */
+export const kept = (received: number, unique: number) => ({
+  received,
+  unique_processed: unique,
+  duplicate_dropped: received - unique,
+  stored: unique,
+  expired: 0,
+});
 
 export interface Reply<T = unknown> {
   status: number;

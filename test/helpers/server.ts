@@ -19,6 +19,9 @@ export interface TestServerOptions {
   apiKey?: string;
   /** Listen on this port (to restart a server where clients expect it); default: any free port. */
   port?: number;
+  /** RETENTION and DEDUP_RETENTION, e.g. "3s". */
+  retention?: string;
+  dedupRetention?: string;
 }
 
 /** The real server (the same composition root as `npm start`) on a real store, on 127.0.0.1. */
@@ -36,6 +39,8 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     BODY_LIMIT: options.bodyLimit?.toString(),
     MAX_BATCH_EVENTS: options.maxBatchEvents?.toString(),
     API_KEY: options.apiKey,
+    RETENTION: options.retention,
+    DEDUP_RETENTION: options.dedupRetention,
   };
   const config = loadConfig(env);
   return startAggregator(config, createLogger(config));

@@ -6,6 +6,12 @@ import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 
+/** The target of the Link header's rel="next" or rel="prev" entry, if there is one. */
+function linkTo(reply: { headers: Headers }, rel: 'next' | 'prev'): string | undefined {
+  const link = reply.headers.get('link') ?? '';
+  return new RegExp(`<([^>]+)>; rel="${rel}"`).exec(link)?.[1];
+}
+
 for (const kind of storeKinds()) {
   describe(`GET /events [${kind}]`, { timeout: 120_000 }, () => {
     const server = serverForSuite(kind);
@@ -44,8 +50,8 @@ for (const kind of storeKinds()) {
         const reply: Awaited<ReturnType<typeof events>> = await get<StoredEvent[]>(next);
         seen.push(...reply.body.map((e) => e.event_id));
         pages++;
-        const link: string | null = reply.headers.get('link');
-        next = link ? `${server.url}${/<([^>]+)>; rel="next"/.exec(link)?.[1]}` : undefined;
+        const target = linkTo(reply, 'next');
+        next = target === undefined ? undefined : `${server.url}${target}`;
       }
       assert.equal(pages, 3);
       assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `p${String(i).padStart(2, '0')}`));
@@ -55,12 +61,35 @@ for (const kind of storeKinds()) {
       const topic = uniqueTopic('exact');
       await post(`${server.url}/publish`, Array.from({ length: 4 }, (_, i) => makeEvent(topic, `e${i}`)));
       const first = await events(`topic=${topic}&limit=2`);
-      const link = first.headers.get('link') ?? '';
-      const after = /after=(\d+)/.exec(link)?.[1];
+      assert.equal(linkTo(first, 'prev'), undefined, 'the first page has nothing before it');
+      const after = /after=(\d+)/.exec(linkTo(first, 'next') ?? '')?.[1];
       assert.ok(after);
       const second = await events(`topic=${topic}&limit=2&after=${after}`);
       assert.equal(second.body.length, 2);
-      assert.equal(second.headers.get('link'), null);
+      assert.equal(linkTo(second, 'next'), undefined);
+      assert.ok(linkTo(second, 'prev'));
+    });
+
+    test('rel="prev" pages back from the end to the start, each page in ascending order, no gap and no repeat', async () => {
+      const topic = uniqueTopic('back');
+      const ids = Array.from({ length: 25 }, (_, i) => `b${String(i).padStart(2, '0')}`);
+      await post(`${server.url}/publish`, ids.map((id) => makeEvent(topic, id)));
+      // Forward to the last page, then back along rel="prev".
+      let reply = await events(`topic=${topic}&limit=10`);
+      for (let next = linkTo(reply, 'next'); next !== undefined; next = linkTo(reply, 'next')) {
+        reply = await get<StoredEvent[]>(`${server.url}${next}`);
+      }
+      const pages: string[][] = [reply.body.map((e) => e.event_id)];
+      for (let prev = linkTo(reply, 'prev'); prev !== undefined; prev = linkTo(reply, 'prev')) {
+        reply = await get<StoredEvent[]>(`${server.url}${prev}`);
+        pages.unshift(reply.body.map((e) => e.event_id));
+        assert.ok(linkTo(reply, 'next'), 'a page reached going back links forward again');
+      }
+      assert.deepEqual(pages.map((p) => p.length), [10, 10, 5]);
+      assert.deepEqual(pages.flat(), ids);
+      const b05 = (await events(`topic=${topic}&limit=10`)).body[5]?.seq;
+      const before = await events(`topic=${topic}&limit=3&before=${b05}`);
+      assert.deepEqual(before.body.map((e) => e.event_id), ['b02', 'b03', 'b04'], 'before= returns the newest events below it, ascending');
     });
 
     test('source, since and until filter on the event fields', async () => {

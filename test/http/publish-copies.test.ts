@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { StoredEvent } from '../../src/schema/event.js';
 import type { PublishResult } from '../../src/schema/publish.js';
 import type { Stats } from '../../src/schema/stats.js';
-import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
+import { counters, get, kept, makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 
@@ -32,8 +32,8 @@ for (const kind of storeKinds()) {
       assert.deepEqual(stored.map((e) => [e.event_id, e.payload]), [['a', { v: 1 }], ['b', stored[1]?.payload]]);
       assert.deepEqual((await storedIn(blue)).map((e) => e.payload), [{ v: 10 }]);
       const counts = await stats();
-      assert.deepEqual(counts.per_topic[red], { received: 4, unique_processed: 2, duplicate_dropped: 2 });
-      assert.deepEqual(counts.per_topic[blue], { received: 2, unique_processed: 1, duplicate_dropped: 1 });
+      assert.deepEqual(counters(counts.per_topic[red]), kept(4, 2));
+      assert.deepEqual(counters(counts.per_topic[blue]), kept(2, 1));
     });
 
     test('a topic called __proto__ is stored and counted like any other', async () => {

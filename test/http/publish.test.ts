@@ -4,7 +4,7 @@ import type { ErrorBody } from '../../src/schema/error.js';
 import type { StoredEvent } from '../../src/schema/event.js';
 import type { PublishResult } from '../../src/schema/publish.js';
 import type { Stats } from '../../src/schema/stats.js';
-import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
+import { counters, get, kept, makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 
@@ -12,7 +12,7 @@ for (const kind of storeKinds()) {
   describe(`POST /publish [${kind}]`, { timeout: 120_000 }, () => {
     const server = serverForSuite(kind, { maxBatchEvents: 500, bodyLimit: 256 * 1024 });
     const publish = <T = PublishResult>(body: unknown) => post<T>(`${server.url}/publish`, body);
-    const topicCounts = async (topic: string) => (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
+    const topicCounts = async (topic: string) => counters((await get<Stats>(`${server.url}/stats`)).body.per_topic[topic]);
     const storedIn = async (topic: string) =>
       (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
 
@@ -24,7 +24,7 @@ for (const kind of storeKinds()) {
       assert.equal(first.status, 200);
       assert.deepEqual(first.body, { received: 1, unique: 1, duplicates: 0 });
       assert.deepEqual(second.body, { received: 1, unique: 0, duplicates: 1 });
-      assert.deepEqual(await topicCounts(topic), { received: 2, unique_processed: 1, duplicate_dropped: 1 });
+      assert.deepEqual(await topicCounts(topic), kept(2, 1));
       assert.equal((await storedIn(topic)).length, 1);
     });
 
@@ -78,7 +78,7 @@ for (const kind of storeKinds()) {
       const envelope = await publish({ events: [makeEvent(topic, '3'), makeEvent(topic, '4')] });
       assert.deepEqual(envelope.body, { received: 2, unique: 1, duplicates: 1 });
       assert.deepEqual((await storedIn(topic)).map((e) => e.event_id), ['1', '2', '3', '4']);
-      assert.deepEqual(await topicCounts(topic), { received: 7, unique_processed: 4, duplicate_dropped: 3 });
+      assert.deepEqual(await topicCounts(topic), kept(7, 4));
     });
 
     test('a batch with one bad event stores nothing and names each bad index in details', async () => {
@@ -105,7 +105,7 @@ for (const kind of storeKinds()) {
       assert.ok(replies.every((r) => r.status === 200));
       assert.equal(replies.reduce((n, r) => n + r.body.unique, 0), 1);
       assert.equal(replies.reduce((n, r) => n + r.body.duplicates, 0), 4);
-      assert.deepEqual(await topicCounts(topic), { received: 5, unique_processed: 1, duplicate_dropped: 4 });
+      assert.deepEqual(await topicCounts(topic), kept(5, 1));
     });
 
     test('ten concurrent distinct events are all stored', async () => {
@@ -191,7 +191,7 @@ for (const kind of storeKinds()) {
       assert.deepEqual((await publish(event)).body, { received: 1, unique: 1, duplicates: 0 });
       const [stored] = await storedIn(topic);
       assert.deepEqual({ ...stored, seq: 0, received_at: '' }, { ...event, seq: 0, received_at: '', timestamp: '2025-10-21T10:00:00Z' });
-      assert.deepEqual(await topicCounts(topic), { received: 1, unique_processed: 1, duplicate_dropped: 0 });
+      assert.deepEqual(await topicCounts(topic), kept(1, 1));
     });
 
     test('an empty array is accepted as nothing to do', async () => {

@@ -4,7 +4,7 @@ import type { ErrorBody } from '../../src/schema/error.js';
 import type { Event, StoredEvent } from '../../src/schema/event.js';
 import type { PublishResult } from '../../src/schema/publish.js';
 import type { Stats } from '../../src/schema/stats.js';
-import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
+import { counters, get, kept, makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { spawnServer, waitFor } from '../helpers/process.js';
 import { startServer } from '../helpers/server.js';
 import { freshStore, storeKinds } from '../helpers/stores.js';
@@ -24,7 +24,7 @@ for (const kind of storeKinds()) {
       const again = await post<PublishResult>(`${second.url}/publish`, makeEvent(topic, '2'));
       assert.deepEqual(again.body, { received: 1, unique: 0, duplicates: 1 });
       const stats = (await get<Stats>(`${second.url}/stats`)).body;
-      assert.deepEqual(stats.per_topic[topic], { received: 4, unique_processed: 2, duplicate_dropped: 2 });
+      assert.deepEqual(counters(stats.per_topic[topic]), kept(4, 2));
     });
 
     test('after kill -9 under load, every acknowledged event is stored exactly once and the counters balance', async (t) => {

@@ -5,15 +5,16 @@ import { StoredEventSchema } from '../../schema/event.js';
 import { type EventFilter, type EventsQuery, EventsQuerySchema, toEventFilter } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 
-function nextLink(query: EventFilter, lastSeq: number): string {
+/** A Link to the page next to this one, same filters: after=<last seq> (rel=next) or before=<first seq> (rel=prev). */
+function link(query: EventFilter, cursor: 'after' | 'before', seq: number): string {
   const params = new URLSearchParams();
   for (const key of ['topic', 'source', 'since', 'until'] as const) {
     const value = query[key];
     if (value !== undefined) params.set(key, value);
   }
   params.set('limit', String(query.limit));
-  params.set('after', String(lastSeq));
-  return `</events?${params.toString()}>; rel="next"`;
+  params.set(cursor, String(seq));
+  return `</events?${params.toString()}>; rel="${cursor === 'after' ? 'next' : 'prev'}"`;
 }
 
 /** GET /events: stored events in commit order, filtered, paged by the seq cursor with a Link header. */
@@ -23,7 +24,9 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
     {
       schema: {
         summary: 'Stored events in commit order',
-        description: 'A JSON array; Link: <…>; rel="next" while more remain (cursor: after=<seq>).',
+        description:
+          'A JSON array in ascending seq order. Link: <…>; rel="next" while newer events remain (after=<seq>), ' +
+          'rel="prev" while older ones remain (before=<seq>).',
         tags: ['events'],
         querystring: EventsQuerySchema,
         response: { 200: Type.Array(StoredEventSchema), '4xx': ErrorBodySchema },
@@ -32,7 +35,10 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
     async (request, reply) => {
       const filter = toEventFilter(request.query);
       const page = await store.queryEvents(filter);
-      if (page.hasMore && page.lastSeq !== undefined) reply.header('link', nextLink(filter, page.lastSeq));
+      const links: string[] = [];
+      if (page.hasNewer && page.lastSeq !== undefined) links.push(link(filter, 'after', page.lastSeq));
+      if (page.hasOlder && page.firstSeq !== undefined) links.push(link(filter, 'before', page.firstSeq));
+      if (links.length > 0) reply.header('link', links.join(', '));
       // The store renders the page as JSON text; sending it as is avoids a parse and re-stringify per row.
       return reply.type('application/json; charset=utf-8').send(page.body);
     },

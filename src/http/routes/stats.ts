@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pipeline } from '../../ingest/index.js';
-import { type Stats, StatsSchema, type TopicCounts } from '../../schema/stats.js';
+import { type Stats, StatsSchema, type TopicStats } from '../../schema/stats.js';
 import type { Store } from '../../store/index.js';
 
 export interface StatsRouteOptions {
@@ -15,17 +15,21 @@ export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): vo
     const counts = await options.store.topicCounts();
     let received = 0;
     let unique = 0;
+    let expired = 0;
     // No prototype: a topic may be called "__proto__".
-    const perTopic = Object.create(null) as Record<string, TopicCounts>;
+    const perTopic = Object.create(null) as Record<string, TopicStats>;
     for (const [topic, topicCounts] of counts) {
       received += topicCounts.received;
       unique += topicCounts.unique_processed;
+      expired += topicCounts.expired;
       perTopic[topic] = topicCounts;
     }
     const stats: Stats = {
       received,
       unique_processed: unique,
       duplicate_dropped: received - unique,
+      stored: unique - expired,
+      expired,
       topics: [...counts.keys()],
       uptime: Math.floor((Date.now() - options.startedAt) / 1000),
       per_topic: perTopic,
