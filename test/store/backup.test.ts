@@ -8,15 +8,16 @@ import type { StoredEvent } from '../../src/schema/event.js';
 import type { PublishResult } from '../../src/schema/publish.js';
 import type { Stats } from '../../src/schema/stats.js';
 import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
-import { startServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/process.js';
+import { startServer, type TestServerOptions } from '../helpers/server.js';
 import { freshStore, type StoreLocation } from '../helpers/stores.js';
 
 const run = promisify(execFile);
 const pgSkip = process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL (PostgreSQL)';
 
 /** Loads a store with a seeded stream; returns how to replay it and what /stats said afterwards. */
-async function load(location: StoreLocation) {
-  const server = await startServer(location);
+async function load(location: StoreLocation, options: TestServerOptions = {}) {
+  const server = await startServer(location, options);
   const stream = { events: 3000, dupRate: 0.3, topics: 3, payloadBytes: 32, batch: 50, concurrency: 4, seed: 99, topicPrefix: uniqueTopic('backup') };
   const report = await runPublisher({ ...stream, url: server.url });
   assert.ok(report.ok);
@@ -27,8 +28,8 @@ async function load(location: StoreLocation) {
 }
 
 /** On the restored store: same counters and rows, every old key a duplicate, new rows after the old seqs. */
-async function assertRestored(location: StoreLocation, before: Awaited<ReturnType<typeof load>>): Promise<void> {
-  const server = await startServer(location);
+async function assertRestored(location: StoreLocation, before: Awaited<ReturnType<typeof load>>, options: TestServerOptions = {}): Promise<void> {
+  const server = await startServer(location, options);
   try {
     const stats = (await get<Stats>(`${server.url}/stats`)).body;
     assert.deepEqual(stats.per_topic, before.stats.per_topic);
@@ -91,5 +92,28 @@ describe('backup, restore and moving stores', { timeout: 180_000 }, () => {
       run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'migrate', '--from-embedded', embedded.dataDir], { env: { ...process.env, DATABASE_URL: target.databaseUrl } }),
       /already holds events/,
     );
+  });
+
+  test('--from-embedded also moves the DEDUP_RETENTION keys: events gone, their copies still duplicates', { skip: pgSkip }, async (t) => {
+    const embedded = await freshStore('pglite');
+    const target = await freshStore('postgres');
+    t.after(async () => {
+      await embedded.destroy();
+      await target.destroy();
+    });
+    const windows: TestServerOptions = { retention: '1s', dedupRetention: '1h' };
+    const server = await startServer(embedded, windows);
+    const stream = { events: 500, dupRate: 0.3, topics: 2, payloadBytes: 32, batch: 50, concurrency: 4, seed: 7, topicPrefix: uniqueTopic('keys') };
+    assert.ok((await runPublisher({ ...stream, url: server.url })).ok);
+    await waitFor(async () => (await get<Stats>(`${server.url}/stats`)).body.stored === 0, 30_000, 'every event to expire');
+    await server.stop();
+    await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'migrate', '--from-embedded', embedded.dataDir], {
+      env: { ...process.env, DATABASE_URL: target.databaseUrl },
+    });
+    const moved = await startServer(target, windows);
+    t.after(() => moved.stop());
+    const replay = await runPublisher({ ...stream, url: moved.url });
+    assert.equal(replay.gained.unique_processed, 0, 'a key was lost in the move');
+    assert.equal((await get<Stats>(`${moved.url}/stats`)).body.stored, 0);
   });
 });
