@@ -6,6 +6,7 @@ import type { Stats } from '../../src/schema/stats.js';
 import { counters, get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { waitFor } from '../helpers/process.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { createStore } from '../../src/store/index.js';
 import { freshStore, storeKinds } from '../helpers/stores.js';
 
 const topicStats = async (server: TestServer, topic: string) => (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
@@ -109,3 +110,30 @@ for (const kind of storeKinds()) {
     });
   });
 }
+
+describe('retention in two replicas at once', { timeout: 60_000 }, () => {
+  test('two jobs deleting the same expired rows delete and count each row once', { skip: process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL' }, async (t) => {
+    const location = await freshStore('postgres');
+    t.after(() => location.destroy());
+    const open = () => createStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, workers: 2 });
+    const [a, b] = [await open(), await open()];
+    t.after(async () => {
+      await a.close();
+      await b.close();
+    });
+    await a.migrate();
+    const topic = uniqueTopic('race');
+    for (let batch = 0; batch < 5; batch++) {
+      await a.insertBatch(Array.from({ length: 1000 }, (_, i) => makeEvent(topic, `${batch}-${i}`)));
+    }
+    const future = new Date(Date.now() + 60_000);
+    const drain = async (store: typeof a) => {
+      let total = 0;
+      for (let n = -1; n !== 0; total += n) n = await store.expireEvents(future, 250);
+      return total;
+    };
+    const [byA, byB] = await Promise.all([drain(a), drain(b)]);
+    assert.equal(byA + byB, 5000);
+    assert.deepEqual(counters((await a.topicCounts()).get(topic)), { received: 5000, unique_processed: 5000, duplicate_dropped: 0, stored: 0, expired: 5000 });
+  });
+});
