@@ -3,7 +3,7 @@ import { createServer, connect as connectTcp, type Server, type Socket } from 'n
 import { describe, test, type TestContext } from 'node:test';
 import { createPipeline, type Pipeline } from '../../src/ingest/index.js';
 import type { Event, StoredEvent } from '../../src/schema/event.js';
-import type { Stats } from '../../src/schema/stats.js';
+import type { Stats, TopicCounts } from '../../src/schema/stats.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { type NatsTransport, type RejectedMessage, startNatsTransport } from '../../src/transports/nats.js';
 import { get, makeEvent, uniqueTopic } from '../helpers/events.js';
@@ -68,8 +68,10 @@ async function consumerIdle(nats: ScratchStream, total: number): Promise<void> {
   );
 }
 
-async function counts(store: Store, topic: string): Promise<{ received: number; unique_processed: number; duplicate_dropped: number }> {
-  return (await store.topicCounts()).get(topic) ?? { received: 0, unique_processed: 0, duplicate_dropped: 0 };
+/** The three lifetime counters of a topic (no retention runs here), zero for a topic never seen. */
+async function counts(store: Store, topic: string): Promise<TopicCounts> {
+  const { received = 0, unique_processed = 0, duplicate_dropped = 0 } = (await store.topicCounts()).get(topic) ?? {};
+  return { received, unique_processed, duplicate_dropped };
 }
 
 for (const kind of storeKinds()) {
