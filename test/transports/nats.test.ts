@@ -231,6 +231,15 @@ describe('NATS replicas', { timeout: 240_000 }, () => {
       30_000,
       'messages in flight past 40% of the stream',
     );
+    // Freeze the victim first: the messages it holds can then be neither committed-and-acked nor dropped, so once
+    // ack_wait passes they come back (num_redelivered). A replica caught holding none is thawed and frozen again.
+    for (let attempt = 1; ; attempt++) {
+      victim.child.kill('SIGSTOP');
+      const heldSome = await waitFor(async () => (await nats.consumerInfo()).num_redelivered > 0, 5000, 'redelivery').then(() => true, () => false);
+      if (heldSome || attempt === 5) break;
+      victim.child.kill('SIGCONT');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
     victim.child.kill('SIGKILL');
     const killedAt = published;
     await publishing;
