@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { ErrorBody } from '../schema/error.js';
 import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
 import type { Stats } from '../schema/stats.js';
@@ -50,13 +51,19 @@ export interface LogaggClient {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-function errorCode(body: string): string | undefined {
+function errorBody(body: string): Partial<ErrorBody> {
   try {
     const parsed: unknown = JSON.parse(body);
-    return typeof parsed === 'object' && parsed !== null && 'error' in parsed && typeof parsed.error === 'string' ? parsed.error : undefined;
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    const { error, message, details } = parsed as Record<string, unknown>;
+    return {
+      ...(typeof error === 'string' ? { error } : {}),
+      ...(typeof message === 'string' ? { message } : {}),
+      ...(Array.isArray(details) ? { details } : {}),
+    };
   } catch {
     // Not our JSON error body (a proxy's HTML page, say): the status alone decides.
-    return undefined;
+    return {};
   }
 }
 
@@ -94,9 +101,9 @@ export function createClient(options: ClientOptions): LogaggClient {
 
   const expectOk = (res: RawResponse): RawResponse => {
     if (res.status >= 200 && res.status < 300) return res;
-    const code = errorCode(res.body);
-    const retryAfter = res.headers['retry-after'];
-    throw new HttpError(res.status, code, `HTTP ${res.status}${code ? ` ${code}` : ''}`, parseRetryAfter(retryAfter));
+    const { error: code, message, details } = errorBody(res.body);
+    const text = `HTTP ${res.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
+    throw new HttpError(res.status, code, text, parseRetryAfter(res.headers['retry-after']), details);
   };
 
   const retrying = async <T>(run: () => Promise<T>): Promise<{ value: T; attempts: number; uncertain: number }> => {

@@ -21,13 +21,14 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   maxRetryAfterMs: 60_000,
 });
 
-/** A non-2xx answer; `code` is the server's error code when the body carried one. */
+/** A non-2xx answer; `code`, and `details` (e.g. each bad event of a 422), are the server's when its body carried them. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string | undefined,
     message: string,
     readonly retryAfterMs: number | undefined,
+    readonly details: readonly unknown[] = [],
   ) {
     super(message);
     this.name = 'HttpError';
