@@ -8,6 +8,7 @@ import type { BenchContext, Scenario, ScenarioResult } from './scenario.js';
 import { batchedIngestScenario } from './scenarios/batched-ingest.bench.js';
 import { briefWorkloadScenario } from './scenarios/brief-workload.bench.js';
 import { embeddedBatchedScenario } from './scenarios/embedded-batched.bench.js';
+import { ndjsonIngestScenario } from './scenarios/ndjson-ingest.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
 import { retentionScenario } from './scenarios/retention.bench.js';
@@ -17,6 +18,7 @@ import { singleIngestScenario } from './scenarios/single-ingest.bench.js';
 const SCENARIOS: readonly Scenario[] = [
   rawCeilingScenario,
   batchedIngestScenario,
+  ndjsonIngestScenario,
   singleIngestScenario,
   briefWorkloadScenario,
   queryLatencyScenario,

@@ -23,7 +23,7 @@ describe('npm run bench:quick', { timeout: 300_000 }, () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 0, output);
     const results = readFileSync(out, 'utf8');
-    for (const title of ['Raw ceiling', 'Batched ingest (PostgreSQL)', 'Single-event ingest', "Brief's workload", 'Query latency', 'Batched ingest (embedded PGlite)', 'Retention and the dedup window (PostgreSQL)']) {
+    for (const title of ['Raw ceiling', 'Batched ingest (PostgreSQL)', 'Single-event ingest', "Brief's workload", 'Query latency', 'Batched ingest (embedded PGlite)', 'Retention and the dedup window (PostgreSQL)', 'NDJSON vs JSON batched ingest (PostgreSQL)']) {
       assert.ok(results.includes(`| ${title}`), `${title} is in the table`);
     }
     assert.doesNotMatch(results, /FAILED/);

@@ -35,11 +35,19 @@ function toLogaggError(err: FastifyError): LogaggError {
   return new LogaggError('INTERNAL', { cause: err });
 }
 
+// Inlet routes and the transport label their refusals are counted under (logagg_requests_rejected_total).
+const INLETS = new Map([
+  ['/publish', 'http'],
+  ['/v1/logs', 'otlp'],
+]);
+
 /** The only place errors become responses: one body shape, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     const err = toLogaggError(raw);
-    if (request.routeOptions.url === '/publish') metrics.recordRejected('http', err.code);
+    // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
+    const transport = INLETS.get(request.routeOptions.url ?? '');
+    if (transport !== undefined) metrics.recordRejected(transport, err.code);
     // 503s come in floods while overloaded or while the store is away; the store and pipeline report those
     // states, so each refused request is only a debug line. Other 5xx are bugs or store failures: error.
     if (err.status === 503) {

@@ -1,15 +1,21 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
 import { ErrorBodySchema } from '../../schema/error.js';
-import { Type } from 'typebox';
 import { EventSchema } from '../../schema/event.js';
 import { PublishResultSchema } from '../../schema/publish.js';
-import { validatePublishBody } from '../../schema/validate.js';
+import { type EventProblem, validatePublishBody } from '../../schema/validate.js';
+import { NDJSON_TYPES, NdjsonBody } from '../plugins/body.js';
 
 export interface PublishRouteOptions {
   pipeline: Pipeline;
   maxBatchEvents: number;
+}
+
+/** Adds each NDJSON event's 1-based line to its problems; the index stays (the event's place among events). */
+function withLines(problems: EventProblem[], lines: readonly number[]): Array<EventProblem & { line?: number }> {
+  return problems.map((problem) => (problem.index >= 0 ? { ...problem, line: lines[problem.index] } : problem));
 }
 
 /** POST /publish: validate the whole request, queue it, answer after commit (SPEC §1, §3). */
@@ -20,10 +26,13 @@ export function publishRoute(app: FastifyInstance, options: PublishRouteOptions)
       schema: {
         summary: 'Publish events; answered after they are committed',
         description:
-          'One event, an array of events, or {"events": [...]}. 200 means committed. A request with any bad ' +
-          'event is refused whole (422, details name each index). 503 + Retry-After when overloaded or the ' +
-          'store is down: retry, duplicates are counted, never stored twice.',
+          'One event, an array of events, or {"events": [...]}; or NDJSON (application/x-ndjson, one event per ' +
+          'line, blank lines skipped). Content-Encoding: gzip is accepted, with the limits applied to the ' +
+          'inflated body. 200 means committed. A request with any bad event is refused whole (422, details name ' +
+          'each index, and for NDJSON its 1-based line). 503 + Retry-After when overloaded or the store is ' +
+          'down: retry, duplicates are counted, never stored twice.',
         tags: ['events'],
+        consumes: ['application/json', ...NDJSON_TYPES],
         body: Type.Union([EventSchema, Type.Array(EventSchema), Type.Object({ events: Type.Array(EventSchema) })]),
         response: { 200: PublishResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
       },
@@ -32,11 +41,13 @@ export function publishRoute(app: FastifyInstance, options: PublishRouteOptions)
       validatorCompiler: () => () => true,
     },
     async (request) => {
-      const checked = validatePublishBody(request.body, options.maxBatchEvents);
+      const ndjson = request.body instanceof NdjsonBody ? request.body : undefined;
+      const checked = validatePublishBody(ndjson ? ndjson.events : request.body, options.maxBatchEvents);
       if (!checked.ok) {
+        const details = ndjson ? withLines(checked.problems, ndjson.lines) : checked.problems;
         throw new LogaggError(checked.tooMany ? 'BATCH_TOO_LARGE' : 'VALIDATION_FAILED', {
           message: checked.tooMany ? checked.problems[0]?.message : `${checked.problems.length} problem(s) in the request; nothing was stored`,
-          details: checked.problems,
+          details,
         });
       }
       return options.pipeline.submit(checked.events);

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import { LogaggError } from '../../errors.js';
+import type { Pipeline } from '../../ingest/index.js';
+import { exportLogsResponse, mapLogsRequest } from '../../otlp/index.js';
+import { ErrorBodySchema } from '../../schema/error.js';
+import { ExportLogsRequestSchema, ExportLogsResponseSchema } from '../../schema/otlp.js';
+import { NdjsonBody } from '../plugins/body.js';
+
+export interface OtlpRouteOptions {
+  pipeline: Pipeline;
+  maxBatchEvents: number;
+}
+
+/**
+ * POST /v1/logs: OTLP/HTTP logs in the JSON encoding, mapped to events (docs/integrations.md) and sent through
+ * the same validation and group commit as POST /publish; answered after commit.
+ */
+export function otlpLogsRoute(app: FastifyInstance, options: OtlpRouteOptions): void {
+  app.post(
+    '/v1/logs',
+    {
+      schema: {
+        summary: 'OpenTelemetry logs (OTLP/HTTP, JSON encoding); answered after they are committed',
+        description:
+          'An ExportLogsServiceRequest in OTLP/JSON (protobuf is refused with 415). Each log record becomes ' +
+          'an event: topic from the logagg.topic attribute (record, then resource), else service.name; ' +
+          'event_id from log.record.uid, else a sha256 of the record. 200 with {} when all were stored, with ' +
+          'partialSuccess when some were rejected (the rest are stored); 400 when the body does not decode; ' +
+          '503 + Retry-After when overloaded or the store is down (OTLP exporters retry it).',
+        tags: ['events'],
+        consumes: ['application/json'],
+        body: ExportLogsRequestSchema,
+        response: { 200: ExportLogsResponseSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+      },
+      // For the OpenAPI document only: OTLP/JSON asks receivers to ignore unknown fields and to read 64-bit
+      // integers as strings or numbers, which src/otlp/decode.ts does.
+      validatorCompiler: () => () => true,
+    },
+    async (request) => {
+      if (request.body instanceof NdjsonBody) {
+        throw new LogaggError('UNSUPPORTED_MEDIA_TYPE', { message: 'POST /v1/logs takes OTLP/JSON (Content-Type: application/json)' });
+      }
+      const mapped = mapLogsRequest(request.body, { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() });
+      await options.pipeline.submit(mapped.events, 'otlp');
+      return exportLogsResponse(mapped.rejected);
+    },
+  );
+}
