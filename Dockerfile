@@ -5,6 +5,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dashboard (vite build of web/ into dist/web, served at GET /).
+COPY web ./web
 RUN npm run build
 
 FROM node:20-bookworm-slim

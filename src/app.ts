@@ -3,9 +3,11 @@ import { authPlugin } from './http/plugins/auth.js';
 import { bodyPlugin } from './http/plugins/body.js';
 import { docsPlugin } from './http/plugins/docs.js';
 import { clientErrorHandler, errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { dashboardRoute } from './http/routes/dashboard.js';
 import { eventsRoute } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoute } from './http/routes/metrics.js';
+import { otlpLogsRoute } from './http/routes/otlp.js';
 import { publishRoute } from './http/routes/publish.js';
 import { statsRoute } from './http/routes/stats.js';
 import { streamRoute } from './http/routes/stream.js';
@@ -50,7 +52,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Malformed request lines, oversized headers and timeouts get the same JSON error shape as everything else.
     clientErrorHandler,
   });
-  bodyPlugin(app);
+  bodyPlugin(app, { maxBatchEvents: options.maxBatchEvents });
 
   // A keep-alive connection whose request is answered after close() began would stay open until its idle timeout
   // and hold shutdown up: answer every response from then on with Connection: close.
@@ -68,9 +70,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   metricsRoute(app, options.metrics);
   if (options.apiKey) authPlugin(app, options.apiKey);
   publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
+  otlpLogsRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   eventsRoute(app, options.store);
   streamRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
   healthRoutes(app, options.store);
+  dashboardRoute(app);
   return app;
 }

@@ -7,11 +7,18 @@ const digest = (value: string): Buffer => createHash('sha256').update(value).dig
 // Liveness stays open so an orchestrator can probe without the key.
 const OPEN_PATHS = new Set(['/health']);
 
-/** When API_KEY is set, every request but /health must carry it as `Authorization: Bearer` or `X-API-Key`. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route serves no data and needs no key (the dashboard page and its assets, which ask for the key). */
+    public?: boolean;
+  }
+}
+
+/** When API_KEY is set, every request but /health and public routes must carry it as `Authorization: Bearer` or `X-API-Key`. */
 export function authPlugin(app: FastifyInstance, apiKey: string): void {
   const expected = digest(apiKey);
   app.addHook('onRequest', async (request) => {
-    if (OPEN_PATHS.has(request.url.split('?')[0] ?? '')) return;
+    if (OPEN_PATHS.has(request.url.split('?')[0] ?? '') || request.routeOptions.config.public === true) return;
     const header = request.headers.authorization;
     const given = header?.startsWith('Bearer ') ? header.slice(7) : request.headers['x-api-key'];
     // Compare digests in constant time, so the key cannot be guessed byte by byte from timings.

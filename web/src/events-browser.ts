@@ -1,0 +1,152 @@
+import type { StoredEvent } from '../../src/schema/event.js';
+import { ApiError, apiGet, parseLinks } from './api.js';
+import { byId, h, setText } from './dom.js';
+import { formatCount, formatLocal, localInputToIso } from './format.js';
+import { payloadView } from './payload-view.js';
+import { selectedTopic, selectTopic } from './topic-filter.js';
+
+// The newest page is "the `limit` events before a seq past any real one" (the API's seq cursor is ≤ 15 digits).
+const PAST_LAST_SEQ = '999999999999999';
+
+type Cursor = { before: string } | { after: string } | { url: string };
+
+interface Page {
+  events: StoredEvent[];
+  older: string | null;
+  newer: string | null;
+}
+
+export interface EventsBrowser {
+  /** Back to the newest page (the page-wide topic filter changed). */
+  reload(): void;
+  /** The same page again (after an API key was entered). */
+  retry(): void;
+  /** Told each poll's count of stored events, so an empty newest page fills once events arrive. */
+  noticeStored(stored: number): void;
+}
+
+/** The stored-events browser: filters, a page of events, and cursor pagination both ways. */
+export function createEventsBrowser(): EventsBrowser {
+  const form = byId<HTMLFormElement>('events-form');
+  const tbody = byId<HTMLTableElement>('events-table').tBodies[0] as HTMLTableSectionElement;
+  const info = byId('page-info');
+  const buttons = new Map([...byId('events-pager').querySelectorAll<HTMLButtonElement>('[data-page]')].map((b) => [b.dataset.page ?? '', b]));
+  let page: Page = { events: [], older: null, newer: null };
+  let loading: AbortController | undefined;
+  let busy = false;
+  let lastCursor: Cursor = { before: PAST_LAST_SEQ };
+  let lastStored = -1;
+
+  const field = (name: string): HTMLInputElement | HTMLSelectElement => form.elements.namedItem(name) as HTMLInputElement;
+  const query = (cursor: Cursor): string => {
+    if ('url' in cursor) return cursor.url;
+    const params = new URLSearchParams();
+    const topic = field('topic').value.trim();
+    const source = field('source').value.trim();
+    const since = localInputToIso(field('since').value);
+    const until = localInputToIso(field('until').value);
+    if (topic) params.set('topic', topic);
+    if (source) params.set('source', source);
+    if (since) params.set('since', since);
+    if (until) params.set('until', until);
+    params.set('limit', field('limit').value);
+    if ('before' in cursor) params.set('before', cursor.before);
+    else params.set('after', cursor.after);
+    return `/events?${params.toString()}`;
+  };
+
+  async function load(cursor: Cursor): Promise<void> {
+    loading?.abort();
+    const controller = (loading = new AbortController());
+    busy = true;
+    lastCursor = cursor;
+    tbody.parentElement?.setAttribute('aria-busy', 'true');
+    try {
+      const response = await apiGet(query(cursor), { signal: controller.signal });
+      const events = (await response.json()) as StoredEvent[];
+      const links = parseLinks(response.headers.get('link'));
+      const first = events[0];
+      const lastEvent = events.at(-1);
+      page = {
+        events,
+        // Link rel="prev"/"next" are the API's word on whether more remain; without them, a page that came from
+        // the other direction still has a way back.
+        older: links.get('prev') ?? ('after' in cursor && cursor.after !== '0' && first ? query({ before: String(first.seq) }) : null),
+        newer: links.get('next') ?? ('before' in cursor && cursor.before !== PAST_LAST_SEQ && lastEvent ? query({ after: String(lastEvent.seq) }) : null),
+      };
+      render();
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      setText(info, err instanceof ApiError ? `Could not load events: ${err.message}` : 'Could not load events');
+    } finally {
+      if (loading === controller) {
+        busy = false;
+        tbody.parentElement?.removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  function render(): void {
+    // Newest first, like the live tail; the API pages in ascending seq.
+    const rows = page.events.toReversed().map((event) =>
+      h(
+        'tr',
+        { 'data-seq': event.seq },
+        h('td', { class: 'num' }, String(event.seq)),
+        h('td', {}, h('time', { datetime: event.timestamp, title: `timestamp ${event.timestamp}\nreceived ${event.received_at}` }, formatLocal(event.timestamp))),
+        h('td', { class: 'topic-cell' }, event.topic),
+        h('td', { class: 'wide' }, event.source),
+        h('td', { class: 'wide mono' }, event.event_id),
+        h('td', { class: 'payload-cell' }, payloadView(event.payload)),
+      ),
+    );
+    tbody.replaceChildren(...rows);
+    const first = page.events[0];
+    const lastEvent = page.events.at(-1);
+    setText(info, first && lastEvent ? `seq ${formatCount(first.seq)} – ${formatCount(lastEvent.seq)} (${page.events.length} event${page.events.length === 1 ? '' : 's'})` : 'No events match these filters here');
+    setEnabled('older', page.older !== null);
+    setEnabled('newer', page.newer !== null);
+  }
+
+  function setEnabled(name: string, enabled: boolean): void {
+    const button = buttons.get(name);
+    if (button) button.disabled = !enabled;
+  }
+
+  buttons.get('newest')?.addEventListener('click', () => void load({ before: PAST_LAST_SEQ }));
+  buttons.get('oldest')?.addEventListener('click', () => void load({ after: '0' }));
+  buttons.get('older')?.addEventListener('click', () => page.older && void load({ url: page.older }));
+  buttons.get('newer')?.addEventListener('click', () => page.newer && void load({ url: page.newer }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const topic = field('topic').value.trim();
+    // The topic field and the page-wide filter are one setting; changing it reloads through onTopicChange.
+    if ((topic || null) !== selectedTopic()) selectTopic(topic || null);
+    else void load({ before: PAST_LAST_SEQ });
+  });
+  form.addEventListener('reset', () => {
+    // After the browser has cleared the fields.
+    setTimeout(() => {
+      if (selectedTopic() !== null) selectTopic(null);
+      else void load({ before: PAST_LAST_SEQ });
+    });
+  });
+
+  field('topic').value = selectedTopic() ?? '';
+  return {
+    reload() {
+      field('topic').value = selectedTopic() ?? '';
+      void load({ before: PAST_LAST_SEQ });
+    },
+    retry() {
+      void load(lastCursor);
+    },
+    noticeStored(stored) {
+      const changed = stored !== lastStored;
+      lastStored = stored;
+      // Only an empty newest page refreshes by itself: a page someone is reading never moves under them.
+      const onNewest = 'before' in lastCursor && lastCursor.before === PAST_LAST_SEQ;
+      if (changed && onNewest && page.events.length === 0 && !busy) void load(lastCursor);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import './styles.css';
+import { onKeyChanged } from './api-key.js';
+import { createCharts } from './charts.js';
+import { createConnectionStatus } from './connection-status.js';
+import { byId, setText } from './dom.js';
+import { createEventsBrowser } from './events-browser.js';
+import { createKeyDialog } from './key-dialog.js';
+import { LiveTail } from './live-tail.js';
+import { createOverview } from './overview.js';
+import { StatsPoller } from './poller.js';
+import { computeRates, countsFor } from './rates.js';
+import { onTopicChange, selectedTopic, selectTopic } from './topic-filter.js';
+import { createTopicsTable } from './topics.js';
+
+createKeyDialog();
+const poller = new StatsPoller();
+const showStatus = createConnectionStatus();
+const overview = createOverview();
+const charts = createCharts();
+const topics = createTopicsTable();
+const events = createEventsBrowser();
+const tail = new LiveTail();
+
+poller.subscribe((snapshot, previous) => {
+  const topic = selectedTopic();
+  showStatus(snapshot);
+  overview(snapshot, previous, topic);
+  topics.update(snapshot);
+  if (snapshot.stats) events.noticeStored(countsFor(snapshot, topic)?.stored ?? 0);
+  if (snapshot.stats) charts.push(computeRates(snapshot, previous, topic), snapshot.at);
+});
+
+const filterBar = byId('filter-bar');
+function showFilter(topic: string | null): void {
+  filterBar.hidden = topic === null;
+  setText(byId('filter-topic'), topic ?? '');
+}
+byId('clear-filter').addEventListener('click', () => selectTopic(null));
+// The skip link moves focus without touching the URL fragment, which holds the topic filter.
+byId('skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  byId('events-h').focus();
+});
+
+onTopicChange((topic) => {
+  showFilter(topic);
+  charts.resetRates();
+  topics.refreshSelection();
+  events.reload();
+  tail.follow(topic);
+  poller.refresh();
+});
+
+onKeyChanged(() => {
+  poller.refresh();
+  events.retry();
+  tail.retry();
+});
+
+showFilter(selectedTopic());
+poller.start();
+events.reload();
+tail.follow(selectedTopic());
