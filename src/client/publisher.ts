@@ -1,8 +1,9 @@
 import type { Event } from '../schema/event.js';
 import { createEvent, type NewEvent } from './event.js';
 import { createClient, type PublishReceipt } from './http.js';
-import { PublisherClosedError, PublishRejectedError, QueueFullError } from './publish-errors.js';
-import { GaveUpError, HttpError, isRetryable, type RetryNotice, type RetryPolicy } from './retry.js';
+import { PublisherClosedError, QueueFullError } from './publish-errors.js';
+import { settleRefused } from './refusal.js';
+import type { RetryNotice, RetryPolicy } from './retry.js';
 
 export interface PublisherOptions {
   /** Base URL of an aggregator, e.g. http://127.0.0.1:8080. */
@@ -20,8 +21,12 @@ export interface PublisherOptions {
   timeoutMs?: number;
   /** The project's one retry policy (src/client/retry.ts); these fields override its defaults. */
   retry?: Partial<RetryPolicy>;
+  /** Told before each retry wait. A callback that throws is reported as a process warning, never to the publisher. */
   onRetry?: (notice: RetryNotice) => void;
-  /** Told once per group of events that will not be committed, with the error their promises reject with. */
+  /**
+   * Told once per group of events that will not be committed, with the error their promises reject with (`events`
+   * is empty when publish() was not given an object). A throw from it is reported as a process warning.
+   */
   onError?: (error: Error, events: readonly Event[]) => void;
   random?: () => number;
 }
@@ -98,16 +103,19 @@ function outcomeOf(receipt: PublishReceipt): PublishOutcome {
   return 'unknown';
 }
 
-/** Details of a 422 grouped by the request index they name; empty when they name none of the request's events. */
-function detailsByIndex(details: readonly unknown[], size: number): Map<number, unknown[]> {
-  const byIndex = new Map<number, unknown[]>();
-  for (const detail of details) {
-    const index = typeof detail === 'object' && detail !== null ? (detail as Record<string, unknown>).index : undefined;
-    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= size) continue;
-    byIndex.set(index, [...(byIndex.get(index) ?? []), detail]);
+/**
+ * Runs a caller's callback. One that throws must not break the bookkeeping of the events being settled, nor turn
+ * into an unhandled rejection (it runs inside promise chains): the throw becomes a warning, visible on stderr.
+ */
+function callSafely(name: string, callback: () => void): void {
+  try {
+    callback();
+  } catch (err) {
+    process.emitWarning(`the ${name} callback threw: ${err instanceof Error ? err.message : String(err)}`, 'LogaggClientWarning');
   }
-  return byIndex;
 }
+
+const describeInput = (input: unknown): string => (input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input);
 
 const noop = (): void => undefined;
 
@@ -131,13 +139,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
     concurrency,
     timeoutMs: options.timeoutMs,
     retry: options.retry,
-    onRetry: options.onRetry,
+    onRetry: options.onRetry && ((notice) => callSafely('onRetry', () => options.onRetry?.(notice))),
     random: options.random,
   });
 
   let queue: Entry[] = [];
   let pending = 0;
-  let flushWaiters: FlushWaiter[] = [];
+  // In flush order, so ascending by upTo.
+  const flushWaiters: FlushWaiter[] = [];
   let roomWaiters: (() => void)[] = [];
   let inFlight = 0;
   let lingerTimer: NodeJS.Timeout | undefined;
@@ -150,15 +159,21 @@ export function createPublisher(options: PublisherOptions): Publisher {
   // Bookkeeping runs synchronously as each event settles: no promise per event beyond the caller's own.
   const settle = (entry: Entry): void => {
     pending--;
-    if (flushWaiters.length > 0) {
-      for (const waiter of flushWaiters) if (entry.seq <= waiter.upTo && --waiter.remaining === 0) waiter.done();
-      flushWaiters = flushWaiters.filter((waiter) => waiter.remaining > 0);
-    }
+    // A waiter counts the events still pending when its flush was called, which include everything an earlier
+    // waiter still counts: waiters finish in order. So count down from the back while they wait for this event,
+    // then pop the finished ones off the front (no scan or copy of the whole list per event).
+    for (let i = flushWaiters.length - 1; i >= 0 && entry.seq <= (flushWaiters[i] as FlushWaiter).upTo; i--) (flushWaiters[i] as FlushWaiter).remaining--;
+    while (flushWaiters.length > 0 && (flushWaiters[0] as FlushWaiter).remaining === 0) (flushWaiters.shift() as FlushWaiter).done();
     if (pending < maxQueue && roomWaiters.length > 0) {
       const waiters = roomWaiters;
       roomWaiters = [];
       for (const wake of waiters) wake();
     }
+  };
+
+  const tell = (error: Error, events: () => readonly Event[]): void => {
+    const { onError } = options;
+    if (onError) callSafely('onError', () => onError(error, events()));
   };
 
   const fail = (entries: readonly Entry[], error: Error): void => {
@@ -169,7 +184,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       entry.reject(error);
       settle(entry);
     }
-    options.onError?.(error, entries.map((entry) => JSON.parse(entry.json) as Event));
+    tell(error, () => entries.map((entry) => JSON.parse(entry.json) as Event));
   };
 
   const send = async (entries: Entry[]): Promise<void> => {
@@ -178,7 +193,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     try {
       receipt = await client.publishRaw(body);
     } catch (err) {
-      await handleFailure(entries, err);
+      await settleRefused(entries, err, { send, fail });
       return;
     }
     const batch: BatchReceipt = { ...receipt, events: entries.length };
@@ -188,35 +203,6 @@ export function createPublisher(options: PublisherOptions): Publisher {
       entry.resolve({ topic: entry.topic, event_id: entry.eventId, outcome, batch });
       settle(entry);
     }
-  };
-
-  // Retryable failures were already retried by the client (one policy); what reaches here is final for this request.
-  const handleFailure = async (entries: Entry[], err: unknown): Promise<void> => {
-    const cause = err instanceof GaveUpError ? err.cause : err;
-    if (!(cause instanceof HttpError) || isRetryable(cause)) {
-      fail(entries, err instanceof Error ? err : new Error(String(err)));
-      return;
-    }
-    if (cause.status === 413 && entries.length > 1) {
-      // Body or batch over the server's limit: halves until each fits, or a single event is refused alone.
-      const half = Math.ceil(entries.length / 2);
-      await send(entries.slice(0, half));
-      await send(entries.slice(half));
-      return;
-    }
-    const byIndex = cause.status === 422 ? detailsByIndex(cause.details, entries.length) : new Map<number, unknown[]>();
-    if (byIndex.size === 0) {
-      fail(entries, new PublishRejectedError(cause, cause.details));
-      return;
-    }
-    // A 422 stores nothing and names every bad event: refuse those, send the rest again (each round drops >= 1).
-    const good: Entry[] = [];
-    entries.forEach((entry, index) => {
-      const own = byIndex.get(index);
-      if (own) fail([entry], new PublishRejectedError(cause, own));
-      else good.push(entry);
-    });
-    if (good.length > 0) await send(good);
   };
 
   // A partial batch goes once its oldest event has lingered lingerMs, or was published before a flush().
@@ -250,25 +236,29 @@ export function createPublisher(options: PublisherOptions): Publisher {
     }
   };
 
-  const refuse = (error: Error, event: Event): Promise<PublishAck> => {
-    options.onError?.(error, [event]);
+  const refuse = (error: Error, events: readonly Event[]): Promise<PublishAck> => {
+    tell(error, () => events);
     const refused = Promise.reject(error);
     refused.catch(noop);
     return refused;
   };
 
   const publish = (input: NewEvent): Promise<PublishAck> => {
+    // Like every other refusal, a promise that rejects (a caller awaiting it in a try block sees it), not a throw.
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return refuse(new TypeError(`publish expects an event object, got ${describeInput(input)}`), []);
+    }
     // Unknown fields ride along so the server refuses a typo (SPEC §2) instead of the client dropping it.
     const complete = input.event_id !== undefined && input.timestamp !== undefined && input.payload !== undefined;
     const event: Event = complete ? (input as Event) : { ...input, ...createEvent(input) };
-    if (closed) return refuse(new PublisherClosedError(), event);
-    if (pending >= maxQueue) return refuse(new QueueFullError(maxQueue), event);
+    if (closed) return refuse(new PublisherClosedError(), [event]);
+    if (pending >= maxQueue) return refuse(new QueueFullError(maxQueue), [event]);
     let json: string;
     try {
       json = JSON.stringify(event);
     } catch (err) {
       // A cycle or a BigInt in the payload: this event can never be sent, and no other event is affected.
-      return refuse(err instanceof Error ? err : new TypeError(String(err)), event);
+      return refuse(err instanceof Error ? err : new TypeError(String(err)), [event]);
     }
     const promise = new Promise<PublishAck>(captureSettlers);
     pending++;

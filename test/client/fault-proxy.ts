@@ -5,6 +5,8 @@ import type { TestContext } from 'node:test';
 /** What the proxy does with one request. */
 export type ProxyAction =
   | { kind: 'forward' }
+  /** Forward after a pause: a slow server, so that a publisher's queue stays full for a while. */
+  | { kind: 'delay'; ms: number }
   /** Forward, wait for the server's answer (so the request committed), then cut the connection: the answer is lost. */
   | { kind: 'lose-answer' }
   /** Never answer (the connection stays open until the proxy closes). */
@@ -67,6 +69,7 @@ export async function startFaultProxy(t: TestContext, target: string, decide: (n
           res.end(JSON.stringify(action.body));
           return;
         }
+        if (action.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, action.ms));
         const response = await forward(target, req, body);
         if (action.kind === 'lose-answer') {
           await response.arrayBuffer();

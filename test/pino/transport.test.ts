@@ -37,7 +37,17 @@ interface Run {
   stderr: string;
 }
 
-function logLines(dir: string, settings: { url: string; topic: string; lines: number; ending: 'exit' | 'natural'; transport?: Record<string, unknown> }): Promise<Run> {
+interface LogSettings {
+  url: string;
+  topic: string;
+  lines: number;
+  ending: 'exit' | 'natural';
+  transport?: Record<string, unknown>;
+  /** The line that carries a `__proto__` key. */
+  poisoned?: number;
+}
+
+function logLines(dir: string, settings: LogSettings): Promise<Run> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['fixtures/log-lines.mjs', JSON.stringify(settings)], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -113,6 +123,30 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
     const reports = result.stderr.split('\n').filter((text) => text.includes('LOGAGG_PINO_NOT_STORED'));
     assert.equal(reports.length, 3, result.stderr);
     for (const report of reports) assert.match(report, /1 log line\(s\) not stored: the server refused the event: HTTP 422 VALIDATION_FAILED: \/topic /);
+  });
+
+  test('with the queue full at the end (maxQueue 2, a slow server), the line held while waiting for room is still stored', async (t) => {
+    // Each request waits 20 ms, so the last line reaches the transport while two are pending: the loop holds it in
+    // waitForRoom when the stream ends, and the close hook must let it be published before closing the publisher.
+    const proxy = await startFaultProxy(t, server.url, (_n, path) => (path.startsWith('/publish') ? { kind: 'delay', ms: 20 } : { kind: 'forward' }));
+    for (const ending of ['exit', 'natural'] as const) {
+      const topic = uniqueTopic(`pino-full-${ending}`);
+      const result = await logLines(dir, { url: proxy.url, topic, lines: 20, ending, transport: { maxQueue: 2, batchMax: 1, lingerMs: 0 } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /LOGAGG_PINO_NOT_STORED/, ending);
+      assertEachLineOnce(await storedLines(server.url, topic), 20);
+    }
+  });
+
+  test('a line carrying a __proto__ key is refused alone: the lines that shared its request are stored', async () => {
+    const topic = uniqueTopic('pino-proto');
+    // One batch of the three lines: the server refuses the whole body (400 INVALID_JSON), the publisher halves it.
+    const result = await logLines(dir, { url: server.url, topic, lines: 3, ending: 'exit', poisoned: 1, transport: { lingerMs: 60_000 } });
+    assert.equal(result.code, 0, result.stderr);
+    const reports = result.stderr.split('\n').filter((text) => text.includes('LOGAGG_PINO_NOT_STORED'));
+    assert.equal(reports.length, 1, result.stderr);
+    assert.match(reports[0] ?? '', /1 log line\(s\) not stored: the server refused the event: HTTP 400 INVALID_JSON/);
+    assert.deepEqual((await storedLines(server.url, topic)).map((row) => (row.payload as { n: number }).n).sort(), [0, 2]);
   });
 
   test('when the server does not answer, the app still exits after at most 10 s and reports the unconfirmed lines', async (t) => {
