@@ -101,10 +101,43 @@ function optionalString(value: unknown, path: string): string | undefined {
   return value;
 }
 
-function optionalInteger(value: unknown, path: string): number | undefined {
+// A JSON number, as text: proto3 JSON lets a number field arrive as a string holding one (exponent included).
+const NUMBER_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/** A 32-bit integer field: proto3 JSON accepts a number or a string holding one ("1", "1e2" too). */
+function optionalInt32(value: unknown, path: string, min: number, max: number): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new OtlpDecodeError(path, 'must be a non-negative integer');
-  return value as number;
+  const parsed = typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value;
+  if (typeof parsed !== 'number' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new OtlpDecodeError(path, `must be an integer from ${min} to ${max} (a number or a decimal string)`);
+  }
+  return parsed;
+}
+
+// SeverityNumber enum names: proto3 JSON may send an enum as its name. TRACE=1..4, DEBUG=5..8, ... FATAL=21..24,
+// the first of each four without a digit (SEVERITY_NUMBER_INFO = 9, SEVERITY_NUMBER_INFO2 = 10).
+const SEVERITY_NUMBERS = new Map<string, number>([
+  ['SEVERITY_NUMBER_UNSPECIFIED', 0],
+  ...['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].flatMap((level, l) =>
+    [1, 2, 3, 4].map((n): [string, number] => [`SEVERITY_NUMBER_${level}${n === 1 ? '' : n}`, l * 4 + n]),
+  ),
+]);
+
+/** An open enum: a name, or any int32 (a value newer than this list is kept as its number). */
+function severityNumber(value: unknown, path: string): number | undefined {
+  if (typeof value === 'string' && SEVERITY_NUMBERS.has(value)) return SEVERITY_NUMBERS.get(value);
+  return optionalInt32(value, path, -(2 ** 31), 2 ** 31 - 1);
+}
+
+/**
+ * A double: a number, or a string holding one or "NaN", "Infinity", "-Infinity" (proto3 JSON). JSON has no
+ * number for the non-finite ones, so they stay those strings; every finite one becomes a number.
+ */
+function double(value: unknown, path: string): number | string {
+  const parsed = typeof value === 'string' && (NUMBER_TEXT.test(value) || value === 'NaN' || value === 'Infinity' || value === '-Infinity') ? Number(value) : value;
+  if (typeof parsed !== 'number') throw new OtlpDecodeError(path, 'must be a number, a string holding one, or "NaN", "Infinity", "-Infinity"');
+  // Number.isFinite also catches "1e999" and a JSON 1e999, which JSON.parse reads as Infinity.
+  return Number.isFinite(parsed) ? parsed : String(parsed);
 }
 
 /** A 64-bit integer: proto3 JSON writes it as a decimal string, and readers must take a number too. */
@@ -122,7 +155,7 @@ function nanos(value: unknown, path: string): string {
 }
 
 /** An OTLP AnyValue; an empty one (no known field set) is null. */
-export function decodeAnyValue(value: unknown, path: string, depth: number): Decoded {
+function decodeAnyValue(value: unknown, path: string, depth: number): Decoded {
   if (depth > MAX_VALUE_DEPTH) throw new ValueTooDeepError(path);
   const any = object(value, path);
   if (any.stringValue !== undefined) {
@@ -140,12 +173,8 @@ export function decodeAnyValue(value: unknown, path: string, depth: number): Dec
     return { plain: Number.isSafeInteger(asNumber) ? asNumber : int.toString(), canon: ['i', int.toString()] };
   }
   if (any.doubleValue !== undefined) {
-    const double = any.doubleValue;
-    // proto3 JSON spells the non-finite doubles as strings; JSON has no number for them, so they stay strings.
-    if (typeof double === 'number' || double === 'NaN' || double === 'Infinity' || double === '-Infinity') {
-      return { plain: double, canon: ['d', double] };
-    }
-    throw new OtlpDecodeError(`${path}/doubleValue`, 'must be a number');
+    const value = double(any.doubleValue, `${path}/doubleValue`);
+    return { plain: value, canon: ['d', value] };
   }
   if (any.bytesValue !== undefined) {
     const bytes = optionalString(any.bytesValue, `${path}/bytesValue`) as string;
@@ -165,7 +194,7 @@ export function decodeAnyValue(value: unknown, path: string, depth: number): Dec
 }
 
 /** A KeyValue list as an object (a repeated key: the last wins in `plain`; `canon` keeps both). */
-export function decodeAttributes(value: unknown, path: string, depth = 1): Attributes {
+function decodeAttributes(value: unknown, path: string, depth = 1): Attributes {
   const plain: Record<string, unknown> = {};
   const canon: Array<[string, unknown]> = [];
   list(value, path).forEach((item, i) => {
@@ -188,13 +217,13 @@ function decodeRecord(value: unknown, path: string, resource: Attributes, scope:
     scope,
     timeUnixNano: nanos(record.timeUnixNano, `${path}/timeUnixNano`),
     observedTimeUnixNano: nanos(record.observedTimeUnixNano, `${path}/observedTimeUnixNano`),
-    severityNumber: optionalInteger(record.severityNumber, `${path}/severityNumber`),
+    severityNumber: severityNumber(record.severityNumber, `${path}/severityNumber`),
     severityText: optionalString(record.severityText, `${path}/severityText`),
     body: record.body === undefined || record.body === null ? undefined : decodeAnyValue(record.body, `${path}/body`, 1),
     attributes: decodeAttributes(record.attributes, `${path}/attributes`),
     traceId: optionalString(record.traceId, `${path}/traceId`) || undefined,
     spanId: optionalString(record.spanId, `${path}/spanId`) || undefined,
-    flags: optionalInteger(record.flags, `${path}/flags`),
+    flags: optionalInt32(record.flags, `${path}/flags`, 0, 2 ** 32 - 1),
     eventName: optionalString(record.eventName, `${path}/eventName`) || undefined,
   };
 }

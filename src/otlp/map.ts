@@ -3,11 +3,11 @@ import type { Event } from '../schema/event.js';
 import type { Attributes, DecodedRecord } from './decode.js';
 
 /** Topic when neither `logagg.topic` nor `service.name` is set (docs/integrations.md). */
-export const DEFAULT_OTLP_TOPIC = 'otlp';
+const DEFAULT_OTLP_TOPIC = 'otlp';
 /** Source when neither `service.name` nor `host.name` is set. */
-export const DEFAULT_OTLP_SOURCE = 'otlp';
+const DEFAULT_OTLP_SOURCE = 'otlp';
 /** Names the canonical encoding that event_id hashes; a change of encoding gets a new tag, never a silent change. */
-export const EVENT_ID_ENCODING = 'logagg-otlp-log-v1';
+const EVENT_ID_ENCODING = 'logagg-otlp-log-v1';
 
 const TOPIC_KEY = 'logagg.topic';
 const UID_KEY = 'log.record.uid';
@@ -30,7 +30,7 @@ function explicitString(attributes: Attributes, key: string): string | undefined
 }
 
 /** RFC 3339 in UTC with all nine digits of the nanoseconds (the store keeps microseconds; the payload keeps all). */
-export function nanosToTimestamp(nanos: string): string {
+function nanosToTimestamp(nanos: string): string {
   const ns = BigInt(nanos);
   const seconds = new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19);
   return `${seconds}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
@@ -42,7 +42,7 @@ export function nanosToTimestamp(nanos: string): string {
  * re-encoding of the same record by another exporter (an int as "5" or 5, attributes in another order) hashes
  * the same, and a retry of the same bytes always does.
  */
-export function recordHash(record: DecodedRecord): string {
+function recordHash(record: DecodedRecord): string {
   const identity = [
     EVENT_ID_ENCODING,
     record.resource.canon,

@@ -19,12 +19,14 @@ const LogRecordSchema = Type.Object(
   {
     timeUnixNano: Type.Optional(Nanos('When the event happened; the event timestamp')),
     observedTimeUnixNano: Type.Optional(Nanos('When it was observed; the timestamp when timeUnixNano is 0 or absent')),
-    severityNumber: Type.Optional(Type.Integer({ minimum: 0 })),
+    severityNumber: Type.Optional(
+      Type.Union([Type.Integer(), Type.String()], { description: 'SeverityNumber: a number, a string holding one, or the enum name (SEVERITY_NUMBER_INFO)' }),
+    ),
     severityText: Type.Optional(Type.String()),
     body: Type.Optional(AnyValueSchema),
     attributes: Type.Optional(Type.Array(KeyValueSchema, { description: 'logagg.topic sets the topic; log.record.uid the event_id' })),
     eventName: Type.Optional(Type.String()),
-    flags: Type.Optional(Type.Integer({ minimum: 0 })),
+    flags: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String()], { description: 'uint32: a number or a string holding one' })),
     traceId: Type.Optional(Type.String({ description: 'hex' })),
     spanId: Type.Optional(Type.String({ description: 'hex' })),
   },
@@ -77,3 +79,17 @@ export const ExportLogsResponseSchema = Type.Object(
   { $id: 'OtlpExportLogsResponse' },
 );
 export type ExportLogsResponse = Static<typeof ExportLogsResponseSchema>;
+
+/**
+ * Every 4xx/5xx answer of POST /v1/logs: a google.rpc.Status in its JSON encoding, as the OTLP/HTTP spec asks
+ * (docs/integrations.md). The HTTP status and Retry-After are those of logagg's other routes.
+ */
+export const OtlpStatusSchema = Type.Object(
+  {
+    code: Type.Integer({ description: 'gRPC status code: 3 INVALID_ARGUMENT (400, 413, 415), 16 UNAUTHENTICATED (401), 14 UNAVAILABLE (503), 13 INTERNAL (500)' }),
+    message: Type.String({ description: 'logagg error code (docs/errors.md), a colon, then the message, e.g. "INVALID_OTLP: ..."' }),
+    details: Type.Array(Type.Unknown(), { description: 'Always empty' }),
+  },
+  { $id: 'OtlpStatus' },
+);
+export type OtlpStatus = Static<typeof OtlpStatusSchema>;

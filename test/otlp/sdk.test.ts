@@ -11,6 +11,7 @@ import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor } from
 import type { StoredEvent } from '../../src/schema/event.js';
 import type { Stats } from '../../src/schema/stats.js';
 import { get, uniqueTopic } from '../helpers/events.js';
+import { waitFor } from '../helpers/process.js';
 import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 
@@ -177,3 +178,39 @@ for (const kind of storeKinds()) {
     });
   });
 }
+
+/** logagg_requests_rejected_total for OTLP requests refused with `reason`, from GET /metrics. */
+async function otlpRejections(url: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('logagg_requests_rejected_total{') && l.includes('transport="otlp"') && l.includes(`reason="${reason}"`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
+describe('OpenTelemetry JS SDK → POST /v1/logs while logagg itself is overloaded', { timeout: 60_000 }, () => {
+  // MAX_QUEUE = one export of 10; a long linger keeps an export queued, so the next one is refused with 503.
+  const server = serverForSuite('pglite', { maxQueue: 10, maxBatchEvents: 10, lingerMs: 2500 });
+
+  test('logagg answers 503 + Retry-After, the exporter retries, and every record is stored exactly once', async (t) => {
+    const first = uniqueTopic('otel-first');
+    const second = uniqueTopic('otel-refused');
+    // The retries are spaced by Retry-After (1 s); a longer timeout than the default 10 s leaves room for them.
+    const exporter = { timeoutMillis: 30_000 };
+    const filler = createProvider(server.url, first, { batch: 10, exporter });
+    const uids: string[] = [];
+    const refused = createProvider(server.url, second, { batch: 10, exporter, uids, uidWhen: (attributes) => Number(attributes.i) % 2 === 0 });
+    t.after(() => Promise.all([filler.shutdown(), refused.shutdown()]));
+    for (let i = 0; i < 10; i++) filler.getLogger('filler').emit({ body: `fill ${i}`, attributes: { i } });
+    const filled = filler.forceFlush();
+    await waitFor(async () => (await get<Stats>(`${server.url}/stats`)).body.pipeline.queued_events === 10, 10_000, 'the queue to fill');
+    const before = await otlpRejections(server.url, 'OVERLOADED');
+    for (let i = 0; i < 10; i++) refused.getLogger('refused').emit({ body: `wait ${i}`, attributes: { i } });
+    await Promise.all([filled, refused.forceFlush()]);
+    assert.ok((await otlpRejections(server.url, 'OVERLOADED')) > before, 'logagg never answered 503: the test did not test retries');
+    assert.deepEqual(await counts(server.url, first), [10, 10, 0]);
+    // A refused request stores and counts nothing, so its retry is the first copy: no duplicates, none missing.
+    assert.deepEqual(await counts(server.url, second), [10, 10, 0]);
+    const ids = new Set((await storedIn(server.url, second)).map((e) => e.event_id));
+    assert.equal(ids.size, 10);
+    assert.ok(uids.length === 5 && uids.every((uid) => ids.has(uid)), 'a record with a uid is missing');
+  });
+});

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_CODES, type ErrorCode, isLogaggError, LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
+import { otlpStatusBody } from '../../otlp/status.js';
 import type { ErrorBody } from '../../schema/error.js';
 
 // Fastify's own failures, mapped onto our table so every error body has the same shape and code list.
@@ -41,7 +42,16 @@ const INLETS = new Map([
   ['/v1/logs', 'otlp'],
 ]);
 
-/** The only place errors become responses: one body shape, Retry-After on 503, no 5xx internals shown. */
+function errorBody(err: LogaggError): ErrorBody {
+  const body: ErrorBody = { error: err.code, message: err.message };
+  if (err.details) body.details = err.details;
+  return body;
+}
+
+// Routes whose protocol fixes the error body: OTLP/HTTP requires a google.rpc.Status. Every other route: ErrorBody.
+const BODY_RENDERERS = new Map<string, (err: LogaggError) => unknown>([['/v1/logs', otlpStatusBody]]);
+
+/** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     const err = toLogaggError(raw);
@@ -56,9 +66,8 @@ export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 
       request.log.error({ err: raw, code: err.code }, 'request failed');
     }
     if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    const body: ErrorBody = { error: err.code, message: err.message };
-    if (err.details) body.details = err.details;
-    return reply.code(err.status).send(body);
+    const render = BODY_RENDERERS.get(request.routeOptions.url ?? '') ?? errorBody;
+    return reply.code(err.status).send(render(err));
   });
 
   app.setNotFoundHandler((request, reply) => {

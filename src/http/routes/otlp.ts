@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
 import { exportLogsResponse, mapLogsRequest } from '../../otlp/index.js';
-import { ErrorBodySchema } from '../../schema/error.js';
-import { ExportLogsRequestSchema, ExportLogsResponseSchema } from '../../schema/otlp.js';
+import { ExportLogsRequestSchema, ExportLogsResponseSchema, OtlpStatusSchema } from '../../schema/otlp.js';
 import { NdjsonBody } from '../plugins/body.js';
 
 export interface OtlpRouteOptions {
@@ -26,11 +25,12 @@ export function otlpLogsRoute(app: FastifyInstance, options: OtlpRouteOptions): 
           'an event: topic from the logagg.topic attribute (record, then resource), else service.name; ' +
           'event_id from log.record.uid, else a sha256 of the record. 200 with {} when all were stored, with ' +
           'partialSuccess when some were rejected (the rest are stored); 400 when the body does not decode; ' +
-          '503 + Retry-After when overloaded or the store is down (OTLP exporters retry it).',
+          '503 + Retry-After when overloaded or the store is down (OTLP exporters retry it). Error bodies are ' +
+          'a google.rpc.Status ({code, message, details}), as OTLP/HTTP asks, not the error shape of the other routes.',
         tags: ['events'],
         consumes: ['application/json'],
         body: ExportLogsRequestSchema,
-        response: { 200: ExportLogsResponseSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
+        response: { 200: ExportLogsResponseSchema, '4xx': OtlpStatusSchema, '5xx': OtlpStatusSchema },
       },
       // For the OpenAPI document only: OTLP/JSON asks receivers to ignore unknown fields and to read 64-bit
       // integers as strings or numbers, which src/otlp/decode.ts does.
