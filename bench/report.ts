@@ -49,7 +49,7 @@ export async function describeEnvironment(adminUrl: string, argv: string[], runs
 
 function formatValue(value: number, unit: string): string {
   if (Number.isNaN(value)) return '–';
-  if (unit === 'events/s' || unit === 'rows/s') return Math.round(value).toLocaleString('en');
+  if (unit === 'events/s' || unit === 'rows/s' || unit === 'rows') return Math.round(value).toLocaleString('en');
   if (unit === 'ratio') return value.toFixed(2);
   if (unit === 'MiB') return value.toFixed(0);
   return value.toFixed(value < 10 ? 2 : 1);
