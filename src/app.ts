@@ -32,6 +32,8 @@ export interface AppOptions {
   startedAt?: number;
 }
 
+const CLOSE_GRACE_MS = 5000;
+
 /** Builds the HTTP app on a store and a pipeline; it never listens and never reads the environment. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -57,8 +59,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // A keep-alive connection whose request is answered after close() began would stay open until its idle timeout
   // and hold shutdown up: answer every response from then on with Connection: close.
   let closing = false;
+  // close() closes the connections idle at that instant only: a keep-alive connection whose response was already
+  // on its way (too late for Connection: close) turns idle just after and would hold close() until its keep-alive
+  // timeout (~100 s with a dashboard open). Sweep idle connections until the server has closed.
+  // A connection still open CLOSE_GRACE_MS after close() began is cut: in-flight commits take milliseconds, and a
+  // publisher cut off by this retries safely (its events are committed or not; a retry is deduplicated).
+  let sweeper: NodeJS.Timeout | undefined;
+  let cutoff: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     closing = true;
+    sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+    cutoff = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    clearTimeout(cutoff);
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');

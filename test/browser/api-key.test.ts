@@ -6,7 +6,7 @@ import { browserForSuite, publish, screenshot, SUITE_STORE, waitForText } from '
 
 const KEY = 'dashboard-s3cret';
 
-describe('dashboard: API key', { timeout: 120_000 }, () => {
+describe('dashboard: API key', { timeout: 300_000 }, () => {
   const server = serverForSuite(SUITE_STORE, { apiKey: KEY });
   const browser = browserForSuite();
 

@@ -11,7 +11,7 @@ async function shownSeqs(page: Page): Promise<number[]> {
   return (await page.locator('#events-table tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-seq')))).map(Number);
 }
 
-describe('dashboard: events browser', { timeout: 120_000 }, () => {
+describe('dashboard: events browser', { timeout: 300_000 }, () => {
   const server = serverForSuite(SUITE_STORE);
   const browser = browserForSuite();
 

@@ -5,7 +5,7 @@ import { get, makeEvent, uniqueTopic } from '../helpers/events.js';
 import { serverForSuite } from '../helpers/server.js';
 import { browserForSuite, count, publish, screenshot, waitForText } from './browser.js';
 
-describe('dashboard: overview and topics', { timeout: 120_000 }, () => {
+describe('dashboard: overview and topics', { timeout: 300_000 }, () => {
   const server = serverForSuite('pglite');
   const browser = browserForSuite();
 

@@ -28,7 +28,7 @@ function assetPaths(html: string): string[] {
   return [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1] ?? '');
 }
 
-describe('dashboard: serving the page', { timeout: 60_000 }, () => {
+describe('dashboard: serving the page', { timeout: 300_000 }, () => {
   ensureWebBuilt();
   const server = serverForSuite(SUITE_STORE);
 

@@ -18,7 +18,7 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-describe('dashboard: store outage', { timeout: 120_000 }, () => {
+describe('dashboard: store outage', { timeout: 300_000 }, () => {
   const browser = browserForSuite();
 
   test('the page says plainly that the store is down and recovers by itself when it returns', { skip }, async (t) => {

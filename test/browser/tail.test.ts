@@ -22,7 +22,7 @@ async function streamSubscribers(url: string): Promise<number> {
   return Number(/^logagg_stream_subscribers (\d+)/m.exec(text)?.[1] ?? NaN);
 }
 
-describe('dashboard: live tail', { timeout: 120_000 }, () => {
+describe('dashboard: live tail', { timeout: 300_000 }, () => {
   const server = serverForSuite(SUITE_STORE);
   const browser = browserForSuite();
 

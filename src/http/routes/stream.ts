@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
 import type { Feed, FeedEvent, FeedSubscriber } from '../../ingest/feed.js';
 import { NO_NUL_PATTERN } from '../../schema/event.js';
@@ -95,8 +96,12 @@ function startCursor(query: StreamQuery, lastEventId: string | string[] | undefi
 /** GET /events/stream: Server-Sent Events of committed events, resumable with Last-Event-ID. */
 export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): void {
   const sessions = new Set<StreamSession>();
+  let closing = false;
   // Open streams would hold app.close() forever: end them first; clients reconnect elsewhere by Last-Event-ID.
+  // A request already past Fastify's closing check but not yet in its handler is refused below, or its stream
+  // would open after this sweep and hold close() until the client left.
   app.addHook('preClose', async () => {
+    closing = true;
     for (const session of sessions) session.close();
   });
 
@@ -108,6 +113,7 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
         querystring: StreamQuerySchema,
       },
     }, async (request, reply) => {
+    if (closing) throw new LogaggError('SHUTTING_DOWN');
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
