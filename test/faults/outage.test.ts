@@ -1,36 +1,22 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { runPublisher } from '../../src/cli/publish-run.js';
 import type { ErrorBody } from '../../src/schema/error.js';
 import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { peakRssMiB, spawnServer, waitFor } from '../helpers/process.js';
-import { freshStore } from '../helpers/stores.js';
-
-const skip = process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL (a local PostgreSQL it may stop and start)';
-const cluster = (): string[] => [readdirSync('/etc/postgresql')[0] ?? '', 'main'];
-const pgctl = (action: 'start' | 'stop'): void => {
-  const args = ['--skip-systemctl-redirect', ...cluster(), action, ...(action === 'stop' ? ['-m', 'immediate'] : [])];
-  execFileSync('pg_ctlcluster', args, { stdio: 'ignore' });
-};
-const pgUp = (): boolean => {
-  try {
-    execFileSync('pg_isready', ['-h', '127.0.0.1', '-p', '5432', '-q']);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { startPgCluster } from '../helpers/pg-cluster.js';
 
 describe('store outage', { timeout: 240_000 }, () => {
-  test('PostgreSQL stopped mid-load: 503s with Retry-After and /ready 503 while down, then recovery with zero loss', { skip }, async (t) => {
-    const location = await freshStore('postgres');
-    t.after(async () => {
-      if (!pgUp()) pgctl('start');
-      await waitFor(async () => pgUp(), 30_000, 'PostgreSQL to come back');
-      await location.destroy();
-    });
+  test('PostgreSQL stopped mid-load: 503s with Retry-After and /ready 503 while down, then recovery with zero loss', async (t) => {
+    // A cluster of the test's own: stopping the shared one would fail whatever else runs on this machine.
+    const cluster = await startPgCluster();
+    t.after(() => cluster.destroy());
+    const dataDir = mkdtempSync(join(tmpdir(), 'logagg-outage-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const location = { databaseUrl: cluster.url, dataDir, destroy: async () => {} };
     const server = await spawnServer(location);
     t.after(async () => {
       server.child.kill('SIGTERM');
@@ -44,7 +30,7 @@ describe('store outage', { timeout: 240_000 }, () => {
       50,
     );
     await waitFor(async () => sent >= 3000, 60_000, 'load to build up');
-    pgctl('stop');
+    cluster.stop();
     try {
       await waitFor(async () => (await fetch(`${server.url}/ready`)).status === 503, 10_000, '/ready to answer 503');
       const started = performance.now();
@@ -57,7 +43,7 @@ describe('store outage', { timeout: 240_000 }, () => {
       const growth = peakRssMiB(Number(server.child.pid)) - baseline;
       assert.ok(growth < 200, `RSS grew by ${growth.toFixed(0)} MiB during the outage`);
     } finally {
-      pgctl('start');
+      cluster.start();
     }
     await waitFor(async () => (await fetch(`${server.url}/ready`)).status === 200, 30_000, 'the server to recover by itself');
     const report = await publishing;
