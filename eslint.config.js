@@ -6,9 +6,23 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 // Imports point down (STYLE §1): each folder lists what it must not reach.
 const restrict = (files, patterns) => ({
   files,
-  rules: { 'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point down: see docs/architecture.md' })) }] },
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point down: see docs/architecture.md' })) },
+    ],
+  },
 });
-const UP_FROM_SCHEMA = ['**/errors.js', '**/config.js', '**/store/**', '**/ingest/**', '**/otlp/**', '**/http/**', '**/app.js', '**/server.js'];
+const UP_FROM_SCHEMA = [
+  '**/errors.js',
+  '**/config.js',
+  '**/store/**',
+  '**/ingest/**',
+  '**/otlp/**',
+  '**/http/**',
+  '**/app.js',
+  '**/server.js',
+];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', '.tmp/'] },
@@ -17,7 +31,9 @@ export default tseslint.config(
   {
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['./tsconfig.json', './web/tsconfig.json'], noWarnOnMultipleProjects: true })],
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({ project: ['./tsconfig.json', './web/tsconfig.json'], noWarnOnMultipleProjects: true }),
+      ],
       'import-x/ignore': ['node_modules'],
     },
     rules: {
@@ -32,13 +48,63 @@ export default tseslint.config(
   restrict(['src/schema/**'], UP_FROM_SCHEMA),
   restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/http/**', '**/app.js', '**/server.js']),
   restrict(['src/store/**'], ['**/ingest/**', '**/http/**', '**/app.js', '**/server.js', 'fastify', '@nats-io/*']),
-  restrict(['src/ingest/**'], ['**/http/**', '**/app.js', '**/server.js', 'pg', '@electric-sql/*', 'fastify', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js']),
+  restrict(
+    ['src/ingest/**'],
+    [
+      '**/http/**',
+      '**/app.js',
+      '**/server.js',
+      'pg',
+      '@electric-sql/*',
+      'fastify',
+      '**/store/postgres.js',
+      '**/store/pglite.js',
+      '**/store/sql.js',
+    ],
+  ),
   // OTLP mapping sits beside ingest/: schema/ and errors.ts below it, never the HTTP layer or a store engine.
-  restrict(['src/otlp/**'], ['**/http/**', '**/ingest/**', '**/store/**', '**/transports/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify']),
-  restrict(['src/http/**'], ['**/app.js', '**/server.js', 'pg', '@electric-sql/*', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js']),
-  restrict(['src/transports/**'], ['**/http/**', '**/store/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify']),
+  restrict(
+    ['src/otlp/**'],
+    [
+      '**/http/**',
+      '**/ingest/**',
+      '**/store/**',
+      '**/transports/**',
+      '**/app.js',
+      '**/server.js',
+      '**/config.js',
+      'pg',
+      '@electric-sql/*',
+      'fastify',
+    ],
+  ),
+  restrict(
+    ['src/http/**'],
+    ['**/app.js', '**/server.js', 'pg', '@electric-sql/*', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js'],
+  ),
+  restrict(
+    ['src/transports/**'],
+    ['**/http/**', '**/store/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify'],
+  ),
   // cli/serve.ts and cli/migrate.ts are composition roots (STYLE §1); the other tools speak HTTP only.
-  { ...restrict(['src/client/**', 'src/pino/**', 'src/cli/**'], ['**/store/**', '**/ingest/**', '**/http/**', '**/transports/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify']), ignores: ['src/cli/serve.ts', 'src/cli/migrate.ts'] },
+  {
+    ...restrict(
+      ['src/client/**', 'src/pino/**', 'src/cli/**'],
+      [
+        '**/store/**',
+        '**/ingest/**',
+        '**/http/**',
+        '**/transports/**',
+        '**/app.js',
+        '**/server.js',
+        '**/config.js',
+        'pg',
+        '@electric-sql/*',
+        'fastify',
+      ],
+    ),
+    ignores: ['src/cli/serve.ts', 'src/cli/migrate.ts'],
+  },
   restrict(['src/app.ts'], ['pg', '@electric-sql/*', '**/server.js', '**/store/postgres.js', '**/store/pglite.js']),
   { files: ['test/**', 'bench/**', 'src/cli/**'], rules: { 'no-console': 'off' } },
   // The dashboard reaches the server over HTTP only: from src/ it may import schema types and nothing else.
@@ -47,11 +113,16 @@ export default tseslint.config(
   {
     files: ['web/src/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { regex: '/src/(?!schema/)', message: 'The dashboard uses the HTTP API only: see docs/dashboard.md' },
-        { group: ['**/src/schema/**'], allowTypeImports: true, message: 'The dashboard imports only types from src/schema/' },
-        { group: ['node:*', 'pg', '@electric-sql/*', 'fastify'], message: 'Browser code' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '/src/(?!schema/)', message: 'The dashboard uses the HTTP API only: see docs/dashboard.md' },
+            { group: ['**/src/schema/**'], allowTypeImports: true, message: 'The dashboard imports only types from src/schema/' },
+            { group: ['node:*', 'pg', '@electric-sql/*', 'fastify'], message: 'Browser code' },
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', 'process', 'Buffer', 'require', 'module', '__dirname', '__filename', 'global'],
     },
   },

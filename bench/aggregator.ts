@@ -65,7 +65,10 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`aggregator exited (${child.exitCode}) before it was ready:\n${output()}`);
-    const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -73,7 +76,12 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
 }
 
 /** Starts the aggregator as its own process on a fresh store, so load generator and server never share a heap. */
-export async function startAggregator(store: BenchStore, entry: ServerEntry, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Aggregator> {
+export async function startAggregator(
+  store: BenchStore,
+  entry: ServerEntry,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<Aggregator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'logagg-bench-'));
   const database = store.kind === 'postgres' ? await createScratchDatabase(store.adminUrl, 'run') : undefined;
   const port = await freePort();

@@ -48,18 +48,22 @@ function toColumns(events: Event[]): Columns {
 }
 
 async function onePass(url: string, batches: Columns[], connections: number, distinct: number): Promise<number> {
-  const clients = await Promise.all(Array.from({ length: connections }, async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    return client;
-  }));
+  const clients = await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      return client;
+    }),
+  );
   try {
     await (clients[0] as pg.Client).query('TRUNCATE raw_events RESTART IDENTITY');
     let next = 0;
     const started = performance.now();
-    await Promise.all(clients.map(async (client) => {
-      for (let b = next++; b < batches.length; b = next++) await client.query(INSERT, batches[b]);
-    }));
+    await Promise.all(
+      clients.map(async (client) => {
+        for (let b = next++; b < batches.length; b = next++) await client.query(INSERT, batches[b]);
+      }),
+    );
     const elapsed = performance.now() - started;
     const { rows } = await (clients[0] as pg.Client).query<{ n: string }>('SELECT count(*) AS n FROM raw_events');
     if (Number(rows[0]?.n) !== distinct) throw new Error(`raw ceiling stored ${rows[0]?.n} rows, expected ${distinct}`);

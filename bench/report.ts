@@ -30,7 +30,8 @@ function git(args: string[]): string {
 export async function describeEnvironment(adminUrl: string, argv: string[], runs: number, serverLine: string): Promise<Environment> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
-  const setting = async (name: string): Promise<string> => (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name] ?? '?';
+  const setting = async (name: string): Promise<string> =>
+    (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name] ?? '?';
   const postgres = `PostgreSQL ${await setting('server_version')} (fsync ${await setting('fsync')}, synchronous_commit ${await setting('synchronous_commit')})`;
   await client.end();
   const commit = git(['rev-parse', '--short', 'HEAD']) || 'unknown';
@@ -67,7 +68,9 @@ export function resultsTable(results: readonly ScenarioResult[]): string {
     for (const f of result.figures) {
       const met = meets(f);
       const samples = f.samples.map((s) => formatValue(s, f.unit)).join(', ');
-      rows.push(`| ${result.title} | ${f.name} | ${formatValue(f.median, f.unit)} | ${f.unit} | ${samples} | ${formatTarget(f)} | ${met === undefined ? '' : met ? 'yes' : '**no**'} |`);
+      rows.push(
+        `| ${result.title} | ${f.name} | ${formatValue(f.median, f.unit)} | ${f.unit} | ${samples} | ${formatTarget(f)} | ${met === undefined ? '' : met ? 'yes' : '**no**'} |`,
+      );
     }
   }
   return rows.join('\n');
@@ -92,7 +95,7 @@ export function renderResults(env: Environment, results: readonly ScenarioResult
     '',
     '## Workloads and verification',
     '',
-    'Ingest scenarios pass when the publisher\'s check against /stats deltas holds (unique gained = distinct keys sent, and',
+    "Ingest scenarios pass when the publisher's check against /stats deltas holds (unique gained = distinct keys sent, and",
     'so on); the raw ceiling checks the stored row count after each pass.',
     '',
     ...results.map((r) => `- **${r.title}**: ${r.workload}. Verification: ${r.verified ? 'passed on every run' : '**FAILED**'}.`),

@@ -68,7 +68,9 @@ export async function publishOnce(
     const report = await runPublisher({ ...options, url: aggregator.url, seed: 42, topicPrefix: 'bench' });
     const peakRssMb = aggregator.peakRssMb();
     if (!report.ok) ctx.log(`verification FAILED: ${JSON.stringify(report.checks.filter((c) => !c.ok))} ${report.errors.join('; ')}`);
-    ctx.log(`${report.sent} events in ${(report.elapsedMs / 1000).toFixed(2)} s = ${Math.round(report.eventsPerSecond)}/s, p99 ${report.latencyMs.p99.toFixed(1)} ms, retried ${report.retried}, RSS ${peakRssMb.toFixed(0)} MiB`);
+    ctx.log(
+      `${report.sent} events in ${(report.elapsedMs / 1000).toFixed(2)} s = ${Math.round(report.eventsPerSecond)}/s, p99 ${report.latencyMs.p99.toFixed(1)} ms, retried ${report.retried}, RSS ${peakRssMb.toFixed(0)} MiB`,
+    );
     return { report, peakRssMb };
   } finally {
     await aggregator.stop();

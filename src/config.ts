@@ -104,7 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const natsUrl = optional('NATS_URL');
   if (natsUrl !== undefined && !/^(nats|tls):\/\//.test(natsUrl)) problems.push('NATS_URL must start with nats:// or tls://');
-  if (!/^[^\s*>]+\.>$/.test(raw('NATS_SUBJECTS'))) problems.push(`NATS_SUBJECTS must look like "<prefix>.>", got "${raw('NATS_SUBJECTS')}"`);
+  if (!/^[^\s*>]+\.>$/.test(raw('NATS_SUBJECTS')))
+    problems.push(`NATS_SUBJECTS must look like "<prefix>.>", got "${raw('NATS_SUBJECTS')}"`);
   const config: Config = {
     port: int('PORT', 0, 65535),
     host: raw('HOST'),
@@ -131,7 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');
   } else if (config.dedupRetentionMs !== undefined && config.retentionMs !== undefined && config.dedupRetentionMs <= config.retentionMs) {
-    problems.push('DEDUP_RETENTION must be longer than RETENTION (the keys outlive the payloads); unset it for a window equal to RETENTION');
+    problems.push(
+      'DEDUP_RETENTION must be longer than RETENTION (the keys outlive the payloads); unset it for a window equal to RETENTION',
+    );
   }
   if (config.maxQueue < config.maxBatchEvents) {
     problems.push('MAX_QUEUE must be at least MAX_BATCH_EVENTS, or a full batch could never be queued');

@@ -41,7 +41,11 @@ export class Metrics {
     this.duplicates = counter('logagg_events_duplicate_total', 'Events dropped as duplicates', ['transport', 'topic']);
     this.rejected = counter('logagg_requests_rejected_total', 'Requests or messages refused, by error code', ['transport', 'reason']);
     this.storeErrors = counter('logagg_store_errors_total', 'Batches the store failed, by error code', ['code']);
-    this.expired = counter('logagg_retention_deleted_total', 'Rows deleted by retention: kind="events" (RETENTION) or "keys" (DEDUP_RETENTION)', ['kind']);
+    this.expired = counter(
+      'logagg_retention_deleted_total',
+      'Rows deleted by retention: kind="events" (RETENTION) or "keys" (DEDUP_RETENTION)',
+      ['kind'],
+    );
     this.batchSize = new Histogram({
       name: 'logagg_batch_events',
       help: 'Events per group commit',

@@ -14,7 +14,16 @@ export const batchedIngestScenario: Scenario = {
       workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates`,
       figures: [
         figure('throughput', 'events/s', rate, { op: '>=', value: 40_000 }),
-        ...(ceiling ? [figure('÷ raw ceiling', 'ratio', rate.map((r) => r / ceiling), { op: '>=', value: 0.6 })] : []),
+        ...(ceiling
+          ? [
+              figure(
+                '÷ raw ceiling',
+                'ratio',
+                rate.map((r) => r / ceiling),
+                { op: '>=', value: 0.6 },
+              ),
+            ]
+          : []),
         figure('request latency p99', 'ms', p99),
         figure('server peak RSS', 'MiB', rss, { op: '<=', value: 250 }),
       ],

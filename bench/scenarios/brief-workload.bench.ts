@@ -15,7 +15,14 @@ export const briefWorkloadScenario: Scenario = {
     let verified = true;
     for (let run = 0; run < ctx.runs; run++) {
       for (const [i, shape] of shapes.entries()) {
-        const { report, peakRssMb } = await publishOnce(ctx, POSTGRES(ctx), { events, dupRate: 0.3, topics: 5, batch: shape.batch, concurrency: shape.concurrency, payloadBytes: 100 });
+        const { report, peakRssMb } = await publishOnce(ctx, POSTGRES(ctx), {
+          events,
+          dupRate: 0.3,
+          topics: 5,
+          batch: shape.batch,
+          concurrency: shape.concurrency,
+          payloadBytes: 100,
+        });
         verified &&= report.ok;
         wall[i]?.push(report.elapsedMs / 1000);
         rss.push(peakRssMb);

@@ -31,7 +31,11 @@ export const embeddedBatchedScenario: Scenario = {
       figures: [
         figure('throughput', 'events/s', rate, { op: '>=', value: 10_000 }),
         figure('throughput with EMBEDDED_SYNC=off (no fsync; not durable)', 'events/s', unsynced),
-        figure('flushes on ÷ off', 'ratio', rate.map((r, i) => r / (unsynced[i] ?? r))),
+        figure(
+          'flushes on ÷ off',
+          'ratio',
+          rate.map((r, i) => r / (unsynced[i] ?? r)),
+        ),
         figure('request latency p99', 'ms', p99),
         figure('server peak RSS', 'MiB', rss, { op: '<=', value: 250 }),
       ],

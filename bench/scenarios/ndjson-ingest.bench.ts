@@ -22,12 +22,16 @@ interface FormatRun {
 
 function post(agent: Agent, url: string, contentType: string, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/publish`, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      `${url}/publish`,
+      { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -52,7 +56,8 @@ async function runFormat(ctx: BenchContext, format: Format, options: Omit<Stream
     const worker = async (): Promise<void> => {
       for (let r = next++; r < requests; r = next++) {
         const events: Event[] = [];
-        for (let k = r * options.batch; k < Math.min(stream.order.length, (r + 1) * options.batch); k++) events.push(stream.eventAt(stream.order[k] as number));
+        for (let k = r * options.batch; k < Math.min(stream.order.length, (r + 1) * options.batch); k++)
+          events.push(stream.eventAt(stream.order[k] as number));
         const sent = performance.now();
         const answer = await post(agent, aggregator.url, contentType, encode(events));
         latencies[r] = performance.now() - sent;
@@ -63,9 +68,19 @@ async function runFormat(ctx: BenchContext, format: Format, options: Omit<Stream
     const elapsedMs = performance.now() - started;
     const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
     const verified = failed === 0 && stats.received === stream.order.length && stats.unique_processed === stream.distinct;
-    if (!verified) ctx.log(`${format}: verification FAILED (${failed} refused, received ${stats.received}, unique ${stats.unique_processed} of ${stream.distinct})`);
-    const run = { rate: (stream.order.length / elapsedMs) * 1000, p99: latencySummary(latencies).p99, rssMb: aggregator.peakRssMb(), verified };
-    ctx.log(`${format}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(run.rate)}/s, p99 ${run.p99.toFixed(1)} ms, RSS ${run.rssMb.toFixed(0)} MiB`);
+    if (!verified)
+      ctx.log(
+        `${format}: verification FAILED (${failed} refused, received ${stats.received}, unique ${stats.unique_processed} of ${stream.distinct})`,
+      );
+    const run = {
+      rate: (stream.order.length / elapsedMs) * 1000,
+      p99: latencySummary(latencies).p99,
+      rssMb: aggregator.peakRssMb(),
+      verified,
+    };
+    ctx.log(
+      `${format}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(run.rate)}/s, p99 ${run.p99.toFixed(1)} ms, RSS ${run.rssMb.toFixed(0)} MiB`,
+    );
     return run;
   } finally {
     agent.destroy();
@@ -92,12 +107,37 @@ export const ndjsonIngestScenario: Scenario = {
       title: this.title,
       workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates, one body format per run, alternating`,
       figures: [
-        figure('JSON batched throughput', 'events/s', of('json', (r) => r.rate)),
-        figure('NDJSON batched throughput', 'events/s', of('ndjson', (r) => r.rate)),
-        figure('NDJSON ÷ JSON (same run pair)', 'ratio', samples.ndjson.map((r, i) => r.rate / (samples.json[i]?.rate ?? r.rate))),
-        figure('JSON request latency p99', 'ms', of('json', (r) => r.p99)),
-        figure('NDJSON request latency p99', 'ms', of('ndjson', (r) => r.p99)),
-        figure('server peak RSS (NDJSON)', 'MiB', of('ndjson', (r) => r.rssMb), { op: '<=', value: 250 }),
+        figure(
+          'JSON batched throughput',
+          'events/s',
+          of('json', (r) => r.rate),
+        ),
+        figure(
+          'NDJSON batched throughput',
+          'events/s',
+          of('ndjson', (r) => r.rate),
+        ),
+        figure(
+          'NDJSON ÷ JSON (same run pair)',
+          'ratio',
+          samples.ndjson.map((r, i) => r.rate / (samples.json[i]?.rate ?? r.rate)),
+        ),
+        figure(
+          'JSON request latency p99',
+          'ms',
+          of('json', (r) => r.p99),
+        ),
+        figure(
+          'NDJSON request latency p99',
+          'ms',
+          of('ndjson', (r) => r.p99),
+        ),
+        figure(
+          'server peak RSS (NDJSON)',
+          'MiB',
+          of('ndjson', (r) => r.rssMb),
+          { op: '<=', value: 250 },
+        ),
       ],
       verified: [...samples.json, ...samples.ndjson].every((r) => r.verified),
     };

@@ -34,18 +34,36 @@ export const queryLatencyScenario: Scenario = {
     const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
     try {
       // No duplicates, big batches: the fastest honest way to fill through the aggregator's own write path.
-      const fill = await runPublisher({ url: aggregator.url, events: stored, dupRate: 0, topics: TOPICS, batch: 1000, concurrency: 8, seed: 42, payloadBytes: 100, topicPrefix: 'bench' });
-      ctx.log(`filled ${fill.sent} events in ${(fill.elapsedMs / 1000).toFixed(1)} s (${Math.round(fill.eventsPerSecond)}/s), verified ${fill.ok}`);
+      const fill = await runPublisher({
+        url: aggregator.url,
+        events: stored,
+        dupRate: 0,
+        topics: TOPICS,
+        batch: 1000,
+        concurrency: 8,
+        seed: 42,
+        payloadBytes: 100,
+        topicPrefix: 'bench',
+      });
+      ctx.log(
+        `filled ${fill.sent} events in ${(fill.elapsedMs / 1000).toFixed(1)} s (${Math.round(fill.eventsPerSecond)}/s), verified ${fill.ok}`,
+      );
       const events = { p50: [] as number[], p99: [] as number[] };
       const stats = { p50: [] as number[], p99: [] as number[] };
       for (let run = 0; run < ctx.runs; run++) {
-        const page = await probe(aggregator.url, probes, (i) => `/events?topic=${encodeURIComponent(fill.topics[i % TOPICS] ?? '')}&limit=100`);
+        const page = await probe(
+          aggregator.url,
+          probes,
+          (i) => `/events?topic=${encodeURIComponent(fill.topics[i % TOPICS] ?? '')}&limit=100`,
+        );
         const counters = await probe(aggregator.url, probes, () => '/stats');
         events.p50.push(page.p50);
         events.p99.push(page.p99);
         stats.p50.push(counters.p50);
         stats.p99.push(counters.p99);
-        ctx.log(`GET /events p50 ${page.p50.toFixed(2)} ms p99 ${page.p99.toFixed(2)} ms; GET /stats p50 ${counters.p50.toFixed(2)} ms p99 ${counters.p99.toFixed(2)} ms`);
+        ctx.log(
+          `GET /events p50 ${page.p50.toFixed(2)} ms p99 ${page.p99.toFixed(2)} ms; GET /stats p50 ${counters.p50.toFixed(2)} ms p99 ${counters.p99.toFixed(2)} ms`,
+        );
       }
       return {
         title: this.title,

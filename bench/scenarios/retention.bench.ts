@@ -26,7 +26,12 @@ async function bytesPerRow(databaseUrl: string, table: 'events' | 'event_keys'):
  * One timed batched run on an aggregator that holds an expired backlog. With RETENTION set, the job deletes that
  * backlog while the timed run publishes; without it, nothing is deleted. Returns events/s and rows deleted meanwhile.
  */
-async function ingestBesideBacklog(ctx: BenchContext, withJob: boolean, events: number, retentionS: number): Promise<{ rate: number; deleted: number; ok: boolean }> {
+async function ingestBesideBacklog(
+  ctx: BenchContext,
+  withJob: boolean,
+  events: number,
+  retentionS: number,
+): Promise<{ rate: number; deleted: number; ok: boolean }> {
   // The job starts at once but finds nothing to delete until the backlog is retentionS old.
   const env: Record<string, string> = withJob ? { RETENTION: `${retentionS}s` } : {};
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, env, ctx.nodeArgs);
@@ -46,7 +51,11 @@ async function ingestBesideBacklog(ctx: BenchContext, withJob: boolean, events: 
 }
 
 /** Batched ingest with DEDUP_RETENTION (keys claimed in a second table) or without; bytes per key and per event. */
-async function ingestWithKeys(ctx: BenchContext, keys: boolean, events: number): Promise<{ rate: number; keyBytes: number; eventBytes: number; ok: boolean }> {
+async function ingestWithKeys(
+  ctx: BenchContext,
+  keys: boolean,
+  events: number,
+): Promise<{ rate: number; keyBytes: number; eventBytes: number; ok: boolean }> {
   const env: Record<string, string> = keys ? { RETENTION: '30d', DEDUP_RETENTION: '365d' } : { RETENTION: '30d' };
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, env, ctx.nodeArgs);
   try {
@@ -55,7 +64,9 @@ async function ingestWithKeys(ctx: BenchContext, keys: boolean, events: number):
     const databaseUrl = aggregator.databaseUrl as string;
     const keyBytes = keys ? await bytesPerRow(databaseUrl, 'event_keys') : Number.NaN;
     const eventBytes = await bytesPerRow(databaseUrl, 'events');
-    ctx.log(`${keys ? 'DEDUP_RETENTION' : 'RETENTION only'}: ${Math.round(report.eventsPerSecond)} ev/s${keys ? `, ${keyBytes.toFixed(0)} B/key` : ''}, ${eventBytes.toFixed(0)} B/event`);
+    ctx.log(
+      `${keys ? 'DEDUP_RETENTION' : 'RETENTION only'}: ${Math.round(report.eventsPerSecond)} ev/s${keys ? `, ${keyBytes.toFixed(0)} B/key` : ''}, ${eventBytes.toFixed(0)} B/event`,
+    );
     return { rate: report.eventsPerSecond, keyBytes, eventBytes, ok: report.ok };
   } finally {
     await aggregator.stop();
@@ -103,11 +114,19 @@ export const retentionScenario: Scenario = {
       figures: [
         figure('ingest while the job deletes', 'events/s', withJob),
         figure('ingest without the job', 'events/s', withoutJob),
-        figure('with job ÷ without', 'ratio', withJob.map((r, i) => r / (withoutJob[i] ?? r))),
+        figure(
+          'with job ÷ without',
+          'ratio',
+          withJob.map((r, i) => r / (withoutJob[i] ?? r)),
+        ),
         figure('rows the job deleted during the timed run', 'rows', deleted),
         figure('ingest with DEDUP_RETENTION (key table)', 'events/s', keyed),
         figure('ingest with RETENTION only', 'events/s', unkeyed),
-        figure('key table ÷ without', 'ratio', keyed.map((r, i) => r / (unkeyed[i] ?? r))),
+        figure(
+          'key table ÷ without',
+          'ratio',
+          keyed.map((r, i) => r / (unkeyed[i] ?? r)),
+        ),
         figure('key table size per key', 'bytes', keyBytes),
         figure('events table size per event (same run shape)', 'bytes', eventBytes),
       ],

@@ -23,7 +23,12 @@ export async function runMigrateCommand(argv: string[]): Promise<number> {
     console.log(`copied ${copied.events} events and the counters of ${copied.topics} topics from ${from} into PostgreSQL`);
     return 0;
   }
-  const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedSync: config.embeddedSync, workers: 1 });
+  const store = await createStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedSync: config.embeddedSync,
+    workers: 1,
+  });
   try {
     const applied = await store.migrate();
     console.log(applied.length === 0 ? `${store.kind}: schema is current` : `${store.kind}: applied migration(s) ${applied.join(', ')}`);

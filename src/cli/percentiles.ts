@@ -15,7 +15,9 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 
 /** p50/p95/p99/max of the samples, ignoring NaN (requests that never got an answer). */
 export function latencySummary(samples: ArrayLike<number>): LatencySummary {
-  const sorted = Float64Array.from(samples).filter((x) => !Number.isNaN(x)).sort();
+  const sorted = Float64Array.from(samples)
+    .filter((x) => !Number.isNaN(x))
+    .sort();
   return {
     count: sorted.length,
     p50: percentile(sorted, 50),

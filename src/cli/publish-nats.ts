@@ -50,7 +50,14 @@ export async function runNatsPublisher(options: NatsPublisherOptions, onProgress
           failed++;
           if (errors.length < 10) errors.push(err instanceof Error ? err.message : String(err));
         }
-        if (k % 1000 === 0) onProgress?.({ sentEvents: sent, totalEvents: total, retried: 0, failedRequests: failed, elapsedMs: performance.now() - started });
+        if (k % 1000 === 0)
+          onProgress?.({
+            sentEvents: sent,
+            totalEvents: total,
+            retried: 0,
+            failedRequests: failed,
+            elapsedMs: performance.now() - started,
+          });
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));

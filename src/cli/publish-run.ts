@@ -1,4 +1,12 @@
-import { type BatchReceipt, createClient, createPublisher, GaveUpError, type PublishAck, PublishRejectedError, type RetryPolicy } from '../client/index.js';
+import {
+  type BatchReceipt,
+  createClient,
+  createPublisher,
+  GaveUpError,
+  type PublishAck,
+  PublishRejectedError,
+  type RetryPolicy,
+} from '../client/index.js';
 import type { Stats, TopicCounts } from '../schema/stats.js';
 import { latencySummary, type LatencySummary } from './percentiles.js';
 import { planStream, type StreamOptions } from './publish-stream.js';
@@ -68,7 +76,12 @@ export function sumTopics(stats: Stats, topics: readonly string[]): TopicCounts 
   return sum;
 }
 
-export const exact = (name: string, expected: number, actual: number): Check => ({ name, expected: String(expected), actual, ok: actual === expected });
+export const exact = (name: string, expected: number, actual: number): Check => ({
+  name,
+  expected: String(expected),
+  actual,
+  ok: actual === expected,
+});
 export const within = (name: string, low: number, high: number, actual: number): Check => ({
   name,
   expected: low === high ? String(low) : `${low}..${high}`,
@@ -81,7 +94,10 @@ export const within = (name: string, low: number, high: number, actual: number):
  * is exact whatever happened; received and duplicates are exact only when no answer was lost, because a retried
  * request that had committed is counted again (as duplicates, by design).
  */
-function verify(r: { sent: number; distinctSent: number; uncertainEvents: number; ackedUnique: number; failedRequests: number }, gained: TopicCounts): Check[] {
+function verify(
+  r: { sent: number; distinctSent: number; uncertainEvents: number; ackedUnique: number; failedRequests: number },
+  gained: TopicCounts,
+): Check[] {
   const resends = r.sent - r.distinctSent;
   return [
     exact('requests failed', 0, r.failedRequests),
@@ -97,11 +113,21 @@ function verify(r: { sent: number; distinctSent: number; uncertainEvents: number
  * Sends the planned stream through createPublisher (batches of `batch` copies, `concurrency` requests in flight,
  * the one retry policy) and verifies the server's counters.
  */
-export async function runPublisher(options: PublisherOptions, onProgress?: (progress: Progress) => void, progressEveryMs = 250): Promise<PublisherReport> {
+export async function runPublisher(
+  options: PublisherOptions,
+  onProgress?: (progress: Progress) => void,
+  progressEveryMs = 250,
+): Promise<PublisherReport> {
   const stream = planStream(options);
   const total = stream.order.length;
   let retried = 0;
-  const client = createClient({ url: options.url, apiKey: options.apiKey, timeoutMs: options.timeoutMs, retry: options.retry, concurrency: 2 });
+  const client = createClient({
+    url: options.url,
+    apiKey: options.apiKey,
+    timeoutMs: options.timeoutMs,
+    retry: options.retry,
+    concurrency: 2,
+  });
   const latencies: number[] = [];
   const acked = new Uint8Array(stream.distinct);
   const errors: string[] = [];
@@ -116,7 +142,13 @@ export async function runPublisher(options: PublisherOptions, onProgress?: (prog
   try {
     const before = await client.stats();
     const started = performance.now();
-    const progress = (): Progress => ({ sentEvents: sent, totalEvents: total, retried, failedRequests, elapsedMs: performance.now() - started });
+    const progress = (): Progress => ({
+      sentEvents: sent,
+      totalEvents: total,
+      retried,
+      failedRequests,
+      elapsedMs: performance.now() - started,
+    });
     const ticker = onProgress ? setInterval(() => onProgress(progress()), progressEveryMs) : undefined;
     // Room for every request in flight plus the next full batch of each: the slots never wait on this loop,
     // and memory stays bounded however many events the run sends.

@@ -73,7 +73,8 @@ export function planStream(options: StreamOptions): Stream {
   let next = 0;
   for (let i = 0; i < distinct; i++) {
     order[k++] = i;
-    while (next < resends && (resendKeys[byKey[next] as number] as number) < i + 1) order[k++] = resendOf[byKey[next++] as number] as number;
+    while (next < resends && (resendKeys[byKey[next] as number] as number) < i + 1)
+      order[k++] = resendOf[byKey[next++] as number] as number;
   }
   while (next < resends) order[k++] = resendOf[byKey[next++] as number] as number;
 
@@ -89,7 +90,10 @@ export function planStream(options: StreamOptions): Stream {
       event_id: `${options.topicPrefix}-${index}`,
       timestamp: new Date(createdAt + index).toISOString(),
       source: `publisher-${1 + Math.floor(r() * 4)}`,
-      payload: { content: text.slice(offset, offset + options.payloadBytes), metadata: { seq: index, amount: Math.floor(r() * 1_000_000) } },
+      payload: {
+        content: text.slice(offset, offset + options.payloadBytes),
+        metadata: { seq: index, amount: Math.floor(r() * 1_000_000) },
+      },
     });
   };
   return { order, distinct, topics, eventAt };

@@ -30,12 +30,15 @@ class UsageError extends Error {}
 
 function integer(text: string, name: string, min: number, max: number): number {
   const value = Number(text);
-  if (!/^-?\d+$/.test(text) || value < min || value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  if (!/^-?\d+$/.test(text) || value < min || value > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
   return value;
 }
 
 /** Parses the command line into publisher options (and whether to print JSON). */
-export function parsePublisherArgs(argv: string[]): { options: PublisherOptions; json: boolean; nats?: { url: string; subjectPrefix: string } } | 'help' {
+export function parsePublisherArgs(
+  argv: string[],
+): { options: PublisherOptions; json: boolean; nats?: { url: string; subjectPrefix: string } } | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -61,7 +64,8 @@ export function parsePublisherArgs(argv: string[]): { options: PublisherOptions;
   });
   if (values.help) return 'help';
   const dupRate = Number(values['dup-rate']);
-  if (!/^\d*\.?\d+$/.test(values['dup-rate']) || dupRate >= 1) throw new UsageError(`--dup-rate must be a number from 0 to below 1, got "${values['dup-rate']}"`);
+  if (!/^\d*\.?\d+$/.test(values['dup-rate']) || dupRate >= 1)
+    throw new UsageError(`--dup-rate must be a number from 0 to below 1, got "${values['dup-rate']}"`);
   try {
     new URL(values.url);
   } catch (err) {
@@ -82,7 +86,8 @@ export function parsePublisherArgs(argv: string[]): { options: PublisherOptions;
     retry: { maxAttempts: integer(values['max-attempts'], 'max-attempts', 1, 1000) },
     apiKey: values['api-key'],
   };
-  if (values.transport !== 'http' && values.transport !== 'nats') throw new UsageError(`--transport must be http or nats, got "${values.transport}"`);
+  if (values.transport !== 'http' && values.transport !== 'nats')
+    throw new UsageError(`--transport must be http or nats, got "${values.transport}"`);
   const nats = values.transport === 'nats' ? { url: values['nats-url'], subjectPrefix: values['subject-prefix'] } : undefined;
   return { options, json: values.json, ...(nats ? { nats } : {}) };
 }
@@ -120,7 +125,9 @@ export async function runPublishCommand(argv: string[]): Promise<number> {
   }
   const progress = createProgressReporter();
   const report = parsed.nats
-    ? await runNatsPublisher({ ...parsed.options, natsUrl: parsed.nats.url, subjectPrefix: parsed.nats.subjectPrefix }, (p) => progress.update(p))
+    ? await runNatsPublisher({ ...parsed.options, natsUrl: parsed.nats.url, subjectPrefix: parsed.nats.subjectPrefix }, (p) =>
+        progress.update(p),
+      )
     : await runPublisher(parsed.options, (p) => progress.update(p));
   progress.finish();
   console.log(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));

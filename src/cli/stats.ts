@@ -23,7 +23,9 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     console.log(`store ${stats.store}, up ${stats.uptime} s, queue ${stats.pipeline.queued_events}/${stats.pipeline.max_queue}`);
-    console.log(`received ${stats.received}  unique ${stats.unique_processed}  duplicates ${stats.duplicate_dropped}  stored ${stats.stored}  expired ${stats.expired}`);
+    console.log(
+      `received ${stats.received}  unique ${stats.unique_processed}  duplicates ${stats.duplicate_dropped}  stored ${stats.stored}  expired ${stats.expired}`,
+    );
     for (const [topic, counts] of Object.entries(stats.per_topic)) {
       console.log(
         `  ${topic}\treceived ${counts.received}\tunique ${counts.unique_processed}\tduplicates ${counts.duplicate_dropped}` +

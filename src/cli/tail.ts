@@ -50,7 +50,9 @@ export async function runTail(argv: string[], signal: AbortSignal, print: (line:
     signal,
     onEvent: (event) => print(values.json ? JSON.stringify(event) : formatEvent(event)),
     onReconnect: ({ delayMs, lastSeq, error }) =>
-      console.error(`logagg tail: ${error instanceof Error ? error.message : String(error)}; reconnecting in ${delayMs} ms after seq ${lastSeq ?? '-'}`),
+      console.error(
+        `logagg tail: ${error instanceof Error ? error.message : String(error)}; reconnecting in ${delayMs} ms after seq ${lastSeq ?? '-'}`,
+      ),
   });
   return 0;
 }

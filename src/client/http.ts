@@ -4,7 +4,15 @@ import type { ErrorBody } from '../schema/error.js';
 import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
 import type { Stats } from '../schema/stats.js';
-import { HttpError, mayHaveCommitted, parseRetryAfter, RequestTimeoutError, type RetryNotice, type RetryPolicy, withRetry } from './retry.js';
+import {
+  HttpError,
+  mayHaveCommitted,
+  parseRetryAfter,
+  RequestTimeoutError,
+  type RetryNotice,
+  type RetryPolicy,
+  withRetry,
+} from './retry.js';
 
 export interface ClientOptions {
   /** Base URL of an aggregator, e.g. http://127.0.0.1:8080. */

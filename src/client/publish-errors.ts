@@ -32,7 +32,10 @@ export class PublishRejectedError extends Error {
   ) {
     // The event's own details say more than the server's message, which is about the whole request.
     const own = describeDetails(details);
-    super(`the server refused the event: ${own === '' ? cause.message : `HTTP ${cause.status}${cause.code ? ` ${cause.code}` : ''}: ${own}`}`, { cause });
+    super(
+      `the server refused the event: ${own === '' ? cause.message : `HTTP ${cause.status}${cause.code ? ` ${cause.code}` : ''}: ${own}`}`,
+      { cause },
+    );
     this.name = 'PublishRejectedError';
     this.status = cause.status;
     this.code = cause.code;

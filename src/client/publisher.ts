@@ -162,7 +162,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
     // A waiter counts the events still pending when its flush was called, which include everything an earlier
     // waiter still counts: waiters finish in order. So count down from the back while they wait for this event,
     // then pop the finished ones off the front (no scan or copy of the whole list per event).
-    for (let i = flushWaiters.length - 1; i >= 0 && entry.seq <= (flushWaiters[i] as FlushWaiter).upTo; i--) (flushWaiters[i] as FlushWaiter).remaining--;
+    for (let i = flushWaiters.length - 1; i >= 0 && entry.seq <= (flushWaiters[i] as FlushWaiter).upTo; i--)
+      (flushWaiters[i] as FlushWaiter).remaining--;
     while (flushWaiters.length > 0 && (flushWaiters[0] as FlushWaiter).remaining === 0) (flushWaiters.shift() as FlushWaiter).done();
     if (pending < maxQueue && roomWaiters.length > 0) {
       const waiters = roomWaiters;
@@ -228,11 +229,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
       clearTimeout(lingerTimer);
       timerHead = head;
       // Not unref'd: a process ending naturally still sends what lingers instead of dropping it.
-      lingerTimer = setTimeout(() => {
-        lingerTimer = undefined;
-        timerHead = undefined;
-        pump();
-      }, Math.max(0, head.at + lingerMs - performance.now()));
+      lingerTimer = setTimeout(
+        () => {
+          lingerTimer = undefined;
+          timerHead = undefined;
+          pump();
+        },
+        Math.max(0, head.at + lingerMs - performance.now()),
+      );
     }
   };
 
@@ -262,7 +266,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
     }
     const promise = new Promise<PublishAck>(captureSettlers);
     pending++;
-    queue.push({ topic: event.topic, eventId: event.event_id, json, resolve: captured.resolve, reject: captured.reject, promise, seq: ++lastSeq, at: performance.now() });
+    queue.push({
+      topic: event.topic,
+      eventId: event.event_id,
+      json,
+      resolve: captured.resolve,
+      reject: captured.reject,
+      promise,
+      seq: ++lastSeq,
+      at: performance.now(),
+    });
     pump();
     return promise;
   };

@@ -108,7 +108,10 @@ export interface RetryOptions {
 }
 
 /** Runs attempt(n) until it succeeds; retries only retryable errors, after Retry-After (if any) plus jittered backoff. */
-export async function withRetry<T>(attempt: (n: number) => Promise<T>, options: RetryOptions = {}): Promise<{ value: T; attempts: number }> {
+export async function withRetry<T>(
+  attempt: (n: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<{ value: T; attempts: number }> {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
   for (let n = 1; ; n++) {
     try {

@@ -55,10 +55,13 @@ export class Batcher {
 
   private arm(delayMs: number): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.kick();
-    }, Math.max(0, Math.ceil(delayMs)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.kick();
+      },
+      Math.max(0, Math.ceil(delayMs)),
+    );
   }
 
   private run(batch: Pending[]): void {

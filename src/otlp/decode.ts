@@ -134,8 +134,12 @@ function severityNumber(value: unknown, path: string): number | undefined {
  * number for the non-finite ones, so they stay those strings; every finite one becomes a number.
  */
 function double(value: unknown, path: string): number | string {
-  const parsed = typeof value === 'string' && (NUMBER_TEXT.test(value) || value === 'NaN' || value === 'Infinity' || value === '-Infinity') ? Number(value) : value;
-  if (typeof parsed !== 'number') throw new OtlpDecodeError(path, 'must be a number, a string holding one, or "NaN", "Infinity", "-Infinity"');
+  const parsed =
+    typeof value === 'string' && (NUMBER_TEXT.test(value) || value === 'NaN' || value === 'Infinity' || value === '-Infinity')
+      ? Number(value)
+      : value;
+  if (typeof parsed !== 'number')
+    throw new OtlpDecodeError(path, 'must be a number, a string holding one, or "NaN", "Infinity", "-Infinity"');
   // Number.isFinite also catches "1e999" and a JSON 1e999, which JSON.parse reads as Infinity.
   return Number.isFinite(parsed) ? parsed : String(parsed);
 }
@@ -145,7 +149,8 @@ function bigInteger(value: unknown, path: string, min: bigint, max: bigint): big
   let parsed: bigint | undefined;
   if (typeof value === 'string' && /^-?[0-9]{1,20}$/.test(value)) parsed = BigInt(value);
   if (typeof value === 'number' && Number.isInteger(value)) parsed = BigInt(value);
-  if (parsed === undefined || parsed < min || parsed > max) throw new OtlpDecodeError(path, 'must be an integer (a decimal string or a number) in range');
+  if (parsed === undefined || parsed < min || parsed > max)
+    throw new OtlpDecodeError(path, 'must be an integer (a decimal string or a number) in range');
   return parsed;
 }
 
@@ -200,7 +205,10 @@ function decodeAttributes(value: unknown, path: string, depth = 1): Attributes {
   list(value, path).forEach((item, i) => {
     const kv = object(item, `${path}/${i}`);
     const key = optionalString(kv.key, `${path}/${i}/key`) ?? '';
-    const decoded = kv.value === undefined || kv.value === null ? { plain: null, canon: ['n'] } : decodeAnyValue(kv.value, `${path}/${i}/value`, depth + 1);
+    const decoded =
+      kv.value === undefined || kv.value === null
+        ? { plain: null, canon: ['n'] }
+        : decodeAnyValue(kv.value, `${path}/${i}/value`, depth + 1);
     // defineProperty, not assignment: a "__proto__" attribute is data, not the object's prototype.
     Object.defineProperty(plain, key, { value: decoded.plain, enumerable: true, writable: true, configurable: true });
     canon.push([key, decoded.canon]);
@@ -250,7 +258,8 @@ export function decodeLogsRequest(body: unknown, maxRecords: number): Array<Deco
   list(object(body, '').resourceLogs, '/resourceLogs').forEach((rl, r) => {
     const resourceLogs = object(rl, `/resourceLogs/${r}`);
     const resourcePath = `/resourceLogs/${r}/resource`;
-    const resource = resourceLogs.resource === undefined || resourceLogs.resource === null ? {} : object(resourceLogs.resource, resourcePath);
+    const resource =
+      resourceLogs.resource === undefined || resourceLogs.resource === null ? {} : object(resourceLogs.resource, resourcePath);
     const resourceAttributes = orTooDeep(() => decodeAttributes(resource.attributes, `${resourcePath}/attributes`));
     list(resourceLogs.scopeLogs, `/resourceLogs/${r}/scopeLogs`).forEach((sl, s) => {
       const scopeLogsPath = `/resourceLogs/${r}/scopeLogs/${s}`;

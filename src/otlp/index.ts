@@ -24,7 +24,11 @@ export function mapLogsRequest(body: unknown, options: { maxBatchEvents: number;
     decoded = decodeLogsRequest(body, options.maxBatchEvents);
   } catch (err) {
     if (err instanceof OtlpDecodeError) {
-      throw new LogaggError('INVALID_OTLP', { message: `Not an OTLP/JSON logs request: ${err.message}`, details: [{ path: err.path, message: err.reason }], cause: err });
+      throw new LogaggError('INVALID_OTLP', {
+        message: `Not an OTLP/JSON logs request: ${err.message}`,
+        details: [{ path: err.path, message: err.reason }],
+        cause: err,
+      });
     }
     if (err instanceof TooManyRecordsError) throw new LogaggError('BATCH_TOO_LARGE', { message: err.message, cause: err });
     throw err;

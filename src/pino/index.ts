@@ -5,7 +5,8 @@ import { type LineMapping, lineToEvent } from './line-to-event.js';
 
 /** Options of `pino({ transport: { target: 'logagg/pino', options } })`; they cross into a worker, so plain data. */
 export interface LogaggTransportOptions
-  extends LineMapping,
+  extends
+    LineMapping,
     Pick<PublisherOptions, 'url' | 'apiKey' | 'batchMax' | 'lingerMs' | 'maxQueue' | 'concurrency' | 'timeoutMs' | 'retry'> {}
 
 // thread-stream's end() stops waiting for the worker after 10 s; the report has to be written before that.
@@ -36,7 +37,8 @@ const parseLine = (line: string): Record<string, unknown> => {
 };
 
 function checkOptions(options: LogaggTransportOptions | undefined): LogaggTransportOptions {
-  if (typeof options?.url !== 'string' || options.url === '') throw new TypeError('logagg/pino: options.url is required, e.g. http://127.0.0.1:8080');
+  if (typeof options?.url !== 'string' || options.url === '')
+    throw new TypeError('logagg/pino: options.url is required, e.g. http://127.0.0.1:8080');
   if (typeof options.topic !== 'string' || options.topic === '') throw new TypeError('logagg/pino: options.topic is required');
   return options;
 }
@@ -86,7 +88,8 @@ export default function logaggTransport(input: LogaggTransportOptions): ReturnTy
         let timer: NodeJS.Timeout | undefined;
         const outOfTime = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_BUDGET_MS)));
         const drained = consumed.then(() => publisher.close());
-        if ((await Promise.race([drained, outOfTime])) === 'late') report(`${publisher.pending + held} log line(s) not confirmed stored when the app exited`);
+        if ((await Promise.race([drained, outOfTime])) === 'late')
+          report(`${publisher.pending + held} log line(s) not confirmed stored when the app exited`);
         clearTimeout(timer);
       },
     },

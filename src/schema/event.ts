@@ -19,8 +19,7 @@ export const TIMESTAMP_PATTERN =
 /** No U+0000: PostgreSQL text cannot hold it, so it is refused here rather than failing a whole batch in the store. */
 export const NO_NUL_PATTERN = '^[^\\u0000]*$';
 
-const name = (description: string) =>
-  Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: NO_NUL_PATTERN, description });
+const name = (description: string) => Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: NO_NUL_PATTERN, description });
 
 /** One log event as a publisher sends it (SPEC §2). Unknown fields are refused so typos surface. */
 export const EventSchema = Type.Object(

@@ -13,20 +13,28 @@ const AnyValueSchema = Type.Object(
 
 const KeyValueSchema = Type.Object({ key: Type.String(), value: Type.Optional(AnyValueSchema) }, { additionalProperties: true });
 
-const Nanos = (description: string) => Type.String({ pattern: '^[0-9]+$', description: `${description} (uint64 nanoseconds since the epoch, as a decimal string; a number is read too)` });
+const Nanos = (description: string) =>
+  Type.String({
+    pattern: '^[0-9]+$',
+    description: `${description} (uint64 nanoseconds since the epoch, as a decimal string; a number is read too)`,
+  });
 
 const LogRecordSchema = Type.Object(
   {
     timeUnixNano: Type.Optional(Nanos('When the event happened; the event timestamp')),
     observedTimeUnixNano: Type.Optional(Nanos('When it was observed; the timestamp when timeUnixNano is 0 or absent')),
     severityNumber: Type.Optional(
-      Type.Union([Type.Integer(), Type.String()], { description: 'SeverityNumber: a number, a string holding one, or the enum name (SEVERITY_NUMBER_INFO)' }),
+      Type.Union([Type.Integer(), Type.String()], {
+        description: 'SeverityNumber: a number, a string holding one, or the enum name (SEVERITY_NUMBER_INFO)',
+      }),
     ),
     severityText: Type.Optional(Type.String()),
     body: Type.Optional(AnyValueSchema),
     attributes: Type.Optional(Type.Array(KeyValueSchema, { description: 'logagg.topic sets the topic; log.record.uid the event_id' })),
     eventName: Type.Optional(Type.String()),
-    flags: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String()], { description: 'uint32: a number or a string holding one' })),
+    flags: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String()], { description: 'uint32: a number or a string holding one' }),
+    ),
     traceId: Type.Optional(Type.String({ description: 'hex' })),
     spanId: Type.Optional(Type.String({ description: 'hex' })),
   },
@@ -47,7 +55,11 @@ export const ExportLogsRequestSchema = Type.Object(
                   {
                     scope: Type.Optional(
                       Type.Object(
-                        { name: Type.Optional(Type.String()), version: Type.Optional(Type.String()), attributes: Type.Optional(Type.Array(KeyValueSchema)) },
+                        {
+                          name: Type.Optional(Type.String()),
+                          version: Type.Optional(Type.String()),
+                          attributes: Type.Optional(Type.Array(KeyValueSchema)),
+                        },
                         { additionalProperties: true },
                       ),
                     ),
@@ -86,7 +98,10 @@ export type ExportLogsResponse = Static<typeof ExportLogsResponseSchema>;
  */
 export const OtlpStatusSchema = Type.Object(
   {
-    code: Type.Integer({ description: 'gRPC status code: 3 INVALID_ARGUMENT (400, 413, 415), 16 UNAUTHENTICATED (401), 14 UNAVAILABLE (503), 13 INTERNAL (500)' }),
+    code: Type.Integer({
+      description:
+        'gRPC status code: 3 INVALID_ARGUMENT (400, 413, 415), 16 UNAUTHENTICATED (401), 14 UNAVAILABLE (503), 13 INTERNAL (500)',
+    }),
     message: Type.String({ description: 'logagg error code (docs/errors.md), a colon, then the message, e.g. "INVALID_OTLP: ..."' }),
     details: Type.Array(Type.Unknown(), { description: 'Always empty' }),
   },

@@ -20,7 +20,10 @@ export const EventsQuerySchema = Type.Object(
     }),
     after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Page forward: events with seq > after' })),
     before: Type.Optional(
-      Type.String({ pattern: '^[0-9]{1,15}$', description: 'Page back: the newest events with seq < before (still sent in ascending order)' }),
+      Type.String({
+        pattern: '^[0-9]{1,15}$',
+        description: 'Page back: the newest events with seq < before (still sent in ascending order)',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -8,7 +8,9 @@ const TopicStats = Type.Object({
   duplicate_dropped: Type.Integer({ description: 'Copies recognised as duplicates, lifetime' }),
   stored: Type.Integer({ description: 'Events stored now' }),
   expired: Type.Integer({ description: 'Events deleted by retention, lifetime' }),
-  last_received_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When a copy on this topic last arrived' }),
+  last_received_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When a copy on this topic last arrived',
+  }),
 });
 
 /** Persisted counters; received = unique_processed + duplicate_dropped and unique_processed = stored + expired at every instant. */

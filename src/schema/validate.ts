@@ -12,9 +12,7 @@ export interface EventProblem {
   message: string;
 }
 
-export type ValidationResult =
-  | { ok: true; events: Event[] }
-  | { ok: false; tooMany: boolean; problems: EventProblem[] };
+export type ValidationResult = { ok: true; events: Event[] } | { ok: false; tooMany: boolean; problems: EventProblem[] };
 
 // Our own Ajv, not Fastify's: Fastify's strips unknown fields (removeAdditional) and coerces types, and the
 // event contract refuses both (SPEC §2).

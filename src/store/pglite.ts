@@ -78,8 +78,7 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
       try {
         return await db.transaction((tx) =>
           fn(
-            async <R>(text: string, params?: readonly unknown[]) =>
-              (await tx.query<R>(text, params as unknown[] | undefined)).rows,
+            async <R>(text: string, params?: readonly unknown[]) => (await tx.query<R>(text, params as unknown[] | undefined)).rows,
             async (text) => {
               await tx.exec(text);
             },

@@ -78,14 +78,16 @@ export function startRetention(store: Pick<Store, 'expireEvents' | 'expireKeys' 
   };
 
   const tick = (): void => {
-    runOnce().then(
-      (result) => {
-        if (result.events > 0 || result.keys > 0) options.onPass?.(result);
-      },
-      (err: unknown) => options.onError?.(err),
-    ).finally(() => {
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    });
+    runOnce()
+      .then(
+        (result) => {
+          if (result.events > 0 || result.keys > 0) options.onPass?.(result);
+        },
+        (err: unknown) => options.onError?.(err),
+      )
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
   };
   timer = setTimeout(tick, 0);
 

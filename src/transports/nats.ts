@@ -194,7 +194,11 @@ interface HandlerOptions {
 }
 
 /** Decodes, submits and settles one message: ack after commit, nak on a retryable failure, term when refused. */
-function createMessageHandler(pipeline: Pick<Pipeline, 'submit'>, slots: ReturnType<typeof createSlots>, options: HandlerOptions): (msg: JsMsg) => void {
+function createMessageHandler(
+  pipeline: Pick<Pipeline, 'submit'>,
+  slots: ReturnType<typeof createSlots>,
+  options: HandlerOptions,
+): (msg: JsMsg) => void {
   const { logger, backoff } = options;
   let retrying = false;
 

@@ -21,7 +21,10 @@ describe('dashboard: API key', { timeout: 300_000 }, () => {
       assert.equal((await fetch(`${server.url}${path}`)).status, 401, `${path} without the key`);
     }
     // Only reading the page is open: another method on it is not.
-    assert.equal((await fetch(`${server.url}/`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 401);
+    assert.equal(
+      (await fetch(`${server.url}/`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status,
+      401,
+    );
   });
 
   test('the page asks for the key, refuses a wrong one, works with the right one and keeps it for the tab', async () => {
@@ -57,7 +60,10 @@ describe('dashboard: API key', { timeout: 300_000 }, () => {
     await page.reload();
     await waitForText(page.locator('[data-figure="received"]'), '3');
     assert.equal(await dialog.isVisible(), false);
-    assert.deepEqual(urls.filter((url) => url.includes(KEY)), []);
+    assert.deepEqual(
+      urls.filter((url) => url.includes(KEY)),
+      [],
+    );
 
     // Another tab is another session: it asks again.
     const other = await browser.newPage();

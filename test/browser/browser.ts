@@ -50,10 +50,14 @@ export function ensureWebBuilt(): void {
     built = 0;
   }
   if (built >= newestMtime(web)) return;
-  execFileSync(process.execPath, [join(ROOT.pathname, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(web, 'vite.config.ts'), '--logLevel', 'warn'], {
-    cwd: ROOT.pathname,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(ROOT.pathname, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(web, 'vite.config.ts'), '--logLevel', 'warn'],
+    {
+      cwd: ROOT.pathname,
+      stdio: 'inherit',
+    },
+  );
 }
 
 /**
@@ -100,7 +104,8 @@ export function browserForSuite(): { newPage(viewport?: { width: number; height:
 /** Publishes events and fails unless all were committed. */
 export async function publish(url: string, events: Event[], headers: Record<string, string> = {}): Promise<void> {
   const reply = await post<{ received: number }>(`${url}/publish`, events, { headers });
-  if (reply.status !== 200 || reply.body.received !== events.length) throw new Error(`publish answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+  if (reply.status !== 200 || reply.body.received !== events.length)
+    throw new Error(`publish answered ${reply.status}: ${JSON.stringify(reply.body)}`);
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

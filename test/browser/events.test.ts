@@ -17,10 +17,16 @@ describe('dashboard: events browser', { timeout: 300_000 }, () => {
 
   test('pages back and forward through a topic by cursor, newest first, without gaps or repeats', async () => {
     const topic = uniqueTopic('paging');
-    await publish(server.url, Array.from({ length: 60 }, (_, i) => makeEvent(topic, `e-${i}`)));
+    await publish(
+      server.url,
+      Array.from({ length: 60 }, (_, i) => makeEvent(topic, `e-${i}`)),
+    );
     // Another topic's events interleave in seq: the pages must skip them.
     await publish(server.url, [makeEvent(uniqueTopic('noise'), 'n')]);
-    await publish(server.url, Array.from({ length: 5 }, (_, i) => makeEvent(topic, `late-${i}`)));
+    await publish(
+      server.url,
+      Array.from({ length: 5 }, (_, i) => makeEvent(topic, `late-${i}`)),
+    );
     const stored = (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}&limit=1000`)).body.map((e) => e.seq);
     assert.equal(stored.length, 65);
     const newestFirst = stored.toReversed();

@@ -14,8 +14,14 @@ describe('dashboard: overview and topics', { timeout: 300_000 }, () => {
     const payments = uniqueTopic('payments');
     const ids = Array.from({ length: 5 }, (_, i) => `o-${i}`);
     // 5 new + 2 copies on one topic, 3 new on the other.
-    await publish(server.url, [...ids, 'o-0', 'o-1'].map((id) => makeEvent(orders, id)));
-    await publish(server.url, ['p-0', 'p-1', 'p-2'].map((id) => makeEvent(payments, id)));
+    await publish(
+      server.url,
+      [...ids, 'o-0', 'o-1'].map((id) => makeEvent(orders, id)),
+    );
+    await publish(
+      server.url,
+      ['p-0', 'p-1', 'p-2'].map((id) => makeEvent(payments, id)),
+    );
     const stats = (await get<Stats>(`${server.url}/stats`)).body;
 
     const page = await browser.newPage();
@@ -32,10 +38,19 @@ describe('dashboard: overview and topics', { timeout: 300_000 }, () => {
     await waitForText(page.locator('#status'), /^Ready · embedded store \(PGlite\) · up \d/);
     assert.equal(await page.locator('#banner').isVisible(), false);
 
-    for (const [topic, received, unique] of [[orders, 7, 5], [payments, 3, 3]] as const) {
+    for (const [topic, received, unique] of [
+      [orders, 7, 5],
+      [payments, 3, 3],
+    ] as const) {
       const row = page.locator(`#topics-table tbody tr[data-topic="${topic}"]`);
       const cells = (await row.locator('td').allTextContents()).map((text) => text.trim());
-      assert.deepEqual(cells.slice(0, 5), [topic, count(received), count(unique), count(received - unique), received === unique ? '0%' : '28.6%']);
+      assert.deepEqual(cells.slice(0, 5), [
+        topic,
+        count(received),
+        count(unique),
+        count(received - unique),
+        received === unique ? '0%' : '28.6%',
+      ]);
       assert.match(cells[6] ?? '', /ago|just now/, 'the last-event column shows when the topic last received');
     }
     await screenshot(page, 'overview');
@@ -45,8 +60,14 @@ describe('dashboard: overview and topics', { timeout: 300_000 }, () => {
   test('selecting a topic filters the counters, events and live tail to it; selecting it again shows all', async () => {
     const chosen = uniqueTopic('chosen');
     const other = uniqueTopic('other');
-    await publish(server.url, ['a', 'b', 'b'].map((id) => makeEvent(chosen, id)));
-    await publish(server.url, ['x', 'y', 'z', 'w'].map((id) => makeEvent(other, id)));
+    await publish(
+      server.url,
+      ['a', 'b', 'b'].map((id) => makeEvent(chosen, id)),
+    );
+    await publish(
+      server.url,
+      ['x', 'y', 'z', 'w'].map((id) => makeEvent(other, id)),
+    );
     const stats = (await get<Stats>(`${server.url}/stats`)).body;
 
     const page = await browser.newPage();
@@ -59,7 +80,11 @@ describe('dashboard: overview and topics', { timeout: 300_000 }, () => {
     await waitForText(received, '3');
     await waitForText(page.locator('[data-figure="unique"]'), '2');
     assert.equal(await page.getByRole('button', { name: chosen, exact: true }).getAttribute('aria-pressed'), 'true');
-    assert.equal(new URL(page.url()).hash, `#${new URLSearchParams({ topic: chosen }).toString()}`, 'the filter is kept in the URL fragment');
+    assert.equal(
+      new URL(page.url()).hash,
+      `#${new URLSearchParams({ topic: chosen }).toString()}`,
+      'the filter is kept in the URL fragment',
+    );
     await waitForText(page.locator('#tail-status'), `Live: topic ${chosen}.`);
     assert.equal(await page.locator('#events-form input[name="topic"]').inputValue(), chosen);
     await waitForText(page.locator('#page-info'), /\(2 events\)$/);

@@ -11,7 +11,11 @@ import { serverForSuite } from '../helpers/server.js';
 import { ensureWebBuilt, SUITE_STORE } from './browser.js';
 
 /** A GET through node:http: the path goes out as written (fetch would resolve dot segments) and nothing is inflated. */
-async function rawGet(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; encoding: string | undefined; body: Buffer }> {
+async function rawGet(
+  url: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; encoding: string | undefined; body: Buffer }> {
   return new Promise((resolve, reject) => {
     request(`${url}${path}`, { headers }, (res) => {
       const chunks: Buffer[] = [];

@@ -52,7 +52,10 @@ describe('dashboard: live tail', { timeout: 300_000 }, () => {
     await openOnTopic(page, server.url, topic);
     await publish(server.url, [makeEvent(topic, 'before-0')]);
     await page.locator('#tail-list li[data-event-id="before-0"]').waitFor({ timeout: 10_000 });
-    await publish(server.url, ['before-1', 'before-2'].map((id) => makeEvent(topic, id)));
+    await publish(
+      server.url,
+      ['before-1', 'before-2'].map((id) => makeEvent(topic, id)),
+    );
     await page.locator('#tail-list li[data-event-id="before-2"]').waitFor({ timeout: 10_000 });
     const subscribersLive = await streamSubscribers(server.url);
 
@@ -62,7 +65,10 @@ describe('dashboard: live tail', { timeout: 300_000 }, () => {
     // Paused means no connection at all: nothing can arrive, and the server holds nothing for this page.
     await waitFor(async () => (await streamSubscribers(server.url)) === subscribersLive - 1, 5000, 'the paused stream to close');
     const during = Array.from({ length: 7 }, (_, i) => `during-${i}`);
-    await publish(server.url, during.map((id) => makeEvent(topic, id)));
+    await publish(
+      server.url,
+      during.map((id) => makeEvent(topic, id)),
+    );
     assert.deepEqual(await tailIds(page), ['before-2', 'before-1', 'before-0']);
     assert.equal(await page.getByRole('button', { name: 'Pause' }).count(), 0, 'the button now offers Resume');
     await screenshot(page, 'tail-paused');
@@ -88,7 +94,10 @@ describe('dashboard: live tail', { timeout: 300_000 }, () => {
     await waitForText(page.locator('#tail-count'), `${count(1501)} received, newest 500 shown`);
     const ids = await tailIds(page);
     assert.equal(ids.length, 500);
-    assert.deepEqual(ids, Array.from({ length: 500 }, (_, i) => `b-${1499 - i}`));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 500 }, (_, i) => `b-${1499 - i}`),
+    );
     await page.close();
   });
 });

@@ -9,25 +9,38 @@ import { describe, test } from 'node:test';
 const databaseUrl = process.env.TEST_DATABASE_URL;
 
 describe('npm run bench:quick', { timeout: 300_000 }, () => {
-  test('runs every scenario at smoke size, passes each verification and writes the results table', { skip: databaseUrl ? false : 'needs TEST_DATABASE_URL' }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'logagg-bench-test-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const out = join(dir, 'RESULTS.md');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
-      env: { ...process.env, BENCH_DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    assert.equal(code, 0, output);
-    const results = readFileSync(out, 'utf8');
-    for (const title of ['Raw ceiling', 'Batched ingest (PostgreSQL)', 'Single-event ingest', "Brief's workload", 'Query latency', 'Batched ingest (embedded PGlite)', 'Retention and the dedup window (PostgreSQL)', 'NDJSON vs JSON batched ingest (PostgreSQL)']) {
-      assert.ok(results.includes(`| ${title}`), `${title} is in the table`);
-    }
-    assert.doesNotMatch(results, /FAILED/);
-    assert.match(results, /command: `npm run bench -- --quick/);
-    assert.match(results, /÷ raw ceiling \| \d+\.\d\d \| ratio/);
-  });
+  test(
+    'runs every scenario at smoke size, passes each verification and writes the results table',
+    { skip: databaseUrl ? false : 'needs TEST_DATABASE_URL' },
+    async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'logagg-bench-test-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      const out = join(dir, 'RESULTS.md');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+        env: { ...process.env, BENCH_DATABASE_URL: databaseUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0, output);
+      const results = readFileSync(out, 'utf8');
+      for (const title of [
+        'Raw ceiling',
+        'Batched ingest (PostgreSQL)',
+        'Single-event ingest',
+        "Brief's workload",
+        'Query latency',
+        'Batched ingest (embedded PGlite)',
+        'Retention and the dedup window (PostgreSQL)',
+        'NDJSON vs JSON batched ingest (PostgreSQL)',
+      ]) {
+        assert.ok(results.includes(`| ${title}`), `${title} is in the table`);
+      }
+      assert.doesNotMatch(results, /FAILED/);
+      assert.match(results, /command: `npm run bench -- --quick/);
+      assert.match(results, /÷ raw ceiling \| \d+\.\d\d \| ratio/);
+    },
+  );
 });

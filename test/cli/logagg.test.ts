@@ -17,7 +17,10 @@ describe('logagg CLI', { timeout: 120_000 }, () => {
       const { stdout } = await logagg([command, '--help']);
       assert.match(stdout, new RegExp(`usage: logagg ${command}`), command);
     }
-    await assert.rejects(logagg(['bogus']), (err: { code?: number; stderr?: string }) => err.code === 2 && /unknown command/.test(err.stderr ?? ''));
+    await assert.rejects(
+      logagg(['bogus']),
+      (err: { code?: number; stderr?: string }) => err.code === 2 && /unknown command/.test(err.stderr ?? ''),
+    );
   });
 
   test('migrate applies the schema once; serve, stats and publish work against it', async (t) => {
@@ -30,7 +33,9 @@ describe('logagg CLI', { timeout: 120_000 }, () => {
     const port = String(await freePort());
     const url = `http://127.0.0.1:${port}`;
     const { spawn } = await import('node:child_process');
-    const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], { env: { ...process.env, ...env, PORT: port, HOST: '127.0.0.1' } });
+    const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
+      env: { ...process.env, ...env, PORT: port, HOST: '127.0.0.1' },
+    });
     const exited = new Promise((resolve) => server.once('exit', resolve));
     t.after(async () => {
       server.kill('SIGTERM');

@@ -2,14 +2,27 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planStream, type StreamOptions } from '../../src/cli/publish-stream.js';
 
-const base: StreamOptions = { events: 10_000, dupRate: 0.3, topics: 5, seed: 1, payloadBytes: 50, batch: 100, concurrency: 8, topicPrefix: 'p' };
+const base: StreamOptions = {
+  events: 10_000,
+  dupRate: 0.3,
+  topics: 5,
+  seed: 1,
+  payloadBytes: 50,
+  batch: 100,
+  concurrency: 8,
+  topicPrefix: 'p',
+};
 
 describe('publisher stream', () => {
   test('the same seed plans the same stream, byte for byte', () => {
     const a = planStream(base);
     const b = planStream(base);
     assert.deepEqual(a.order, b.order);
-    for (const i of [0, 17, a.distinct - 1]) assert.equal(JSON.stringify(a.eventAt(i)).replace(/"timestamp":"[^"]+"/, ''), JSON.stringify(b.eventAt(i)).replace(/"timestamp":"[^"]+"/, ''));
+    for (const i of [0, 17, a.distinct - 1])
+      assert.equal(
+        JSON.stringify(a.eventAt(i)).replace(/"timestamp":"[^"]+"/, ''),
+        JSON.stringify(b.eventAt(i)).replace(/"timestamp":"[^"]+"/, ''),
+      );
     assert.notDeepEqual(planStream({ ...base, seed: 2 }).order, a.order);
   });
 

@@ -35,7 +35,11 @@ describe('publisher --transport nats', { timeout: 120_000 }, () => {
       seed: 5,
       topicPrefix: uniqueTopic('natspub'),
     });
-    assert.deepEqual(report.checks.filter((check) => !check.ok), [], JSON.stringify(report.errors));
+    assert.deepEqual(
+      report.checks.filter((check) => !check.ok),
+      [],
+      JSON.stringify(report.errors),
+    );
     assert.equal(report.distinctSent, 2100);
     // Nats-Msg-Id = event_id: JetStream itself dropped the re-sends inside its 2-minute window.
     assert.ok((report.droppedByStream ?? 0) > 0, 'JetStream dropped no re-send');

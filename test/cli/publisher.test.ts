@@ -48,7 +48,10 @@ for (const kind of storeKinds()) {
     for (const batch of [50, 1]) {
       test(`2,000 events with 30% re-sends in batches of ${batch} pass the /stats verification`, async () => {
         const report = await runPublisher(options(server.url, { batch, concurrency: batch === 1 ? 32 : 8 }));
-        assert.deepEqual(report.checks.filter((c) => !c.ok), []);
+        assert.deepEqual(
+          report.checks.filter((c) => !c.ok),
+          [],
+        );
         assert.equal(report.ok, true);
         assert.equal(report.sent, 2000);
         assert.equal(report.distinctSent, 1400);

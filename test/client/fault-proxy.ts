@@ -52,7 +52,11 @@ async function relay(res: ServerResponse, response: Response): Promise<void> {
  * A real HTTP proxy in front of a real server that can lose answers or answer in the server's place, decided per
  * request by `decide(n, path)` (n counts from 0 over all requests). Closed after the test.
  */
-export async function startFaultProxy(t: TestContext, target: string, decide: (n: number, path: string) => ProxyAction): Promise<FaultProxy> {
+export async function startFaultProxy(
+  t: TestContext,
+  target: string,
+  decide: (n: number, path: string) => ProxyAction,
+): Promise<FaultProxy> {
   const requests: ProxiedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -27,7 +27,12 @@ function publisherFor(t: TestContext, options: PublisherOptions): Publisher {
   return publisher;
 }
 
-const line = (topic: string, n: number, extra: Partial<NewEvent> = {}): NewEvent => ({ topic, source: 'publisher-test', payload: { n }, ...extra });
+const line = (topic: string, n: number, extra: Partial<NewEvent> = {}): NewEvent => ({
+  topic,
+  source: 'publisher-test',
+  payload: { n },
+  ...extra,
+});
 
 async function stored(url: string, topic: string): Promise<StoredEvent[]> {
   return (await get<StoredEvent[]>(`${url}/events?topic=${encodeURIComponent(topic)}&limit=10000`)).body;
@@ -40,7 +45,11 @@ async function topicCounts(url: string, topic: string, headers: Record<string, s
   return counts && { received: counts.received, unique_processed: counts.unique_processed, duplicate_dropped: counts.duplicate_dropped };
 }
 
-const rejection = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => assert.fail('expected a rejection'), (err: unknown) => err);
+const rejection = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => assert.fail('expected a rejection'),
+    (err: unknown) => err,
+  );
 
 describe('createPublisher against the real server', { timeout: 60_000 }, () => {
   const server = serverForSuite('pglite');
@@ -50,7 +59,10 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
     const publisher = publisherFor(t, { url: server.url, batchMax: 10, lingerMs: 20 });
     const acks = await Promise.all(Array.from({ length: 25 }, (_, n) => publisher.publish(line(topic, n))));
     const batches = new Set(acks.map((ack) => ack.batch));
-    assert.deepEqual([...batches].map((batch) => batch.events).sort((a, b) => a - b), [5, 10, 10]);
+    assert.deepEqual(
+      [...batches].map((batch) => batch.events).sort((a, b) => a - b),
+      [5, 10, 10],
+    );
     assert.ok(acks.every((ack) => ack.outcome === 'unique' && ack.topic === topic && UUID_V7.test(ack.event_id)));
     const rows = await stored(server.url, topic);
     assert.deepEqual(rows.map((row) => row.event_id).sort(), acks.map((ack) => ack.event_id).sort());
@@ -65,7 +77,10 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
     const again = await publisher.publish(event);
     assert.deepEqual({ id: again.event_id, outcome: again.outcome }, { id: 'order-42', outcome: 'duplicate' });
     const rows = await stored(server.url, topic);
-    assert.deepEqual(rows.map((row) => [row.event_id, Date.parse(row.timestamp)]), [['order-42', Date.parse('2025-10-21T10:00:00.000Z')]]);
+    assert.deepEqual(
+      rows.map((row) => [row.event_id, Date.parse(row.timestamp)]),
+      [['order-42', Date.parse('2025-10-21T10:00:00.000Z')]],
+    );
   });
 
   test('an answer lost after the commit is retried with the same ids: stored once, the copy counted as duplicates', async (t) => {
@@ -77,15 +92,26 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
     assert.equal(proxy.requests.length, 2);
     assert.equal(second?.body, first?.body, 'the retry resends the same events, same event_ids');
     const batch = (acks[0] as PublishAck).batch;
-    assert.deepEqual({ attempts: batch.attempts, uncertain: batch.uncertainAttempts, result: batch.result }, { attempts: 2, uncertain: 1, result: { received: 20, unique: 0, duplicates: 20 } });
-    assert.ok(acks.every((ack) => ack.outcome === 'unknown'), 'the server saw its own earlier copy: which copy was first cannot be told');
+    assert.deepEqual(
+      { attempts: batch.attempts, uncertain: batch.uncertainAttempts, result: batch.result },
+      { attempts: 2, uncertain: 1, result: { received: 20, unique: 0, duplicates: 20 } },
+    );
+    assert.ok(
+      acks.every((ack) => ack.outcome === 'unknown'),
+      'the server saw its own earlier copy: which copy was first cannot be told',
+    );
     assert.equal((await stored(server.url, topic)).length, 20);
     assert.deepEqual(await topicCounts(server.url, topic), { received: 40, unique_processed: 20, duplicate_dropped: 20 });
   });
 
   test('a 503 with Retry-After is waited out before the retry, then the events commit once', async (t) => {
     const topic = uniqueTopic('retry-after');
-    const overloaded = { kind: 'answer', status: 503, headers: { 'retry-after': '1' }, body: { error: 'OVERLOADED', message: 'queue full' } } as const;
+    const overloaded = {
+      kind: 'answer',
+      status: 503,
+      headers: { 'retry-after': '1' },
+      body: { error: 'OVERLOADED', message: 'queue full' },
+    } as const;
     const proxy = await startFaultProxy(t, server.url, firstPublishes(1, overloaded));
     const notices: RetryNotice[] = [];
     const publisher = publisherFor(t, { url: proxy.url, lingerMs: 0, onRetry: (notice) => notices.push(notice) });
@@ -95,14 +121,23 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
     // 990: a timer may fire up to ~1 ms early against performance.now(); the delayMs check below holds the intent.
     assert.ok(second.at - first.at >= 990, `retried after ${(second.at - first.at).toFixed(0)} ms; Retry-After asked for 1000`);
     assert.ok((notices[0] as RetryNotice).delayMs >= 1000);
-    assert.deepEqual({ outcome: ack.outcome, attempts: ack.batch.attempts, uncertain: ack.batch.uncertainAttempts }, { outcome: 'unique', attempts: 2, uncertain: 0 });
+    assert.deepEqual(
+      { outcome: ack.outcome, attempts: ack.batch.attempts, uncertain: ack.batch.uncertainAttempts },
+      { outcome: 'unique', attempts: 2, uncertain: 0 },
+    );
     assert.deepEqual(await topicCounts(server.url, topic), { received: 1, unique_processed: 1, duplicate_dropped: 0 });
   });
 
   test('past maxQueue pending events publish rejects at once with QueueFullError and enqueues nothing', async (t) => {
     const topic = uniqueTopic('overflow');
     const errors: Error[] = [];
-    const publisher = publisherFor(t, { url: server.url, maxQueue: 3, batchMax: 100, lingerMs: 60_000, onError: (error) => errors.push(error) });
+    const publisher = publisherFor(t, {
+      url: server.url,
+      maxQueue: 3,
+      batchMax: 100,
+      lingerMs: 60_000,
+      onError: (error) => errors.push(error),
+    });
     const accepted = [0, 1, 2].map((n) => publisher.publish(line(topic, n)));
     const refused = await rejection(publisher.publish(line(topic, 3, { event_id: 'refused' })));
     assert.ok(refused instanceof QueueFullError);
@@ -147,7 +182,12 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
   test('a 422 rejects only the bad events, with the server details; the rest of the batch is sent again and commits', async (t) => {
     const topic = uniqueTopic('invalid');
     const failures: { error: Error; events: number }[] = [];
-    const publisher = publisherFor(t, { url: server.url, batchMax: 5, lingerMs: 60_000, onError: (error, events) => failures.push({ error, events: events.length }) });
+    const publisher = publisherFor(t, {
+      url: server.url,
+      batchMax: 5,
+      lingerMs: 60_000,
+      onError: (error, events) => failures.push({ error, events: events.length }),
+    });
     const results = await Promise.allSettled(
       Array.from({ length: 5 }, (_, n) => publisher.publish(line(topic, n, n === 2 ? { timestamp: 'yesterday' } : {}))),
     );
@@ -156,26 +196,48 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
     const error: unknown = bad.status === 'rejected' ? bad.reason : undefined;
     assert.ok(error instanceof PublishRejectedError);
     assert.deepEqual({ status: error.status, code: error.code }, { status: 422, code: 'VALIDATION_FAILED' });
-    assert.ok(error.details.length > 0 && error.details.every((d) => (d as { path: string }).path === '/timestamp'), JSON.stringify(error.details));
+    assert.ok(
+      error.details.length > 0 && error.details.every((d) => (d as { path: string }).path === '/timestamp'),
+      JSON.stringify(error.details),
+    );
     assert.match(error.message, /\/timestamp/);
     assert.ok(error.cause instanceof HttpError);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-    assert.deepEqual(failures.map((f) => f.events), [1]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.deepEqual(
+      failures.map((f) => f.events),
+      [1],
+    );
     assert.deepEqual(await topicCounts(server.url, topic), { received: 4, unique_processed: 4, duplicate_dropped: 0 });
   });
 
   test('a body refused as a whole (400 INVALID_JSON: a __proto__ key) is halved until only the offending event is rejected', async (t) => {
     const topic = uniqueTopic('proto');
     const failures: { error: Error; events: number }[] = [];
-    const publisher = publisherFor(t, { url: server.url, batchMax: 3, lingerMs: 60_000, onError: (error, events) => failures.push({ error, events: events.length }) });
+    const publisher = publisherFor(t, {
+      url: server.url,
+      batchMax: 3,
+      lingerMs: 60_000,
+      onError: (error, events) => failures.push({ error, events: events.length }),
+    });
     // JSON.parse makes `__proto__` an own key, as a parsed request body that an app publishes would.
     const poisoned = JSON.parse('{"body":{"__proto__":{"x":1}}}') as NewEvent['payload'];
-    const results = await Promise.allSettled([line(topic, 0), line(topic, 1, { payload: poisoned }), line(topic, 2)].map((event) => publisher.publish(event)));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const results = await Promise.allSettled(
+      [line(topic, 0), line(topic, 1, { payload: poisoned }), line(topic, 2)].map((event) => publisher.publish(event)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     const error: unknown = results[1]?.status === 'rejected' ? results[1].reason : undefined;
     assert.ok(error instanceof PublishRejectedError);
     assert.deepEqual({ status: error.status, code: error.code }, { status: 400, code: 'INVALID_JSON' });
-    assert.deepEqual(failures.map((f) => f.events), [1]);
+    assert.deepEqual(
+      failures.map((f) => f.events),
+      [1],
+    );
     assert.deepEqual((await stored(server.url, topic)).map((row) => (row.payload as { n: number }).n).sort(), [0, 2]);
   });
 
@@ -205,7 +267,11 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
       process.off('warning', warn);
     });
     const topic = uniqueTopic('throwing-callbacks');
-    const proxy = await startFaultProxy(t, server.url, firstPublishes(1, { kind: 'answer', status: 503, body: { error: 'OVERLOADED', message: 'queue full' } }));
+    const proxy = await startFaultProxy(
+      t,
+      server.url,
+      firstPublishes(1, { kind: 'answer', status: 503, body: { error: 'OVERLOADED', message: 'queue full' } }),
+    );
     const callback = (): never => {
       throw new Error('callback bug');
     };
@@ -219,7 +285,11 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(unhandled, []);
     // onRetry once, onError for the queue-full refusal and the 422.
-    assert.equal(warnings.filter((w) => w.name === 'LogaggClientWarning' && /callback bug/.test(w.message)).length, 3, warnings.map(String).join('\n'));
+    assert.equal(
+      warnings.filter((w) => w.name === 'LogaggClientWarning' && /callback bug/.test(w.message)).length,
+      3,
+      warnings.map(String).join('\n'),
+    );
     assert.equal((await stored(server.url, topic)).length, 1);
   });
 
@@ -237,7 +307,10 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
     // Each flush waits for at least its own rounds' events; they resolve in the order they were called.
     assert.equal(seenAtFlush.length, 3);
     seenAtFlush.forEach((seen, round) => assert.ok(seen >= (round + 1) * 3, `flush ${round} resolved with ${seen} events settled`));
-    assert.deepEqual([...seenAtFlush].sort((a, b) => a - b), seenAtFlush);
+    assert.deepEqual(
+      [...seenAtFlush].sort((a, b) => a - b),
+      seenAtFlush,
+    );
     assert.equal((await stored(server.url, topic)).length, 9);
   });
 
@@ -284,6 +357,10 @@ describe('createPublisher against a server with an API key and a 64 KiB body lim
     const refused = await rejection(huge);
     assert.ok(refused instanceof PublishRejectedError);
     assert.equal(refused.status, 413);
-    assert.deepEqual(await topicCounts(server.url, topic, { authorization: 'Bearer secret' }), { received: 12, unique_processed: 12, duplicate_dropped: 0 });
+    assert.deepEqual(await topicCounts(server.url, topic, { authorization: 'Bearer secret' }), {
+      received: 12,
+      unique_processed: 12,
+      duplicate_dropped: 0,
+    });
   });
 });

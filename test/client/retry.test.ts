@@ -34,10 +34,12 @@ async function scriptedServer(t: TestContext, answers: Answer[]): Promise<{ url:
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
 }
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Answer => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-};
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Answer =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
 const committed = json(200, { received: 1, unique: 1, duplicates: 0 });
 const fast = { baseDelayMs: 1, maxDelayMs: 5 };
 const event = () => createEvent({ topic: 'retry.test', source: 'test', payload: { n: 1 } });
@@ -59,7 +61,11 @@ describe('client retry policy', { timeout: 30_000 }, () => {
   });
 
   test('a 429 and a 500 are retried until a 2xx', async (t) => {
-    const server = await scriptedServer(t, [json(429, { error: 'SLOW_DOWN', message: '' }), json(500, { error: 'INTERNAL', message: '' }), committed]);
+    const server = await scriptedServer(t, [
+      json(429, { error: 'SLOW_DOWN', message: '' }),
+      json(500, { error: 'INTERNAL', message: '' }),
+      committed,
+    ]);
     const client = createClient({ url: server.url, retry: fast });
     t.after(() => client.close());
     const receipt = await client.publish([event()]);
@@ -71,7 +77,10 @@ describe('client retry policy', { timeout: 30_000 }, () => {
     const server = await scriptedServer(t, [json(422, { error: 'VALIDATION_FAILED', message: 'bad' }), committed]);
     const client = createClient({ url: server.url, retry: fast });
     t.after(() => client.close());
-    const failure = await client.publish(event()).then(() => undefined, (err: unknown) => err);
+    const failure = await client.publish(event()).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.ok(failure instanceof GaveUpError);
     assert.equal(failure.attempts, 1);
     assert.ok(failure.cause instanceof HttpError);
@@ -102,7 +111,10 @@ describe('client retry policy', { timeout: 30_000 }, () => {
     const server = await scriptedServer(t, [json(503, { error: 'STORE_UNAVAILABLE', message: '' })]);
     const client = createClient({ url: server.url, retry: { ...fast, maxAttempts: 3 } });
     t.after(() => client.close());
-    const failure = await client.publish(event()).then(() => undefined, (err: unknown) => err);
+    const failure = await client.publish(event()).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.ok(failure instanceof GaveUpError);
     assert.equal(failure.attempts, 3);
     assert.equal(server.bodies.length, 3);
@@ -112,10 +124,22 @@ describe('client retry policy', { timeout: 30_000 }, () => {
 describe('client retry policy - pure parts', () => {
   test('backoff is full jitter: from 0 up to base * 2^retry, capped at maxDelayMs', () => {
     const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(backoffDelay(0, policy, () => 0), 0);
-    assert.equal(backoffDelay(0, policy, () => 0.999), 99);
-    assert.equal(backoffDelay(2, policy, () => 0.5), 200);
-    assert.equal(backoffDelay(10, policy, () => 0.999), 999);
+    assert.equal(
+      backoffDelay(0, policy, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelay(0, policy, () => 0.999),
+      99,
+    );
+    assert.equal(
+      backoffDelay(2, policy, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelay(10, policy, () => 0.999),
+      999,
+    );
   });
 
   test('Retry-After is read as seconds or as an HTTP date, and ignored when unreadable', () => {

@@ -36,7 +36,13 @@ describe('client subscribe()', { timeout: 60_000 }, () => {
     stop.abort();
     await following;
     assert.ok(reconnects >= 1);
-    assert.deepEqual(received.map((e) => e.event_id), ['1', '2', '3']);
-    assert.deepEqual(received.map((e) => e.seq), [...received.map((e) => e.seq)].sort((a, b) => a - b));
+    assert.deepEqual(
+      received.map((e) => e.event_id),
+      ['1', '2', '3'],
+    );
+    assert.deepEqual(
+      received.map((e) => e.seq),
+      [...received.map((e) => e.seq)].sort((a, b) => a - b),
+    );
   });
 });

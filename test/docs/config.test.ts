@@ -41,7 +41,10 @@ describe('configuration', () => {
     );
     assert.equal(loadConfig({ RETENTION: '1d', DEDUP_RETENTION: '30d' }).dedupRetentionMs, 30 * 86_400_000);
     const invalid = (env: Record<string, string>, pattern: RegExp) =>
-      assert.throws(() => loadConfig(env), (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID' && pattern.test(err.message));
+      assert.throws(
+        () => loadConfig(env),
+        (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID' && pattern.test(err.message),
+      );
     invalid({ RETENTION: 'forever' }, /RETENTION must be a duration/);
     invalid({ DEDUP_RETENTION: '30d' }, /DEDUP_RETENTION needs RETENTION/);
     invalid({ RETENTION: '30d', DEDUP_RETENTION: '30d' }, /must be longer than RETENTION/);

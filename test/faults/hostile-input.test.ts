@@ -48,7 +48,28 @@ const encodeQuery = (params: [string, string][]) =>
 const queryValue = (valid: fc.Arbitrary<string>) =>
   fc.oneof(
     { weight: 4, arbitrary: valid },
-    { weight: 2, arbitrary: fc.constantFrom('-1', '0', '1.5', '1e3', '1e400', '10001', '99999999999999999999', '0x10', ' 1', '+1', '', 'NaN', 'Infinity', 'null', '[]', '%00', '\0') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        '-1',
+        '0',
+        '1.5',
+        '1e3',
+        '1e400',
+        '10001',
+        '99999999999999999999',
+        '0x10',
+        ' 1',
+        '+1',
+        '',
+        'NaN',
+        'Infinity',
+        'null',
+        '[]',
+        '%00',
+        '\0',
+      ),
+    },
     { weight: 1, arbitrary: sqlString },
     { weight: 1, arbitrary: fc.string({ unit: nastyChar, maxLength: 8 }) },
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 254, max: 600 }), fc.constantFrom('x', '𝒳')).map(([n, c]) => c.repeat(n)) },
@@ -61,7 +82,13 @@ const queryParams = (domains: Record<string, fc.Arbitrary<string>>) =>
       ...Object.entries(domains).map(([key, valid]) =>
         fc.array(queryValue(valid), { maxLength: 2 }).map((values) => values.map((value): [string, string] => [key, value])),
       ),
-      fc.array(fc.tuple(fc.constantFrom('foo', '__proto__', 'constructor', 'limit[]', 'topic[0]', "'; DROP TABLE events;--"), fc.string({ maxLength: 5 })), { maxLength: 2 }),
+      fc.array(
+        fc.tuple(
+          fc.constantFrom('foo', '__proto__', 'constructor', 'limit[]', 'topic[0]', "'; DROP TABLE events;--"),
+          fc.string({ maxLength: 5 }),
+        ),
+        { maxLength: 2 },
+      ),
     )
     .map((groups) => groups.flat());
 
@@ -72,7 +99,12 @@ const queryOk = (params: [string, string][], rules: Record<string, (value: strin
     return values.length === 0 || (values.length === 1 && ok(values[0] as string));
   });
 
-const validTimestamp = fc.constantFrom('2025-10-21T10:00:00Z', '2025-10-21T17:00:00.5+07:00', '0001-01-01T00:00:00Z', '9999-12-31t23:59:59z');
+const validTimestamp = fc.constantFrom(
+  '2025-10-21T10:00:00Z',
+  '2025-10-21T17:00:00.5+07:00',
+  '0001-01-01T00:00:00Z',
+  '9999-12-31t23:59:59z',
+);
 const EVENTS_RULES: Record<string, (value: string) => boolean> = {
   topic: (v) => nameOk(v),
   source: (v) => nameOk(v),
@@ -85,7 +117,13 @@ const EVENTS_RULES: Record<string, (value: string) => boolean> = {
 const STREAM_RULES: Record<string, (value: string) => boolean> = { topic: (v) => nameOk(v), after: (v) => /^[0-9]{1,15}$/.test(v) };
 
 const validEvent = (topic: string, eventId: string) =>
-  ownEntries([['topic', topic], ['event_id', eventId], ['timestamp', '2025-10-21T10:00:00Z'], ['source', 's'], ['payload', {}]]);
+  ownEntries([
+    ['topic', topic],
+    ['event_id', eventId],
+    ['timestamp', '2025-10-21T10:00:00Z'],
+    ['source', 's'],
+    ['payload', {}],
+  ]);
 
 /** One server per store, the cases run against it, and what must hold after every batch of cases. */
 class Harness {
@@ -170,20 +208,44 @@ for (const kind of storeKinds()) {
     });
 
     test('malformed, truncated and wrongly shaped JSON bodies get 400 or 422, never a 5xx', async () => {
-      const mutated = fc.tuple(publishBody(eventValue, 3), fc.nat(), fc.constantFrom('truncate', 'insert', 'append', 'quote', 'comma', 'literal'), fc.constantFrom('x', '}', ']', ',', ':', '"', '\\', '/*', 'NaN', 'Infinity', 'undefined', '\0', "'"));
+      const mutated = fc.tuple(
+        publishBody(eventValue, 3),
+        fc.nat(),
+        fc.constantFrom('truncate', 'insert', 'append', 'quote', 'comma', 'literal'),
+        fc.constantFrom('x', '}', ']', ',', ':', '"', '\\', '/*', 'NaN', 'Infinity', 'undefined', '\0', "'"),
+      );
       const body = fc.oneof(
-        { weight: 6, arbitrary: mutated.map(([text, at, how, junk]) => {
-          const i = at % Math.max(1, text.length);
-          if (how === 'truncate') return text.slice(0, i);
-          if (how === 'insert') return text.slice(0, i) + junk + text.slice(i);
-          if (how === 'append') return text + junk;
-          if (how === 'quote') return text.replace('"', "'");
-          if (how === 'comma') return text.replace(/[}\]]$/, ',$&');
-          return text.replace(/:("[^"]*"|\{\})/, `:${junk}`);
-        }) },
+        {
+          weight: 6,
+          arbitrary: mutated.map(([text, at, how, junk]) => {
+            const i = at % Math.max(1, text.length);
+            if (how === 'truncate') return text.slice(0, i);
+            if (how === 'insert') return text.slice(0, i) + junk + text.slice(i);
+            if (how === 'append') return text + junk;
+            if (how === 'quote') return text.replace('"', "'");
+            if (how === 'comma') return text.replace(/[}\]]$/, ',$&');
+            return text.replace(/:("[^"]*"|\{\})/, `:${junk}`);
+          }),
+        },
         { weight: 2, arbitrary: fc.json() },
         { weight: 1, arbitrary: fc.string({ unit: nastyChar, maxLength: 30 }) },
-        { weight: 1, arbitrary: fc.constantFrom('', ' ', '\ufeff', 'null', '[]', '{}', '[[]]', '{"events":null}', '{"events":[],"x":1}', '"x"', '1e400', '[1e400]') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            '',
+            ' ',
+            '\ufeff',
+            'null',
+            '[]',
+            '{}',
+            '[[]]',
+            '{"events":null}',
+            '{"events":[],"x":1}',
+            '"x"',
+            '1e400',
+            '[1e400]',
+          ),
+        },
       );
       await h.run(body, 300, async (text) => {
         const expected = expectedPublish(text, LIMITS);
@@ -208,12 +270,32 @@ for (const kind of storeKinds()) {
       const event = fc.record({ topic: sqlString, event_id: sqlString, source: sqlString, key: sqlString, value: sqlString });
       await h.run(event, 150, async ({ topic, event_id, source, key, value }) => {
         const id = `${++n}.${event_id}`;
-        const text = toJsonText(ownEntries([['topic', topic], ['event_id', id], ['timestamp', '2025-10-21T10:00:00Z'], ['source', source], ['payload', ownEntries([[key, value]])]]));
+        const text = toJsonText(
+          ownEntries([
+            ['topic', topic],
+            ['event_id', id],
+            ['timestamp', '2025-10-21T10:00:00Z'],
+            ['source', source],
+            ['payload', ownEntries([[key, value]])],
+          ]),
+        );
         assertAnswer(await h.publish(text), { status: 200, received: 1 });
         h.accepted(text);
-        const stored = (await send(`${h.url}/events?${encodeQuery([['topic', topic], ['source', source], ['limit', '10000']])}`)).body as Record<string, unknown>[];
+        const stored = (
+          await send(
+            `${h.url}/events?${encodeQuery([
+              ['topic', topic],
+              ['source', source],
+              ['limit', '10000'],
+            ])}`,
+          )
+        ).body as Record<string, unknown>[];
         const found = stored.find((e) => e.event_id === id);
-        assert.deepEqual(found && { topic: found.topic, source: found.source, payload: found.payload }, { topic, source, payload: ownEntries([[key, value]]) });
+        assert.deepEqual(found && { topic: found.topic, source: found.source, payload: found.payload }, {
+          topic,
+          source,
+          payload: ownEntries([[key, value]]),
+        });
       });
     });
 
@@ -222,7 +304,15 @@ for (const kind of storeKinds()) {
       await bothOutcomes((tally) =>
         h.run(timestampValue, 400, async (timestamp) => {
           const topic = `ts.${++n}`;
-          const text = toJsonText(ownEntries([['topic', topic], ['event_id', 'e'], ['timestamp', timestamp], ['source', 's'], ['payload', {}]]));
+          const text = toJsonText(
+            ownEntries([
+              ['topic', topic],
+              ['event_id', 'e'],
+              ['timestamp', timestamp],
+              ['source', 's'],
+              ['payload', {}],
+            ]),
+          );
           const expected = timestampOk(timestamp) ? { status: 200 as const, received: 1 } : refusal('VALIDATION_FAILED');
           assertAnswer(await h.publish(text), expected);
           if (expected.status !== 200) return void tally.refused++;
@@ -236,18 +326,32 @@ for (const kind of storeKinds()) {
 
     test('__proto__, constructor and prototype keys, NUL and unpaired surrogates at any depth are refused or kept inert', async () => {
       const key = fc.constantFrom('__proto__', 'constructor', 'prototype', '\0', 'a\0b', '\ud800', '\udc00x', 'ok');
-      const value = fc.oneof(fc.constantFrom<unknown>({}, 1, 'x', '\0', '\udfff', null), fc.constant(null).map(() => ownEntries([['prototype', { polluted: true }]])));
+      const value = fc.oneof(
+        fc.constantFrom<unknown>({}, 1, 'x', '\0', '\udfff', null),
+        fc.constant(null).map(() => ownEntries([['prototype', { polluted: true }]])),
+      );
       let n = 0;
-      const placed = fc.tuple(key, value, fc.nat({ max: 6 }), fc.constantFrom('payload', 'top', 'envelope', 'field')).map(([k, v, depth, where]) => {
-        let nested: unknown = ownEntries([[k, v]]);
-        for (let i = 0; i < depth; i++) nested = ownEntries([['n', nested]]);
-        const event = validEvent(`poison.${where}`, String(++n));
-        if (where === 'payload') event.payload = nested;
-        if (where === 'top') Object.defineProperty(event, k, { value: v, enumerable: true });
-        if (where === 'field') event.source = k;
-        return toJsonText(where === 'envelope' ? ownEntries([['events', [event]], [k, v]]) : event);
-      });
-      const rawNul = fc.tuple(publishBody(eventValue, 2), fc.nat()).map(([text, at]) => text.slice(0, at % text.length) + '\0' + text.slice(at % text.length));
+      const placed = fc
+        .tuple(key, value, fc.nat({ max: 6 }), fc.constantFrom('payload', 'top', 'envelope', 'field'))
+        .map(([k, v, depth, where]) => {
+          let nested: unknown = ownEntries([[k, v]]);
+          for (let i = 0; i < depth; i++) nested = ownEntries([['n', nested]]);
+          const event = validEvent(`poison.${where}`, String(++n));
+          if (where === 'payload') event.payload = nested;
+          if (where === 'top') Object.defineProperty(event, k, { value: v, enumerable: true });
+          if (where === 'field') event.source = k;
+          return toJsonText(
+            where === 'envelope'
+              ? ownEntries([
+                  ['events', [event]],
+                  [k, v],
+                ])
+              : event,
+          );
+        });
+      const rawNul = fc
+        .tuple(publishBody(eventValue, 2), fc.nat())
+        .map(([text, at]) => text.slice(0, at % text.length) + '\0' + text.slice(at % text.length));
       await bothOutcomes((tally) =>
         h.run(fc.oneof(placed, rawNul), 200, async (text) => {
           const expected = expectedPublish(text, LIMITS);
@@ -260,7 +364,11 @@ for (const kind of storeKinds()) {
     });
 
     test('bodies nested up to 10,000 levels get 422 and payloads deeper than 64 levels are refused', async () => {
-      const nesting = fc.tuple(fc.constantFrom(63, 64, 65, 66, 1000, 10_000), fc.constantFrom('payload', 'top-array', 'top-object', 'field', 'envelope'), fc.boolean());
+      const nesting = fc.tuple(
+        fc.constantFrom(63, 64, 65, 66, 1000, 10_000),
+        fc.constantFrom('payload', 'top-array', 'top-object', 'field', 'envelope'),
+        fc.boolean(),
+      );
       await h.run(nesting, 40, async ([depth, where, arrays]) => {
         // A JSON value of exactly `depth` nested containers.
         const nest = (levels: number, inArrays: boolean) =>
@@ -282,14 +390,24 @@ for (const kind of storeKinds()) {
 
     test('batches over MAX_BATCH_EVENTS and bodies over BODY_LIMIT get 413 and store nothing', async () => {
       let n = 0;
-      const sizes = fc.tuple(fc.integer({ min: 0, max: 2 * LIMITS.maxBatchEvents }), fc.integer({ min: -2000, max: 2 * LIMITS.bodyLimit }), fc.boolean(), fc.boolean());
+      const sizes = fc.tuple(
+        fc.integer({ min: 0, max: 2 * LIMITS.maxBatchEvents }),
+        fc.integer({ min: -2000, max: 2 * LIMITS.bodyLimit }),
+        fc.boolean(),
+        fc.boolean(),
+      );
       await bothOutcomes((tally) =>
         h.run(sizes, 60, async ([count, padding, envelope, chunked]) => {
           const events = Array.from({ length: count }, (_, i) => validEvent(`size.${++n}`, String(i)));
           if (events[0]) events[0].payload = { pad: 'p'.repeat(Math.max(0, padding)) };
           const text = toJsonText(envelope ? { events } : events);
           const body = chunked ? new Blob([text]).stream() : text;
-          const reply = await send(`${h.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+          const reply = await send(`${h.url}/publish`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+            duplex: 'half',
+          } as RequestInit);
           const expected = expectedPublish(text, LIMITS);
           assertAnswer(reply, expected);
           if (expected.status === 200) h.accepted(text);
@@ -299,10 +417,35 @@ for (const kind of storeKinds()) {
     });
 
     test('wrong and missing content types get 415; application/json with or without a UTF-8 charset is parsed', async () => {
-      const json = ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON', 'application/json ; charset=utf-8'];
-      const other = ['text/plain', 'text/json', 'application/jsonp', 'application/json-patch+json', 'application/vnd.api+json', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream', 'application/xml', 'text/html; charset=utf-8', '', ';', 'json', '*/*', 'application/*'];
+      const json = [
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/json;charset=UTF-8',
+        'Application/JSON',
+        'application/json ; charset=utf-8',
+      ];
+      const other = [
+        'text/plain',
+        'text/json',
+        'application/jsonp',
+        'application/json-patch+json',
+        'application/vnd.api+json',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        'application/xml',
+        'text/html; charset=utf-8',
+        '',
+        ';',
+        'json',
+        '*/*',
+        'application/*',
+      ];
       let n = 0;
-      const body = fc.oneof(fc.constant(null).map(() => toJsonText(validEvent('ctype', String(++n)))), publishBody(eventValue, 2));
+      const body = fc.oneof(
+        fc.constant(null).map(() => toJsonText(validEvent('ctype', String(++n)))),
+        publishBody(eventValue, 2),
+      );
       await h.run(fc.tuple(fc.constantFrom<string | null>(...json, ...other, null), body), 200, async ([contentType, text]) => {
         const isJson = contentType !== null && json.includes(contentType);
         const reply = await h.publish(contentType === null ? new TextEncoder().encode(text) : text, contentType);
@@ -321,7 +464,30 @@ for (const kind of storeKinds()) {
         limit: fc.integer({ min: 1, max: 10_000 }).map(String),
         after: fc.integer({ min: 0, max: 999_999_999_999_999 }).map(String),
       });
-      const raw = fc.string({ unit: fc.constantFrom('%', '&', '=', '+', '#', ';', '?', '[', ']', 'limit', 'after', 'topic', '0', '-', '\u00e9', 'ff', '%00', '%ZZ', '%E0%A4'), maxLength: 12 });
+      const raw = fc.string({
+        unit: fc.constantFrom(
+          '%',
+          '&',
+          '=',
+          '+',
+          '#',
+          ';',
+          '?',
+          '[',
+          ']',
+          'limit',
+          'after',
+          'topic',
+          '0',
+          '-',
+          '\u00e9',
+          'ff',
+          '%00',
+          '%ZZ',
+          '%E0%A4',
+        ),
+        maxLength: 12,
+      });
       await bothOutcomes((tally) =>
         h.run(fc.oneof({ weight: 4, arbitrary: params }, { weight: 1, arbitrary: raw }), 350, async (query) => {
           const url = `${h.url}/events?${typeof query === 'string' ? query : encodeQuery(query)}`;
@@ -342,8 +508,10 @@ for (const kind of storeKinds()) {
     });
 
     test('query-string abuse on GET /events/stream gets 422 or a stream, never a 5xx', async () => {
-      const params = queryParams({ topic: fc.constantFrom('ctype', 'none'), after: fc.integer({ min: 0, max: 999_999_999_999_999 }).map(String) })
-        .filter((query) => !query.some(([key, value]) => key === 'topic' && value.includes('\0')));
+      const params = queryParams({
+        topic: fc.constantFrom('ctype', 'none'),
+        after: fc.integer({ min: 0, max: 999_999_999_999_999 }).map(String),
+      }).filter((query) => !query.some(([key, value]) => key === 'topic' && value.includes('\0')));
       const lastEventId = fc.option(fc.oneof(fc.constantFrom('-1', '1e400', '99999999999999999999', "1'--"), fc.nat().map(String)));
       await bothOutcomes((tally) =>
         h.run(fc.tuple(params, lastEventId), 120, async ([query, id]) => {
@@ -355,7 +523,11 @@ for (const kind of storeKinds()) {
           try {
             assert.equal(response.status === 200, queryOk(query, STREAM_RULES), `status ${response.status}`);
             if (response.status !== 200) {
-              assertRefusal({ status: response.status, contentType: response.headers.get('content-type') ?? '', body: await response.json() });
+              assertRefusal({
+                status: response.status,
+                contentType: response.headers.get('content-type') ?? '',
+                body: await response.json(),
+              });
               return void tally.refused++;
             }
             tally.ok++;

@@ -51,7 +51,11 @@ function rawExchange(url: string, head: string | Buffer, drip = '', intervalMs =
       } catch {
         // Not JSON: the assertions show the text.
       }
-      resolve({ status: status === undefined ? undefined : Number(status), body, closedAfterMs: closed ? Date.now() - started : undefined });
+      resolve({
+        status: status === undefined ? undefined : Number(status),
+        body,
+        closedAfterMs: closed ? Date.now() - started : undefined,
+      });
     };
     const deadline = setTimeout(() => finish(false), deadlineMs);
     socket.on('connect', () => socket.write(head));
@@ -74,8 +78,18 @@ async function assertUnharmed(url: string): Promise<void> {
   assert.equal(((await send(`${url}/stats`)).body as Stats).received, 0);
 }
 
-const event = (eventId: string) => toJsonText(ownEntries([['topic', 'wire'], ['event_id', eventId], ['timestamp', '2025-10-21T10:00:00Z'], ['source', 's'], ['payload', {}]]));
-const request = (head: string, body = '') => `${head}\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+const event = (eventId: string) =>
+  toJsonText(
+    ownEntries([
+      ['topic', 'wire'],
+      ['event_id', eventId],
+      ['timestamp', '2025-10-21T10:00:00Z'],
+      ['source', 's'],
+      ['payload', {}],
+    ]),
+  );
+const request = (head: string, body = '') =>
+  `${head}\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 
 // The leak of an early hang-up shows on PostgreSQL (subscribing awaits the network), so prefer it when present.
 const kind = storeKinds().at(-1) ?? 'pglite';
@@ -85,7 +99,11 @@ describe(`hostile bytes and connections [${kind}]`, { timeout: 120_000 }, () => 
   let server: ServerProcess;
   before(async () => {
     location = await freshStore(kind);
-    server = await spawnServer(location, { BODY_LIMIT: String(128 * 1024), MAX_BATCH_EVENTS: '20', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
+    server = await spawnServer(location, {
+      BODY_LIMIT: String(128 * 1024),
+      MAX_BATCH_EVENTS: '20',
+      REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    });
   });
   after(async () => {
     server.child.kill('SIGTERM');
@@ -94,7 +112,17 @@ describe(`hostile bytes and connections [${kind}]`, { timeout: 120_000 }, () => 
   });
 
   test('a body with invalid UTF-8 bytes gets 400 INVALID_JSON, not U+FFFD that merges distinct ids', async () => {
-    const invalid = fc.constantFrom([0xff], [0xfe], [0x80], [0xc0, 0x80], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]);
+    const invalid = fc.constantFrom(
+      [0xff],
+      [0xfe],
+      [0x80],
+      [0xc0, 0x80],
+      [0xc3],
+      [0xe2, 0x82],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+    );
     await fc.assert(
       fc.asyncProperty(invalid, fc.string({ unit: 'grapheme-ascii', maxLength: 8 }), async (bytes, id) => {
         // The bytes go inside the event_id string, where a lenient decoder would turn them into U+FFFD.
@@ -110,7 +138,18 @@ describe(`hostile bytes and connections [${kind}]`, { timeout: 120_000 }, () => 
   });
 
   test('application/json with a charset other than UTF-8 gets 415', async () => {
-    const charset = fc.constantFrom('utf-16', 'UTF-16LE', 'utf-16be', 'utf-32', 'latin1', 'iso-8859-1', 'windows-1252', 'shift_jis', 'x-nonsense', '');
+    const charset = fc.constantFrom(
+      'utf-16',
+      'UTF-16LE',
+      'utf-16be',
+      'utf-32',
+      'latin1',
+      'iso-8859-1',
+      'windows-1252',
+      'shift_jis',
+      'x-nonsense',
+      '',
+    );
     await fc.assert(
       fc.asyncProperty(charset, fc.boolean(), async (name, utf16) => {
         const text = event('charset');
@@ -161,7 +200,8 @@ describe(`hostile bytes and connections [${kind}]`, { timeout: 120_000 }, () => 
   });
 
   test('a subscriber that hangs up before its subscription completes leaves nothing behind', async () => {
-    const subscribers = async () => Number(/^logagg_stream_subscribers (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+    const subscribers = async () =>
+      Number(/^logagg_stream_subscribers (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
     for (let i = 0; i < 30; i++) {
       const abort = new AbortController();
       await fetch(`${server.url}/events/stream?topic=gone`, { signal: abort.signal });

@@ -25,7 +25,19 @@ describe('store outage', { timeout: 240_000 }, () => {
     const baseline = peakRssMiB(Number(server.child.pid));
     let sent = 0;
     const publishing = runPublisher(
-      { url: server.url, events: 30_000, dupRate: 0.3, topics: 5, payloadBytes: 64, batch: 20, concurrency: 8, seed: 7, topicPrefix: uniqueTopic('outage'), timeoutMs: 5000, retry: { maxAttempts: 400, baseDelayMs: 50, maxDelayMs: 500, maxRetryAfterMs: 1000 } },
+      {
+        url: server.url,
+        events: 30_000,
+        dupRate: 0.3,
+        topics: 5,
+        payloadBytes: 64,
+        batch: 20,
+        concurrency: 8,
+        seed: 7,
+        topicPrefix: uniqueTopic('outage'),
+        timeoutMs: 5000,
+        retry: { maxAttempts: 400, baseDelayMs: 50, maxDelayMs: 500, maxRetryAfterMs: 1000 },
+      },
       (progress) => (sent = progress.sentEvents),
       50,
     );
@@ -48,6 +60,10 @@ describe('store outage', { timeout: 240_000 }, () => {
     await waitFor(async () => (await fetch(`${server.url}/ready`)).status === 200, 30_000, 'the server to recover by itself');
     const report = await publishing;
     assert.ok(report.retried > 0, 'the publisher never had to retry: the outage missed the load');
-    assert.deepEqual(report.checks.filter((check) => !check.ok), [], JSON.stringify(report.errors));
+    assert.deepEqual(
+      report.checks.filter((check) => !check.ok),
+      [],
+      JSON.stringify(report.errors),
+    );
   });
 });

@@ -18,7 +18,16 @@ describe('two replicas, one PostgreSQL', { timeout: 180_000 }, () => {
       await Promise.all([a?.exited, b?.exited]);
     });
     // The same seed and topics on both: every key races on the two replicas, often in the same instant.
-    const stream = { events: 20_000, dupRate: 0.3, topics: 5, payloadBytes: 64, batch: 25, concurrency: 8, seed: 42, topicPrefix: uniqueTopic('replicas') };
+    const stream = {
+      events: 20_000,
+      dupRate: 0.3,
+      topics: 5,
+      payloadBytes: 64,
+      batch: 25,
+      concurrency: 8,
+      seed: 42,
+      topicPrefix: uniqueTopic('replicas'),
+    };
     const reports = await Promise.all([runPublisher({ ...stream, url: a.url }), runPublisher({ ...stream, url: b.url })]);
     for (const report of reports) {
       assert.equal(report.failedRequests, 0, JSON.stringify(report.errors));

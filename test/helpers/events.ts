@@ -48,7 +48,11 @@ export interface Reply<T = unknown> {
 }
 
 /** POSTs a JSON body (or raw text with a content type) and parses the JSON answer. */
-export async function post<T = unknown>(url: string, body: unknown, init: { raw?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
+export async function post<T = unknown>(
+  url: string,
+  body: unknown,
+  init: { raw?: string; contentType?: string; headers?: Record<string, string> } = {},
+): Promise<Reply<T>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': init.contentType ?? 'application/json', ...init.headers },

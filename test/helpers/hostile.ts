@@ -27,7 +27,9 @@ export function toJsonText(value: unknown): string {
   if (value instanceof RawJson) return value.text;
   if (Array.isArray(value)) return `[${value.map(toJsonText).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([key, v]) => `${JSON.stringify(key)}:${toJsonText(v)}`).join(',')}}`;
+    return `{${Object.entries(value)
+      .map(([key, v]) => `${JSON.stringify(key)}:${toJsonText(v)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -70,8 +72,7 @@ export function assertRefusal(reply: Reply): void {
 
 // ---- oracle ----------------------------------------------------------------------------------------------------
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** topic, event_id, source: 1–255 code points, no U+0000, no unpaired surrogate. */
 export function nameOk(value: unknown): boolean {
@@ -92,7 +93,16 @@ export function timestampOk(value: unknown, inEvent = true): boolean {
   const parts = DATE_TIME.exec(value);
   if (!parts) return false;
   const field = (i: number) => Number(parts[i] ?? 0);
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map(field) as [number, number, number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map(field) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const fraction = parts[7] ?? '';
   const offset = (parts[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
   if (year === 0 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return false;
@@ -181,7 +191,7 @@ export const SQL_SNIPPETS = [
   "x'); DROP TABLE events;--",
   "' OR '1'='1",
   '"; DELETE FROM topic_stats; --',
-  "1; SELECT pg_sleep(10)--",
+  '1; SELECT pg_sleep(10)--',
   "'; COPY events TO PROGRAM 'id'; --",
   "' UNION SELECT usename, passwd FROM pg_shadow --",
   "'||(SELECT version())||'",
@@ -189,7 +199,7 @@ export const SQL_SNIPPETS = [
   '$$; DROP TABLE events; $$',
   "E'\\x00'",
   "U&'\\0000'",
-  '%\' AND 1=1 --',
+  "%' AND 1=1 --",
   '/* */ DROP/**/TABLE/**/events',
   'NULL',
   ');TRUNCATE events CASCADE;--',
@@ -201,12 +211,30 @@ export const SQL_SNIPPETS = [
 /** One code point or a known troublemaker: NUL, lone surrogates, BOM, line separators, quotes, RTL override. */
 export const nastyChar = fc.oneof(
   { weight: 6, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
-  { weight: 3, arbitrary: fc.constantFrom('\0', '\ud800', '\udfff', '\ufeff', '\u2028', '\u202e', '\uffff', '\u00a0', '\t', '\n', '"', '\\', "'", ';', '%', '\u0301') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '\0',
+      '\ud800',
+      '\udfff',
+      '\ufeff',
+      '\u2028',
+      '\u202e',
+      '\uffff',
+      '\u00a0',
+      '\t',
+      '\n',
+      '"',
+      '\\',
+      "'",
+      ';',
+      '%',
+      '\u0301',
+    ),
+  },
 );
 
-export const sqlString = fc
-  .tuple(fc.constantFrom(...SQL_SNIPPETS), fc.string({ maxLength: 6 }))
-  .map(([sql, tail]) => sql + tail);
+export const sqlString = fc.tuple(fc.constantFrom(...SQL_SNIPPETS), fc.string({ maxLength: 6 })).map(([sql, tail]) => sql + tail);
 
 export const wrongType = fc.oneof(
   fc.integer(),
@@ -240,16 +268,53 @@ export const timestampValue: fc.Arbitrary<string> = fc
     second: fc.oneof(fc.constantFrom(0, 59, 60), fc.integer({ min: 0, max: 61 })),
     fraction: fc.oneof(
       fc.constant(''),
-      fc.constantFrom('.0', '.000000000', '.999999', '.9999995', '.9999999', '.123456789', '.999999999999', '.9999999999999', '.' + '9'.repeat(15), '.' + '0'.repeat(12), '.' + '0'.repeat(13), '.' + '1'.repeat(200), '.'),
+      fc.constantFrom(
+        '.0',
+        '.000000000',
+        '.999999',
+        '.9999995',
+        '.9999999',
+        '.123456789',
+        '.999999999999',
+        '.9999999999999',
+        '.' + '9'.repeat(15),
+        '.' + '0'.repeat(12),
+        '.' + '0'.repeat(13),
+        '.' + '1'.repeat(200),
+        '.',
+      ),
       fc.stringMatching(/^\.[0-9]{1,14}$/),
     ),
     separator: fc.constantFrom('T', 'T', 't', ' ', '\t', '\n', '\u00a0', '\u2003', '_', ''),
     zone: fc.oneof(
-      fc.constantFrom('Z', 'z', '', '+00:00', '-00:00', '+23:59', '-23:59', '+15:59', '-15:59', '+16:00', '+14:00', '-12:00', '+2359', '+23', '+05:30:00', 'UTC', ' Z'),
-      fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 24 }), fc.integer({ min: 0, max: 60 })).map(([s, h, m]) => `${s}${pad(h, 2)}:${pad(m, 2)}`),
+      fc.constantFrom(
+        'Z',
+        'z',
+        '',
+        '+00:00',
+        '-00:00',
+        '+23:59',
+        '-23:59',
+        '+15:59',
+        '-15:59',
+        '+16:00',
+        '+14:00',
+        '-12:00',
+        '+2359',
+        '+23',
+        '+05:30:00',
+        'UTC',
+        ' Z',
+      ),
+      fc
+        .tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 24 }), fc.integer({ min: 0, max: 60 }))
+        .map(([s, h, m]) => `${s}${pad(h, 2)}:${pad(m, 2)}`),
     ),
   })
-  .map((t) => `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}${t.separator}${pad(t.hour, 2)}:${pad(t.minute, 2)}:${pad(t.second, 2)}${t.fraction}${t.zone}`);
+  .map(
+    (t) =>
+      `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}${t.separator}${pad(t.hour, 2)}:${pad(t.minute, 2)}:${pad(t.second, 2)}${t.fraction}${t.zone}`,
+  );
 
 const payloadLeaf: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 20 }) },
@@ -258,7 +323,14 @@ const payloadLeaf: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null)) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom(new RawJson('1e400'), new RawJson('-1e400'), new RawJson('9007199254740993'), new RawJson('123456789012345678901234567890'), new RawJson('-0'), new RawJson('0.' + '1'.repeat(400))),
+    arbitrary: fc.constantFrom(
+      new RawJson('1e400'),
+      new RawJson('-1e400'),
+      new RawJson('9007199254740993'),
+      new RawJson('123456789012345678901234567890'),
+      new RawJson('-0'),
+      new RawJson('0.' + '1'.repeat(400)),
+    ),
   },
 );
 
@@ -286,7 +358,13 @@ export const eventValue: fc.Arbitrary<Record<string, unknown>> = fc
     source: nameValue,
     payload: payloadValue,
     missing: fc.option(fc.constantFrom(...EVENT_FIELDS), { freq: 8 }),
-    extra: fc.option(fc.tuple(fc.constantFrom('severity', 'constructor', 'prototype', '__proto__', 'Topic', 'events', "'; DROP TABLE events;--"), wrongType), { freq: 8 }),
+    extra: fc.option(
+      fc.tuple(
+        fc.constantFrom('severity', 'constructor', 'prototype', '__proto__', 'Topic', 'events', "'; DROP TABLE events;--"),
+        wrongType,
+      ),
+      { freq: 8 },
+    ),
   })
   .map(({ missing, extra, ...fields }) => {
     const entries: [string, unknown][] = Object.entries(fields).filter(([key]) => key !== missing);

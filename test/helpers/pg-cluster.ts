@@ -55,9 +55,21 @@ async function freePort(): Promise<number> {
 export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
   const parent = mkdtempSync(join(options.parentDir ?? tmpdir(), 'logagg-pg-'));
   const dataDir = join(parent, 'data');
-  if (process.getuid?.() === 0) chownSync(parent, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+  if (process.getuid?.() === 0)
+    chownSync(parent, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
   const port = await freePort();
-  run([bin('initdb'), '-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', ...(options.walSegmentMiB ? [`--wal-segsize=${options.walSegmentMiB}`] : [])]);
+  run([
+    bin('initdb'),
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+    ...(options.walSegmentMiB ? [`--wal-segsize=${options.walSegmentMiB}`] : []),
+  ]);
   const settings: Record<string, string | number> = {
     listen_addresses: "'127.0.0.1'",
     port,
@@ -72,7 +84,9 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
   writeFileSync(join(dataDir, 'postgresql.auto.conf'), `${conf}\n`);
   const postmasterPid = (): string | undefined => {
     try {
-      return execFileSync('head', ['-1', join(dataDir, 'postmaster.pid')]).toString().trim();
+      return execFileSync('head', ['-1', join(dataDir, 'postmaster.pid')])
+        .toString()
+        .trim();
     } catch {
       return undefined;
     }

@@ -68,7 +68,12 @@ export async function spawnServer(
   const url = `http://127.0.0.1:${port}`;
   let exitCode: number | string | undefined;
   void exited.then((code) => (exitCode = code));
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, 'the server to listen', () => exitCode !== undefined);
+  await waitFor(
+    async () => (await fetch(`${url}/health`)).ok,
+    30_000,
+    'the server to listen',
+    () => exitCode !== undefined,
+  );
   if (exitCode !== undefined) throw new Error(`server exited (${exitCode}) before it was ready:\n${output}`);
   return { url, child, exited, output: () => output };
 }

@@ -24,7 +24,10 @@ for (const kind of storeKinds()) {
       const reply = await events(`topic=${wanted}`);
       assert.equal(reply.status, 200);
       assert.match(reply.headers.get('content-type') ?? '', /application\/json/);
-      assert.deepEqual(reply.body.map((e) => e.event_id), ['a', 'c']);
+      assert.deepEqual(
+        reply.body.map((e) => e.event_id),
+        ['a', 'c'],
+      );
       assert.ok((reply.body[0]?.seq ?? 0) < (reply.body[1]?.seq ?? 0));
     });
 
@@ -42,7 +45,10 @@ for (const kind of storeKinds()) {
 
     test('pages follow the Link rel="next" cursor until the last page, with no gap and no repeat', async () => {
       const topic = uniqueTopic('pages');
-      await post(`${server.url}/publish`, Array.from({ length: 25 }, (_, i) => makeEvent(topic, `p${String(i).padStart(2, '0')}`)));
+      await post(
+        `${server.url}/publish`,
+        Array.from({ length: 25 }, (_, i) => makeEvent(topic, `p${String(i).padStart(2, '0')}`)),
+      );
       const seen: string[] = [];
       let next: string | undefined = `${server.url}/events?topic=${topic}&limit=10`;
       let pages = 0;
@@ -54,12 +60,18 @@ for (const kind of storeKinds()) {
         next = target === undefined ? undefined : `${server.url}${target}`;
       }
       assert.equal(pages, 3);
-      assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `p${String(i).padStart(2, '0')}`));
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 25 }, (_, i) => `p${String(i).padStart(2, '0')}`),
+      );
     });
 
     test('an exactly full last page has no next link', async () => {
       const topic = uniqueTopic('exact');
-      await post(`${server.url}/publish`, Array.from({ length: 4 }, (_, i) => makeEvent(topic, `e${i}`)));
+      await post(
+        `${server.url}/publish`,
+        Array.from({ length: 4 }, (_, i) => makeEvent(topic, `e${i}`)),
+      );
       const first = await events(`topic=${topic}&limit=2`);
       assert.equal(linkTo(first, 'prev'), undefined, 'the first page has nothing before it');
       const after = /after=(\d+)/.exec(linkTo(first, 'next') ?? '')?.[1];
@@ -73,7 +85,10 @@ for (const kind of storeKinds()) {
     test('rel="prev" pages back from the end to the start, each page in ascending order, no gap and no repeat', async () => {
       const topic = uniqueTopic('back');
       const ids = Array.from({ length: 25 }, (_, i) => `b${String(i).padStart(2, '0')}`);
-      await post(`${server.url}/publish`, ids.map((id) => makeEvent(topic, id)));
+      await post(
+        `${server.url}/publish`,
+        ids.map((id) => makeEvent(topic, id)),
+      );
       // Forward to the last page, then back along rel="prev".
       let reply = await events(`topic=${topic}&limit=10`);
       for (let next = linkTo(reply, 'next'); next !== undefined; next = linkTo(reply, 'next')) {
@@ -85,11 +100,18 @@ for (const kind of storeKinds()) {
         pages.unshift(reply.body.map((e) => e.event_id));
         assert.ok(linkTo(reply, 'next'), 'a page reached going back links forward again');
       }
-      assert.deepEqual(pages.map((p) => p.length), [10, 10, 5]);
+      assert.deepEqual(
+        pages.map((p) => p.length),
+        [10, 10, 5],
+      );
       assert.deepEqual(pages.flat(), ids);
       const b05 = (await events(`topic=${topic}&limit=10`)).body[5]?.seq;
       const before = await events(`topic=${topic}&limit=3&before=${b05}`);
-      assert.deepEqual(before.body.map((e) => e.event_id), ['b02', 'b03', 'b04'], 'before= returns the newest events below it, ascending');
+      assert.deepEqual(
+        before.body.map((e) => e.event_id),
+        ['b02', 'b03', 'b04'],
+        'before= returns the newest events below it, ascending',
+      );
     });
 
     test('source, since and until filter on the event fields', async () => {
@@ -107,7 +129,18 @@ for (const kind of storeKinds()) {
     });
 
     test('bad query values get 422 with a JSON error', async () => {
-      for (const query of ['limit=0', 'limit=10001', 'limit=-5', 'limit=abc', 'after=-1', 'after=1e400', 'after=x', 'since=yesterday', 'until=2025-01-01', "topic=' OR 1=1 --&limit=1.5"]) {
+      for (const query of [
+        'limit=0',
+        'limit=10001',
+        'limit=-5',
+        'limit=abc',
+        'after=-1',
+        'after=1e400',
+        'after=x',
+        'since=yesterday',
+        'until=2025-01-01',
+        "topic=' OR 1=1 --&limit=1.5",
+      ]) {
         const reply = await get<ErrorBody>(`${server.url}/events?${query}`);
         assert.equal(reply.status, 422, query);
         assert.equal(reply.body.error, 'VALIDATION_FAILED');

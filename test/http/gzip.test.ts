@@ -28,15 +28,19 @@ function sendEndlessGzip(url: string, maxMembers: number): Promise<{ status: num
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
-    const req = request(`${url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as ErrorBody, sentMiB: sent });
-        req.destroy();
-      });
-    });
+    const req = request(
+      `${url}/publish`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as ErrorBody, sentMiB: sent });
+          req.destroy();
+        });
+      },
+    );
     // The server may hang up once it has answered: that is the point, not a failure.
     req.on('error', (err) => (answered ? undefined : reject(err)));
     const pump = (): void => {
@@ -56,7 +60,8 @@ function sendEndlessGzip(url: string, maxMembers: number): Promise<{ status: num
 for (const kind of storeKinds()) {
   describe(`Content-Encoding on POST /publish [${kind}]`, { timeout: 120_000 }, () => {
     const server = serverForSuite(kind, { bodyLimit: LIMIT, maxBatchEvents: 20 });
-    const publish = <T = unknown>(body: Uint8Array | string, headers: Record<string, string>) => send<T>(`${server.url}/publish`, body, headers);
+    const publish = <T = unknown>(body: Uint8Array | string, headers: Record<string, string>) =>
+      send<T>(`${server.url}/publish`, body, headers);
     const received = async (topic: string) => (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic]?.received;
 
     test('gzip JSON and gzip NDJSON bodies are inflated and stored; x-gzip, upper case and identity are accepted', async () => {
@@ -88,7 +93,11 @@ for (const kind of storeKinds()) {
     test('a body that is not gzip, or is cut short, gets 400 BAD_REQUEST and stores nothing', async () => {
       const topic = uniqueTopic('gzip-corrupt');
       const whole = gzipSync(JSON.stringify(makeEvent(topic, 'x')));
-      for (const body of [Buffer.from(JSON.stringify(makeEvent(topic, 'x'))), whole.subarray(0, whole.length - 6), Buffer.from([0x1f, 0x8b, 0, 0])]) {
+      for (const body of [
+        Buffer.from(JSON.stringify(makeEvent(topic, 'x'))),
+        whole.subarray(0, whole.length - 6),
+        Buffer.from([0x1f, 0x8b, 0, 0]),
+      ]) {
         const reply = await publish<ErrorBody>(body, { 'content-encoding': 'gzip' });
         assert.equal(reply.status, 400);
         assert.equal(reply.body.error, 'BAD_REQUEST');
@@ -101,11 +110,17 @@ for (const kind of storeKinds()) {
       const near = makeEvent(topic, 'near', { payload: { blob: ' '.repeat(LIMIT - 400) } });
       const over = makeEvent(topic, 'over', { payload: { blob: ' '.repeat(LIMIT) } });
       assert.ok(gzipSync(JSON.stringify(over)).length < 1024, 'the test body compresses well below the limit');
-      assert.deepEqual((await publish(gzipSync(JSON.stringify(near)), { 'content-encoding': 'gzip' })).body, { received: 1, unique: 1, duplicates: 0 });
+      assert.deepEqual((await publish(gzipSync(JSON.stringify(near)), { 'content-encoding': 'gzip' })).body, {
+        received: 1,
+        unique: 1,
+        duplicates: 0,
+      });
       const big = await publish<ErrorBody>(gzipSync(JSON.stringify(over)), { 'content-encoding': 'gzip' });
       assert.equal(big.status, 413);
       assert.equal(big.body.error, 'BODY_TOO_LARGE');
-      const many = await publish<ErrorBody>(gzipSync(JSON.stringify(Array.from({ length: 21 }, (_, i) => makeEvent(topic, `m${i}`)))), { 'content-encoding': 'gzip' });
+      const many = await publish<ErrorBody>(gzipSync(JSON.stringify(Array.from({ length: 21 }, (_, i) => makeEvent(topic, `m${i}`)))), {
+        'content-encoding': 'gzip',
+      });
       assert.equal(many.status, 413);
       assert.equal(many.body.error, 'BATCH_TOO_LARGE');
       assert.equal(await received(topic), 1);

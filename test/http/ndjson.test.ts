@@ -19,10 +19,11 @@ for (const kind of storeKinds()) {
       post<T>(`${server.url}/publish`, undefined, { raw: body, contentType });
     const topicCounts = async (topic: string) => {
       const counts = (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
-      return counts && { received: counts.received, unique_processed: counts.unique_processed, duplicate_dropped: counts.duplicate_dropped };
+      return (
+        counts && { received: counts.received, unique_processed: counts.unique_processed, duplicate_dropped: counts.duplicate_dropped }
+      );
     };
-    const storedIn = async (topic: string) =>
-      (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
+    const storedIn = async (topic: string) => (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
 
     test('one event per line is stored in line order, and copies in the body are counted as duplicates', async () => {
       const topic = uniqueTopic('ndjson');
@@ -30,7 +31,10 @@ for (const kind of storeKinds()) {
       assert.equal(reply.status, 200);
       assert.deepEqual(reply.body, { received: 4, unique: 3, duplicates: 1 });
       const stored = await storedIn(topic);
-      assert.deepEqual(stored.map((e) => e.event_id), ['a', 'b', 'c']);
+      assert.deepEqual(
+        stored.map((e) => e.event_id),
+        ['a', 'b', 'c'],
+      );
       assert.deepEqual(stored[0]?.payload, makeEvent(topic, 'a').payload);
       assert.deepEqual(await topicCounts(topic), { received: 4, unique_processed: 3, duplicate_dropped: 1 });
     });
@@ -74,21 +78,25 @@ for (const kind of storeKinds()) {
     test('bad events get 422 naming each bad line and its index among the events, and nothing is stored', async () => {
       const topic = uniqueTopic('ndjson-schema');
       const { event_id: _dropped, ...noId } = makeEvent(topic, 'x');
-      const lines = [makeEvent(topic, '1'), '', makeEvent(topic, '2', { timestamp: 'yesterday' }), makeEvent(topic, '3'), JSON.stringify(noId), '[1, 2]'];
+      const lines = [
+        makeEvent(topic, '1'),
+        '',
+        makeEvent(topic, '2', { timestamp: 'yesterday' }),
+        makeEvent(topic, '3'),
+        JSON.stringify(noId),
+        '[1, 2]',
+      ];
       const reply = await publish<ErrorBody>(ndjson(lines));
       assert.equal(reply.status, 422);
       assert.equal(reply.body.error, 'VALIDATION_FAILED');
       const details = reply.body.details as Detail[];
       // A bad timestamp breaks two rules (format and pattern): one entry each, same line.
       const named = [...new Set(details.map((d) => JSON.stringify([d.line, d.index, d.path])))].map((d) => JSON.parse(d) as unknown);
-      assert.deepEqual(
-        named,
-        [
-          [3, 1, '/timestamp'],
-          [5, 3, '/event_id'],
-          [6, 4, ''],
-        ],
-      );
+      assert.deepEqual(named, [
+        [3, 1, '/timestamp'],
+        [5, 3, '/event_id'],
+        [6, 4, ''],
+      ]);
       assert.equal(await topicCounts(topic), undefined);
       assert.equal((await storedIn(topic)).length, 0);
     });

@@ -28,23 +28,38 @@ describe('operations: /metrics, /openapi.json, /docs, API key', { timeout: 120_0
     assert.match(text, new RegExp(`logagg_events_unique_total\\{transport="http",topic="${topic}"\\} 2`));
     assert.match(text, new RegExp(`logagg_events_duplicate_total\\{transport="http",topic="${topic}"\\} 1`));
     assert.match(text, /logagg_requests_rejected_total\{transport="http",reason="VALIDATION_FAILED"\} [1-9]/);
-    for (const name of ['logagg_batch_events_bucket', 'logagg_batch_commit_seconds_bucket', 'logagg_queue_events', 'logagg_stream_subscribers', 'logagg_http_requests_in_flight', 'logagg_process_resident_memory_bytes']) {
+    for (const name of [
+      'logagg_batch_events_bucket',
+      'logagg_batch_commit_seconds_bucket',
+      'logagg_queue_events',
+      'logagg_stream_subscribers',
+      'logagg_http_requests_in_flight',
+      'logagg_process_resident_memory_bytes',
+    ]) {
       assert.ok(text.includes(name), name);
     }
   });
 
   test('the topic label is capped, so a flood of topics cannot grow the series without bound', async () => {
     const prefix = uniqueTopic('cap');
-    await post(`${server.url}/publish`, Array.from({ length: TOPIC_LABEL_LIMIT + 20 }, (_, i) => makeEvent(`${prefix}-${i}`, 'x')));
-    const topics = new Set([...(await scrape()).matchAll(/logagg_events_received_total\{transport="http",topic="([^"]+)"\}/g)].map((m) => m[1]));
+    await post(
+      `${server.url}/publish`,
+      Array.from({ length: TOPIC_LABEL_LIMIT + 20 }, (_, i) => makeEvent(`${prefix}-${i}`, 'x')),
+    );
+    const topics = new Set(
+      [...(await scrape()).matchAll(/logagg_events_received_total\{transport="http",topic="([^"]+)"\}/g)].map((m) => m[1]),
+    );
     assert.ok(topics.size <= TOPIC_LABEL_LIMIT + 1, `${topics.size} topic labels`);
     assert.ok(topics.has('_other'));
   });
 
   test('/openapi.json documents every route from the same schemas, and /docs serves its UI', async () => {
-    const doc = (await get<{ openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> }>(`${server.url}/openapi.json`)).body;
+    const doc = (
+      await get<{ openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> }>(`${server.url}/openapi.json`)
+    ).body;
     assert.match(doc.openapi, /^3\./);
-    for (const path of ['/publish', '/events', '/events/stream', '/stats', '/health', '/ready', '/metrics']) assert.ok(doc.paths[path], path);
+    for (const path of ['/publish', '/events', '/events/stream', '/stats', '/health', '/ready', '/metrics'])
+      assert.ok(doc.paths[path], path);
     assert.ok(doc.paths['/publish']?.post?.requestBody);
     const ui = await fetch(`${server.url}/docs/`);
     assert.equal(ui.status, 200);

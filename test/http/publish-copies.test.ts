@@ -14,8 +14,7 @@ for (const kind of storeKinds()) {
     const server = serverForSuite(kind);
     const publish = (body: unknown) => post<PublishResult>(`${server.url}/publish`, body);
     const stats = async () => (await get<Stats>(`${server.url}/stats`)).body;
-    const storedIn = async (topic: string) =>
-      (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
+    const storedIn = async (topic: string) => (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
 
     test('the first copy in a request is the one stored, and every copy is counted in its own topic', async () => {
       const [red, blue] = [uniqueTopic('copies-red'), uniqueTopic('copies-blue')];
@@ -29,8 +28,17 @@ for (const kind of storeKinds()) {
       ]);
       assert.deepEqual(reply.body, { received: 6, unique: 3, duplicates: 3 });
       const stored = await storedIn(red);
-      assert.deepEqual(stored.map((e) => [e.event_id, e.payload]), [['a', { v: 1 }], ['b', stored[1]?.payload]]);
-      assert.deepEqual((await storedIn(blue)).map((e) => e.payload), [{ v: 10 }]);
+      assert.deepEqual(
+        stored.map((e) => [e.event_id, e.payload]),
+        [
+          ['a', { v: 1 }],
+          ['b', stored[1]?.payload],
+        ],
+      );
+      assert.deepEqual(
+        (await storedIn(blue)).map((e) => e.payload),
+        [{ v: 10 }],
+      );
       const counts = await stats();
       assert.deepEqual(counters(counts.per_topic[red]), kept(4, 2));
       assert.deepEqual(counters(counts.per_topic[blue]), kept(2, 1));
@@ -40,7 +48,10 @@ for (const kind of storeKinds()) {
       const before = await stats();
       const reply = await publish([makeEvent('__proto__', 'p1'), makeEvent('__proto__', 'p1'), makeEvent('__proto__', 'p2')]);
       assert.deepEqual(reply.body, { received: 3, unique: 2, duplicates: 1 });
-      assert.deepEqual((await storedIn('__proto__')).map((e) => e.event_id), ['p1', 'p2']);
+      assert.deepEqual(
+        (await storedIn('__proto__')).map((e) => e.event_id),
+        ['p1', 'p2'],
+      );
       const after = await stats();
       assert.ok(after.topics.includes('__proto__'));
       assert.equal(after.received - before.received, 3);

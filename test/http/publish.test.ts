@@ -13,8 +13,7 @@ for (const kind of storeKinds()) {
     const server = serverForSuite(kind, { maxBatchEvents: 500, bodyLimit: 256 * 1024 });
     const publish = <T = PublishResult>(body: unknown) => post<T>(`${server.url}/publish`, body);
     const topicCounts = async (topic: string) => counters((await get<Stats>(`${server.url}/stats`)).body.per_topic[topic]);
-    const storedIn = async (topic: string) =>
-      (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
+    const storedIn = async (topic: string) => (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
 
     test('the same event twice is stored once and counted once as a duplicate', async () => {
       const topic = uniqueTopic('dedup');
@@ -48,7 +47,15 @@ for (const kind of storeKinds()) {
 
     test('timestamps without a time zone or that are not dates are refused with 422', async () => {
       const topic = uniqueTopic('timestamp');
-      for (const timestamp of ['2025-10-21T10:00:00', '2025-10-21', 'yesterday', '2025-13-01T00:00:00Z', '2025-02-30T00:00:00Z', '0000-01-01T00:00:00Z', '']) {
+      for (const timestamp of [
+        '2025-10-21T10:00:00',
+        '2025-10-21',
+        'yesterday',
+        '2025-13-01T00:00:00Z',
+        '2025-02-30T00:00:00Z',
+        '0000-01-01T00:00:00Z',
+        '',
+      ]) {
         const reply = await publish<ErrorBody>(makeEvent(topic, 'x', { timestamp }));
         assert.equal(reply.status, 422, timestamp);
         assert.equal((reply.body.details?.[0] as { path: string }).path, '/timestamp');
@@ -63,7 +70,14 @@ for (const kind of storeKinds()) {
       const extra = await publish<ErrorBody>({ ...makeEvent(topic, 'x'), severity: 'info' });
       assert.equal(extra.status, 422);
       assert.deepEqual(extra.body.details, [{ index: 0, path: '/severity', message: 'unknown field "severity"' }]);
-      for (const bad of [{ payload: 'text' }, { payload: [1] }, { topic: '' }, { topic: 'x'.repeat(256) }, { source: 5 }, { event_id: null }]) {
+      for (const bad of [
+        { payload: 'text' },
+        { payload: [1] },
+        { topic: '' },
+        { topic: 'x'.repeat(256) },
+        { source: 5 },
+        { event_id: null },
+      ]) {
         const reply = await publish<ErrorBody>({ ...makeEvent(topic, 'x'), ...bad });
         assert.equal(reply.status, 422, JSON.stringify(bad));
       }
@@ -77,7 +91,10 @@ for (const kind of storeKinds()) {
       assert.deepEqual(reply.body, { received: 5, unique: 3, duplicates: 2 });
       const envelope = await publish({ events: [makeEvent(topic, '3'), makeEvent(topic, '4')] });
       assert.deepEqual(envelope.body, { received: 2, unique: 1, duplicates: 1 });
-      assert.deepEqual((await storedIn(topic)).map((e) => e.event_id), ['1', '2', '3', '4']);
+      assert.deepEqual(
+        (await storedIn(topic)).map((e) => e.event_id),
+        ['1', '2', '3', '4'],
+      );
       assert.deepEqual(await topicCounts(topic), kept(7, 4));
     });
 
@@ -103,8 +120,14 @@ for (const kind of storeKinds()) {
       const topic = uniqueTopic('race');
       const replies = await Promise.all(Array.from({ length: 5 }, () => publish(makeEvent(topic, 'same'))));
       assert.ok(replies.every((r) => r.status === 200));
-      assert.equal(replies.reduce((n, r) => n + r.body.unique, 0), 1);
-      assert.equal(replies.reduce((n, r) => n + r.body.duplicates, 0), 4);
+      assert.equal(
+        replies.reduce((n, r) => n + r.body.unique, 0),
+        1,
+      );
+      assert.equal(
+        replies.reduce((n, r) => n + r.body.duplicates, 0),
+        4,
+      );
       assert.deepEqual(await topicCounts(topic), kept(5, 1));
     });
 
@@ -119,7 +142,10 @@ for (const kind of storeKinds()) {
       const topic = uniqueTopic('sequential');
       for (let i = 0; i < 100; i++) assert.equal((await publish(makeEvent(topic, `s${i}`))).status, 200);
       const stored = await storedIn(topic);
-      assert.deepEqual(stored.map((e) => e.event_id), Array.from({ length: 100 }, (_, i) => `s${i}`));
+      assert.deepEqual(
+        stored.map((e) => e.event_id),
+        Array.from({ length: 100 }, (_, i) => `s${i}`),
+      );
     });
 
     test('payloads round-trip: unicode, nesting, key order and numbers at the edges of a double', async () => {
@@ -167,7 +193,10 @@ for (const kind of storeKinds()) {
         assert.equal(reply.body.error, 'INVALID_JSON');
       }
       for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
-        const reply = await post<ErrorBody>(`${server.url}/publish`, undefined, { raw: JSON.stringify(makeEvent(topic, 'x')), contentType });
+        const reply = await post<ErrorBody>(`${server.url}/publish`, undefined, {
+          raw: JSON.stringify(makeEvent(topic, 'x')),
+          contentType,
+        });
         assert.equal(reply.status, 415, contentType);
         assert.equal(reply.body.error, 'UNSUPPORTED_MEDIA_TYPE');
       }

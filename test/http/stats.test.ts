@@ -57,7 +57,7 @@ for (const kind of storeKinds()) {
       const all = [...distinct, ...copies].sort(() => Math.random() - 0.5);
       // Mixed shapes: singles and small batches, 50 requests in flight at a time.
       const requests: Event[][] = [];
-      for (let i = 0; i < all.length; ) {
+      for (let i = 0; i < all.length;) {
         const size = i % 3 === 0 ? 1 : 1 + (i % 17);
         requests.push(all.slice(i, i + size));
         i += size;

@@ -17,7 +17,10 @@ for (const kind of storeKinds()) {
       await post(`${server.url}/publish`, [makeEvent(topic, 'a'), makeEvent(uniqueTopic('other'), 'x'), makeEvent(topic, 'b')]);
       await post(`${server.url}/publish`, [makeEvent(topic, 'a'), makeEvent(topic, 'c')]);
       const events = await stream.waitFor(3);
-      assert.deepEqual(events.map((e) => e.data.event_id), ['a', 'b', 'c']);
+      assert.deepEqual(
+        events.map((e) => e.data.event_id),
+        ['a', 'b', 'c'],
+      );
       assert.ok(events.every((e) => e.id === e.data.seq && e.data.topic === topic));
       assert.ok((events[0]?.id ?? 0) < (events[1]?.id ?? 0) && (events[1]?.id ?? 0) < (events[2]?.id ?? 0));
     });
@@ -34,14 +37,24 @@ for (const kind of storeKinds()) {
       await resumed.waitFor(2);
       await post(`${server.url}/publish`, [makeEvent(topic, '5')]);
       const rest = await resumed.waitFor(3);
-      assert.deepEqual(rest.map((e) => e.data.event_id), ['3', '4', '5']);
+      assert.deepEqual(
+        rest.map((e) => e.data.event_id),
+        ['3', '4', '5'],
+      );
     });
 
     test('events committed while a catch-up is running are neither lost nor repeated', async (t) => {
       const topic = uniqueTopic('handoff');
-      await post(`${server.url}/publish`, Array.from({ length: 1200 }, (_, i) => makeEvent(topic, `old${i}`)));
+      await post(
+        `${server.url}/publish`,
+        Array.from({ length: 1200 }, (_, i) => makeEvent(topic, `old${i}`)),
+      );
       const writer = (async () => {
-        for (let i = 0; i < 20; i++) await post<PublishResult>(`${server.url}/publish`, Array.from({ length: 10 }, (_, j) => makeEvent(topic, `new${i}-${j}`)));
+        for (let i = 0; i < 20; i++)
+          await post<PublishResult>(
+            `${server.url}/publish`,
+            Array.from({ length: 10 }, (_, j) => makeEvent(topic, `new${i}-${j}`)),
+          );
       })();
       const stream = await openStream(`${server.url}/events/stream?topic=${topic}&after=0`);
       t.after(() => stream.close());
@@ -49,7 +62,10 @@ for (const kind of storeKinds()) {
       const events = await stream.waitFor(1400);
       const ids = events.map((e) => e.id);
       assert.equal(new Set(ids).size, ids.length, 'an event was repeated');
-      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+      );
       assert.equal(new Set(events.map((e) => e.data.event_id)).size, 1400);
     });
 
@@ -58,7 +74,10 @@ for (const kind of storeKinds()) {
       const slow = await openStream(`${server.url}/events/stream?topic=${topic}&after=0`, {}, false);
       const blob = 'x'.repeat(2000);
       for (let i = 0; i < 10; i++) {
-        const reply = await post<PublishResult>(`${server.url}/publish`, Array.from({ length: 500 }, (_, j) => makeEvent(topic, `s${i}-${j}`, { payload: { blob } })));
+        const reply = await post<PublishResult>(
+          `${server.url}/publish`,
+          Array.from({ length: 500 }, (_, j) => makeEvent(topic, `s${i}-${j}`, { payload: { blob } })),
+        );
         assert.equal(reply.status, 200);
       }
       await slow.waitFor(1, 15_000).catch(() => undefined);
@@ -76,22 +95,29 @@ for (const kind of storeKinds()) {
 }
 
 describe('GET /events/stream across replicas', { timeout: 60_000 }, () => {
-  test('a subscriber on replica A sees events ingested by replica B, in order', { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (PostgreSQL)' }, async (t) => {
-    const location = await freshStore('postgres');
-    const a = await startServer(location);
-    const b = await startServer(location);
-    t.after(async () => {
-      await a.stop();
-      await b.stop();
-      await location.destroy();
-    });
-    const topic = uniqueTopic('replicas');
-    const stream = await openStream(`${a.url}/events/stream?topic=${topic}`);
-    t.after(() => stream.close());
-    await post(`${b.url}/publish`, [makeEvent(topic, '1'), makeEvent(topic, '2')]);
-    await post(`${a.url}/publish`, [makeEvent(topic, '3'), makeEvent(topic, '2')]);
-    await post(`${b.url}/publish`, [makeEvent(topic, '4')]);
-    const events = await stream.waitFor(4);
-    assert.deepEqual(events.map((e) => e.data.event_id), ['1', '2', '3', '4']);
-  });
+  test(
+    'a subscriber on replica A sees events ingested by replica B, in order',
+    { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (PostgreSQL)' },
+    async (t) => {
+      const location = await freshStore('postgres');
+      const a = await startServer(location);
+      const b = await startServer(location);
+      t.after(async () => {
+        await a.stop();
+        await b.stop();
+        await location.destroy();
+      });
+      const topic = uniqueTopic('replicas');
+      const stream = await openStream(`${a.url}/events/stream?topic=${topic}`);
+      t.after(() => stream.close());
+      await post(`${b.url}/publish`, [makeEvent(topic, '1'), makeEvent(topic, '2')]);
+      await post(`${a.url}/publish`, [makeEvent(topic, '3'), makeEvent(topic, '2')]);
+      await post(`${b.url}/publish`, [makeEvent(topic, '4')]);
+      const events = await stream.waitFor(4);
+      assert.deepEqual(
+        events.map((e) => e.data.event_id),
+        ['1', '2', '3', '4'],
+      );
+    },
+  );
 });

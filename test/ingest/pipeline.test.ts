@@ -40,7 +40,10 @@ describe('ingest pipeline', () => {
       Array.from({ length: 60 }, (_, i) => pipeline.submit([makeEvent('t', `a${i}`), makeEvent('t', `b${i}`), makeEvent('t', `c${i}`)])),
     );
     assert.ok(results.every((r) => r.unique === 3));
-    assert.ok(store.batches.every((size) => size <= 100 && size % 3 === 0), String(store.batches));
+    assert.ok(
+      store.batches.every((size) => size <= 100 && size % 3 === 0),
+      String(store.batches),
+    );
     assert.ok(store.batches.length < 60, `expected grouping, got ${store.batches.length} batches`);
     await pipeline.close();
   });
@@ -91,7 +94,10 @@ describe('ingest pipeline', () => {
     const pending = Array.from({ length: 10 }, (_, i) => pipeline.submit([makeEvent('t', `c${i}`)]));
     await pipeline.close();
     assert.equal((await Promise.all(pending)).length, 10);
-    assert.equal(store.batches.reduce((n, size) => n + size, 0), 10);
+    assert.equal(
+      store.batches.reduce((n, size) => n + size, 0),
+      10,
+    );
     await assert.rejects(pipeline.submit([makeEvent('t', 'late')]), { code: 'SHUTTING_DOWN' });
   });
 });

@@ -8,7 +8,10 @@ import { parse } from 'yaml';
 import { DEFAULTS } from '../../src/config.js';
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
-  services: Record<string, { environment?: Record<string, string>; command?: string[]; depends_on?: Record<string, { condition: string }> }>;
+  services: Record<
+    string,
+    { environment?: Record<string, string>; command?: string[]; depends_on?: Record<string, { condition: string }> }
+  >;
 };
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 

@@ -30,14 +30,31 @@ for (const kind of storeKinds()) {
       const resourceTopic = uniqueTopic('res');
       const recordTopic = uniqueTopic('rec');
       const host = uniqueTopic('host');
-      const reply = await send(logs([kv('service.name', str(service))], [{ body: str('a') }, { body: str('b'), attributes: [kv('logagg.topic', str(recordTopic))] }]));
+      const reply = await send(
+        logs(
+          [kv('service.name', str(service))],
+          [{ body: str('a') }, { body: str('b'), attributes: [kv('logagg.topic', str(recordTopic))] }],
+        ),
+      );
       assert.deepEqual(reply.body, {});
       await send(logs([kv('service.name', str(service)), kv('logagg.topic', str(resourceTopic))], [{ body: str('c') }]));
       await send(logs([kv('host.name', str(host)), kv('logagg.topic', str(host))], [{ body: str('d') }]));
-      assert.deepEqual((await storedIn(service)).map((e) => [e.payload.body, e.source]), [['a', service]]);
-      assert.deepEqual((await storedIn(recordTopic)).map((e) => [e.payload.body, e.source]), [['b', service]]);
-      assert.deepEqual((await storedIn(resourceTopic)).map((e) => [e.payload.body, e.source]), [['c', service]]);
-      assert.deepEqual((await storedIn(host)).map((e) => [e.payload.body, e.source]), [['d', host]]);
+      assert.deepEqual(
+        (await storedIn(service)).map((e) => [e.payload.body, e.source]),
+        [['a', service]],
+      );
+      assert.deepEqual(
+        (await storedIn(recordTopic)).map((e) => [e.payload.body, e.source]),
+        [['b', service]],
+      );
+      assert.deepEqual(
+        (await storedIn(resourceTopic)).map((e) => [e.payload.body, e.source]),
+        [['c', service]],
+      );
+      assert.deepEqual(
+        (await storedIn(host)).map((e) => [e.payload.body, e.source]),
+        [['d', host]],
+      );
     });
 
     test('without logagg.topic and service.name the topic is "otlp"; without service.name and host.name the source is "otlp"', async () => {
@@ -50,18 +67,35 @@ for (const kind of storeKinds()) {
 
     test('event_id is log.record.uid when set: a retry of the same uid is a duplicate even with another body', async () => {
       const topic = uniqueTopic('uid');
-      const first = await send(logs([kv('service.name', str(topic))], [{ body: str('one'), attributes: [kv('log.record.uid', str('01J0UID'))] }]));
-      const again = await send(logs([kv('service.name', str(topic))], [{ body: str('two'), attributes: [kv('log.record.uid', str('01J0UID'))] }]));
+      const first = await send(
+        logs([kv('service.name', str(topic))], [{ body: str('one'), attributes: [kv('log.record.uid', str('01J0UID'))] }]),
+      );
+      const again = await send(
+        logs([kv('service.name', str(topic))], [{ body: str('two'), attributes: [kv('log.record.uid', str('01J0UID'))] }]),
+      );
       assert.deepEqual([first.status, again.status], [200, 200]);
       const stored = await storedIn(topic);
-      assert.deepEqual(stored.map((e) => [e.event_id, e.payload.body]), [['01J0UID', 'one']]);
+      assert.deepEqual(
+        stored.map((e) => [e.event_id, e.payload.body]),
+        [['01J0UID', 'one']],
+      );
       assert.deepEqual(await counts(topic), [2, 1, 1]);
     });
 
     test('without a uid, event_id is a sha256 of the record: the same record again is a duplicate however it is encoded', async () => {
       const topic = uniqueTopic('hash');
-      const record = { timeUnixNano: T0, severityNumber: 9, body: str('same'), attributes: [kv('a', { intValue: '5' }), kv('b', str('x'))] };
-      const reencoded = { severityNumber: 9, timeUnixNano: Number(T0), body: str('same'), attributes: [kv('b', str('x')), kv('a', { intValue: 5 })] };
+      const record = {
+        timeUnixNano: T0,
+        severityNumber: 9,
+        body: str('same'),
+        attributes: [kv('a', { intValue: '5' }), kv('b', str('x'))],
+      };
+      const reencoded = {
+        severityNumber: 9,
+        timeUnixNano: Number(T0),
+        body: str('same'),
+        attributes: [kv('b', str('x')), kv('a', { intValue: 5 })],
+      };
       await send(logs([kv('service.name', str(topic))], [record]));
       await send(logs([kv('service.name', str(topic))], [reencoded]));
       // Number(T0) is not exact as a double, so the re-encoded record differs in time: use the exact one too.
@@ -74,7 +108,12 @@ for (const kind of storeKinds()) {
     test('two identical records in one request, same nanosecond and no uid, are one event; any difference makes two', async () => {
       const topic = uniqueTopic('identical');
       const record = { timeUnixNano: T0, observedTimeUnixNano: T0, body: str('tick') };
-      const reply = await send(logs([kv('service.name', str(topic))], [record, record, { ...record, body: str('tock') }, { ...record, observedTimeUnixNano: '1700000000123456790' }]));
+      const reply = await send(
+        logs(
+          [kv('service.name', str(topic))],
+          [record, record, { ...record, body: str('tock') }, { ...record, observedTimeUnixNano: '1700000000123456790' }],
+        ),
+      );
       assert.deepEqual(reply.body, {});
       assert.deepEqual(await counts(topic), [4, 3, 1]);
     });
@@ -82,11 +121,16 @@ for (const kind of storeKinds()) {
     test('the timestamp is timeUnixNano, else observedTimeUnixNano, else the time of receipt', async () => {
       const topic = uniqueTopic('time');
       const before = Date.now();
-      await send(logs([kv('service.name', str(topic))], [
-        { timeUnixNano: T0, observedTimeUnixNano: '1600000000000000000', body: str('time') },
-        { timeUnixNano: '0', observedTimeUnixNano: '1600000000000001000', body: str('observed') },
-        { body: str('receipt') },
-      ]));
+      await send(
+        logs(
+          [kv('service.name', str(topic))],
+          [
+            { timeUnixNano: T0, observedTimeUnixNano: '1600000000000000000', body: str('time') },
+            { timeUnixNano: '0', observedTimeUnixNano: '1600000000000001000', body: str('observed') },
+            { body: str('receipt') },
+          ],
+        ),
+      );
       const after = Date.now();
       const byBody = new Map((await storedIn(topic)).map((e) => [e.payload.body, e]));
       assert.equal(byBody.get('time')?.timestamp, '2023-11-14T22:13:20.123457Z');
@@ -98,7 +142,15 @@ for (const kind of storeKinds()) {
 
     test('the payload keeps the whole record: body, severity, attributes, trace ids, resource and scope', async () => {
       const topic = uniqueTopic('payload');
-      const body = { kvlistValue: { values: [kv('msg', str('hi')), kv('n', { doubleValue: 1.5 }), kv('list', { arrayValue: { values: [{ boolValue: true }, { intValue: '9007199254740993' }, {}] } })] } };
+      const body = {
+        kvlistValue: {
+          values: [
+            kv('msg', str('hi')),
+            kv('n', { doubleValue: 1.5 }),
+            kv('list', { arrayValue: { values: [{ boolValue: true }, { intValue: '9007199254740993' }, {}] } }),
+          ],
+        },
+      };
       const record = {
         timeUnixNano: T0,
         severityNumber: 17,
@@ -131,17 +183,28 @@ for (const kind of storeKinds()) {
 
     test('records that cannot be events are rejected with partialSuccess, and the rest of the request is stored', async () => {
       const topic = uniqueTopic('partial');
-      const reply = await send(logs([kv('service.name', str(topic))], [
-        { body: str('ok-1') },
-        { body: str('long topic'), attributes: [kv('logagg.topic', str('x'.repeat(256)))] },
-        { body: str('nul \u0000 inside') },
-        { body: str('ok-2') },
-        { body: str('number uid'), attributes: [kv('log.record.uid', { intValue: '7' })] },
-      ]));
+      const reply = await send(
+        logs(
+          [kv('service.name', str(topic))],
+          [
+            { body: str('ok-1') },
+            { body: str('long topic'), attributes: [kv('logagg.topic', str('x'.repeat(256)))] },
+            { body: str('nul \u0000 inside') },
+            { body: str('ok-2') },
+            { body: str('number uid'), attributes: [kv('log.record.uid', { intValue: '7' })] },
+          ],
+        ),
+      );
       assert.equal(reply.status, 200);
       assert.equal(reply.body.partialSuccess?.rejectedLogRecords, 3);
-      assert.match(reply.body.partialSuccess?.errorMessage ?? '', /logRecords\/1: .*logRecords\/2: .*logRecords\/4: attribute log.record.uid must be a string/);
-      assert.deepEqual((await storedIn(topic)).map((e) => e.payload.body), ['ok-1', 'ok-2']);
+      assert.match(
+        reply.body.partialSuccess?.errorMessage ?? '',
+        /logRecords\/1: .*logRecords\/2: .*logRecords\/4: attribute log.record.uid must be a string/,
+      );
+      assert.deepEqual(
+        (await storedIn(topic)).map((e) => e.payload.body),
+        ['ok-1', 'ok-2'],
+      );
       assert.deepEqual(await counts(topic), [2, 2, 0]);
       const none = await send(logs([kv('service.name', str(topic))], [{ body: str('a\u0000') }, { body: str('b\u0000') }]));
       assert.equal(none.status, 200);
@@ -162,10 +225,24 @@ for (const kind of storeKinds()) {
       // The JSON path of the bad field is in the message (details stays empty: its entries would need an "@type").
       const bad = assertStatus(await send(shapes[1] as Json), 400, 3, 'INVALID_OTLP');
       assert.match(bad.message, /\/resourceLogs\/0\/scopeLogs\/0\/logRecords\/1\/timeUnixNano: must be an integer/);
-      const protobuf = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array([10, 0]) });
-      const protobufStatus = assertStatus({ status: protobuf.status, headers: protobuf.headers, body: await protobuf.json() }, 415, 3, 'UNSUPPORTED_MEDIA_TYPE');
+      const protobuf = await fetch(`${server.url}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: new Uint8Array([10, 0]),
+      });
+      const protobufStatus = assertStatus(
+        { status: protobuf.status, headers: protobuf.headers, body: await protobuf.json() },
+        415,
+        3,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
       assert.match(protobufStatus.message, /application\/json/);
-      assertStatus(await post(`${server.url}/v1/logs`, undefined, { raw: '{}\n', contentType: 'application/x-ndjson' }), 415, 3, 'UNSUPPORTED_MEDIA_TYPE');
+      assertStatus(
+        await post(`${server.url}/v1/logs`, undefined, { raw: '{}\n', contentType: 'application/x-ndjson' }),
+        415,
+        3,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
       assert.equal(await counts(topic), undefined);
     });
 

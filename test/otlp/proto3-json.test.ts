@@ -23,18 +23,36 @@ describe('POST /v1/logs reads every proto3 JSON form of numbers and enums', { ti
   test('doubles as numeric strings or NaN/Infinity, 32-bit ints as strings, severityNumber as a name', async () => {
     const topic = uniqueTopic('proto3');
     const doubles = [kv('half', { doubleValue: '1.5' }), kv('exp', { doubleValue: '2.5e3' }), kv('neg', { doubleValue: -0.25 })];
-    const nonFinite = [kv('nan', { doubleValue: 'NaN' }), kv('inf', { doubleValue: 'Infinity' }), kv('ninf', { doubleValue: '-Infinity' }), kv('huge', { doubleValue: '1e999' })];
-    const reply = await send(logs([kv('service.name', str(topic))], [
-      { eventName: 'a', body: { doubleValue: '1.5' }, severityNumber: '9', flags: '1' },
-      { eventName: 'b', body: { kvlistValue: { values: [...doubles, ...nonFinite] } }, severityNumber: 'SEVERITY_NUMBER_WARN3' },
-      { eventName: 'c', severityNumber: 'SEVERITY_NUMBER_INFO', flags: '4294967295' },
-      { eventName: 'd', severityNumber: 'SEVERITY_NUMBER_UNSPECIFIED', flags: '1e0' },
-    ]));
+    const nonFinite = [
+      kv('nan', { doubleValue: 'NaN' }),
+      kv('inf', { doubleValue: 'Infinity' }),
+      kv('ninf', { doubleValue: '-Infinity' }),
+      kv('huge', { doubleValue: '1e999' }),
+    ];
+    const reply = await send(
+      logs(
+        [kv('service.name', str(topic))],
+        [
+          { eventName: 'a', body: { doubleValue: '1.5' }, severityNumber: '9', flags: '1' },
+          { eventName: 'b', body: { kvlistValue: { values: [...doubles, ...nonFinite] } }, severityNumber: 'SEVERITY_NUMBER_WARN3' },
+          { eventName: 'c', severityNumber: 'SEVERITY_NUMBER_INFO', flags: '4294967295' },
+          { eventName: 'd', severityNumber: 'SEVERITY_NUMBER_UNSPECIFIED', flags: '1e0' },
+        ],
+      ),
+    );
     assert.deepEqual([reply.status, reply.body], [200, {}]);
     const byName = new Map((await storedIn(topic)).map((e) => [e.payload.event_name, e.payload]));
     assert.deepEqual([byName.get('a')?.body, byName.get('a')?.severity_number, byName.get('a')?.flags], [1.5, 9, 1]);
     // JSON has no number for NaN and the infinities: the payload keeps proto3 JSON's strings for them.
-    assert.deepEqual(byName.get('b')?.body, { half: 1.5, exp: 2500, neg: -0.25, nan: 'NaN', inf: 'Infinity', ninf: '-Infinity', huge: 'Infinity' });
+    assert.deepEqual(byName.get('b')?.body, {
+      half: 1.5,
+      exp: 2500,
+      neg: -0.25,
+      nan: 'NaN',
+      inf: 'Infinity',
+      ninf: '-Infinity',
+      huge: 'Infinity',
+    });
     assert.equal(byName.get('b')?.severity_number, 15);
     assert.deepEqual([byName.get('c')?.severity_number, byName.get('c')?.flags], [9, 4294967295]);
     assert.deepEqual([byName.get('d')?.severity_number, byName.get('d')?.flags], [0, 1]);
@@ -42,7 +60,12 @@ describe('POST /v1/logs reads every proto3 JSON form of numbers and enums', { ti
 
   test('the event_id hash reads the value, not its spelling: 9, "9" and SEVERITY_NUMBER_INFO, 1.5 and "1.5" are the same record', async () => {
     const topic = uniqueTopic('proto3-hash');
-    const record = (severityNumber: unknown, ratio: unknown) => ({ timeUnixNano: '1700000000000000000', severityNumber, body: str('same'), attributes: [kv('ratio', { doubleValue: ratio })] });
+    const record = (severityNumber: unknown, ratio: unknown) => ({
+      timeUnixNano: '1700000000000000000',
+      severityNumber,
+      body: str('same'),
+      attributes: [kv('ratio', { doubleValue: ratio })],
+    });
     await send(logs([kv('service.name', str(topic))], [record(9, 1.5), record('9', '1.5'), record('SEVERITY_NUMBER_INFO', 1.5)]));
     assert.deepEqual(await counts(topic), [3, 1, 2]);
     await send(logs([kv('service.name', str(topic))], [record('SEVERITY_NUMBER_INFO2', 1.5), record(9, 'NaN')]));

@@ -38,7 +38,12 @@ function uidProcessor(uids: string[], which: (attributes: Record<string, unknown
 function createProvider(
   url: string,
   service: string,
-  options: { uids?: string[]; uidWhen?: (attributes: Record<string, unknown>) => boolean; exporter?: Partial<ExporterConfig>; batch?: number } = {},
+  options: {
+    uids?: string[];
+    uidWhen?: (attributes: Record<string, unknown>) => boolean;
+    exporter?: Partial<ExporterConfig>;
+    batch?: number;
+  } = {},
 ): LoggerProvider {
   const exporter = new OTLPLogExporter({ url: `${url}/v1/logs`, ...options.exporter });
   return new LoggerProvider({
@@ -66,7 +71,9 @@ const readBody = async (req: IncomingMessage): Promise<Buffer> => {
 };
 
 const recordsIn = (body: Buffer, gzip: boolean): number => {
-  const request = JSON.parse((gzip ? gunzipSync(body) : body).toString()) as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: unknown[] }> }> };
+  const request = JSON.parse((gzip ? gunzipSync(body) : body).toString()) as {
+    resourceLogs: Array<{ scopeLogs: Array<{ logRecords: unknown[] }> }>;
+  };
   return request.resourceLogs.flatMap((rl) => rl.scopeLogs).reduce((n, sl) => n + sl.logRecords.length, 0);
 };
 
@@ -75,7 +82,10 @@ const recordsIn = (body: Buffer, gzip: boolean): number => {
  * `plan`: 'lost' forwards the request first (logagg commits it, the answer is lost on the way back, as when a
  * load balancer times out), 'down' does not forward it (logagg unreachable). Everything else is passed through.
  */
-async function startFlakyProxy(target: string, plan: Map<number, 'lost' | 'down'>): Promise<{ url: string; requests: number; forwardedRecords: number; server: Server }> {
+async function startFlakyProxy(
+  target: string,
+  plan: Map<number, 'lost' | 'down'>,
+): Promise<{ url: string; requests: number; forwardedRecords: number; server: Server }> {
   const state = { url: '', requests: 0, forwardedRecords: 0, server: undefined as unknown as Server };
   state.server = createServer((req, res) => {
     const n = ++state.requests;
@@ -154,7 +164,14 @@ for (const kind of storeKinds()) {
     test('503s answered through a proxy make the exporter retry; with and without uids nothing is stored twice', async (t) => {
       const service = uniqueTopic('otel-retry');
       // Exports 1 and 3 are committed but their answers lost; export 2 never reaches logagg the first time.
-      const proxy = await startFlakyProxy(server.url, new Map([[1, 'lost'], [2, 'down'], [4, 'lost']]));
+      const proxy = await startFlakyProxy(
+        server.url,
+        new Map([
+          [1, 'lost'],
+          [2, 'down'],
+          [4, 'lost'],
+        ]),
+      );
       t.after(() => new Promise<void>((resolve) => proxy.server.close(() => resolve())));
       const uids: string[] = [];
       // Half the records carry a uid, half are keyed by their hash.
@@ -173,7 +190,10 @@ for (const kind of storeKinds()) {
       assert.equal(stored.length, 200);
       assert.equal(uids.length, 100);
       const ids = new Set(stored.map((e) => e.event_id));
-      assert.ok(uids.every((uid) => ids.has(uid)), 'a record with a uid is missing');
+      assert.ok(
+        uids.every((uid) => ids.has(uid)),
+        'a record with a uid is missing',
+      );
       assert.equal(stored.filter((e) => /^[0-9a-f]{64}$/.test(e.event_id)).length, 100);
     });
   });
@@ -182,7 +202,9 @@ for (const kind of storeKinds()) {
 /** logagg_requests_rejected_total for OTLP requests refused with `reason`, from GET /metrics. */
 async function otlpRejections(url: string, reason: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('logagg_requests_rejected_total{') && l.includes('transport="otlp"') && l.includes(`reason="${reason}"`));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('logagg_requests_rejected_total{') && l.includes('transport="otlp"') && l.includes(`reason="${reason}"`));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
@@ -197,7 +219,12 @@ describe('OpenTelemetry JS SDK → POST /v1/logs while logagg itself is overload
     const exporter = { timeoutMillis: 30_000 };
     const filler = createProvider(server.url, first, { batch: 10, exporter });
     const uids: string[] = [];
-    const refused = createProvider(server.url, second, { batch: 10, exporter, uids, uidWhen: (attributes) => Number(attributes.i) % 2 === 0 });
+    const refused = createProvider(server.url, second, {
+      batch: 10,
+      exporter,
+      uids,
+      uidWhen: (attributes) => Number(attributes.i) % 2 === 0,
+    });
     t.after(() => Promise.all([filler.shutdown(), refused.shutdown()]));
     for (let i = 0; i < 10; i++) filler.getLogger('filler').emit({ body: `fill ${i}`, attributes: { i } });
     const filled = filler.forceFlush();

@@ -25,7 +25,11 @@ describe('POST /v1/logs errors are google.rpc.Status from every stage of a reque
     const big = logs([kv('service.name', str('status-test'))], [{ body: str('x'.repeat(8192)) }]);
     assertStatus(await post(`${server.url}/v1/logs`, big, { headers: auth }), 413, 3, 'BODY_TOO_LARGE');
     const raw = async (headers: Record<string, string>, body: Uint8Array) => {
-      const response = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', ...headers }, body });
+      const response = await fetch(`${server.url}/v1/logs`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json', ...headers },
+        body,
+      });
       return { status: response.status, headers: response.headers, body: (await response.json()) as unknown };
     };
     const gzipped = gzipSync(JSON.stringify(request));

@@ -7,7 +7,10 @@ describe('logagg/pino line mapping', () => {
   test('a line becomes one event: options topic, a fresh UUIDv7, the line time, its hostname, the whole line as payload', () => {
     const line = { level: 30, time: Date.parse('2025-10-21T10:00:00.123Z'), pid: 7, hostname: 'web-1', msg: 'paid', topic: 'kafka.orders' };
     const event = lineToEvent(line, { topic: 'checkout' });
-    assert.deepEqual({ ...event, event_id: '' }, { topic: 'checkout', event_id: '', timestamp: '2025-10-21T10:00:00.123Z', source: 'web-1', payload: line });
+    assert.deepEqual(
+      { ...event, event_id: '' },
+      { topic: 'checkout', event_id: '', timestamp: '2025-10-21T10:00:00.123Z', source: 'web-1', payload: line },
+    );
     assert.match(event.event_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/);
     assert.notEqual(lineToEvent(line, { topic: 'checkout' }).event_id, event.event_id, 'each line received is a new event');
   });

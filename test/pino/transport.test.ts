@@ -24,7 +24,13 @@ const run = promisify(execFile);
  */
 async function buildPackage(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'logagg-pino-'));
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'test/pino/fixtures/tsconfig.pino.json'), '--outDir', join(dir, 'dist')]);
+  await run(process.execPath, [
+    join(ROOT, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    join(ROOT, 'test/pino/fixtures/tsconfig.pino.json'),
+    '--outDir',
+    join(dir, 'dist'),
+  ]);
   copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   mkdirSync(join(dir, 'fixtures'));
@@ -49,7 +55,10 @@ interface LogSettings {
 
 function logLines(dir: string, settings: LogSettings): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['fixtures/log-lines.mjs', JSON.stringify(settings)], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['fixtures/log-lines.mjs', JSON.stringify(settings)], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = setTimeout(() => {
@@ -69,7 +78,10 @@ async function storedLines(url: string, topic: string): Promise<StoredEvent[]> {
 
 function assertEachLineOnce(rows: readonly StoredEvent[], lines: number): void {
   const seen = rows.map((row) => (row.payload as { n: number }).n).sort((a, b) => a - b);
-  assert.deepEqual(seen, Array.from({ length: lines }, (_, n) => n));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: lines }, (_, n) => n),
+  );
 }
 
 describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, () => {
@@ -83,7 +95,13 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
   test('a service that logs 300 lines and calls process.exit at once has every line stored exactly once', async () => {
     const topic = uniqueTopic('pino-exit');
     // A linger of a minute and room for every line in one batch: only the close hook's flush can send them.
-    const result = await logLines(dir, { url: server.url, topic, lines: 300, ending: 'exit', transport: { lingerMs: 60_000, batchMax: 10_000 } });
+    const result = await logLines(dir, {
+      url: server.url,
+      topic,
+      lines: 300,
+      ending: 'exit',
+      transport: { lingerMs: 60_000, batchMax: 10_000 },
+    });
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /LOGAGG_PINO_NOT_STORED/);
     const rows = await storedLines(server.url, topic);
@@ -100,7 +118,13 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
 
   test('a service that ends by itself has every line stored exactly once, in several batches', async () => {
     const topic = uniqueTopic('pino-natural');
-    const result = await logLines(dir, { url: server.url, topic, lines: 1200, ending: 'natural', transport: { source: 'checkout-7', batchMax: 500 } });
+    const result = await logLines(dir, {
+      url: server.url,
+      topic,
+      lines: 1200,
+      ending: 'natural',
+      transport: { source: 'checkout-7', batchMax: 500 },
+    });
     assert.equal(result.code, 0, result.stderr);
     const rows = await storedLines(server.url, topic);
     assertEachLineOnce(rows, 1200);
@@ -109,7 +133,12 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
 
   test('lines refused with 503 + Retry-After while the service exits are retried before the worker stops', async (t) => {
     const topic = uniqueTopic('pino-retry');
-    const overloaded = { kind: 'answer', status: 503, headers: { 'retry-after': '1' }, body: { error: 'OVERLOADED', message: 'queue full' } } as const;
+    const overloaded = {
+      kind: 'answer',
+      status: 503,
+      headers: { 'retry-after': '1' },
+      body: { error: 'OVERLOADED', message: 'queue full' },
+    } as const;
     const proxy = await startFaultProxy(t, server.url, firstPublishes(1, overloaded));
     const result = await logLines(dir, { url: proxy.url, topic, lines: 100, ending: 'exit', transport: { lingerMs: 60_000 } });
     assert.equal(result.code, 0, result.stderr);
@@ -122,16 +151,25 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
     assert.equal(result.code, 0);
     const reports = result.stderr.split('\n').filter((text) => text.includes('LOGAGG_PINO_NOT_STORED'));
     assert.equal(reports.length, 3, result.stderr);
-    for (const report of reports) assert.match(report, /1 log line\(s\) not stored: the server refused the event: HTTP 422 VALIDATION_FAILED: \/topic /);
+    for (const report of reports)
+      assert.match(report, /1 log line\(s\) not stored: the server refused the event: HTTP 422 VALIDATION_FAILED: \/topic /);
   });
 
   test('with the queue full at the end (maxQueue 2, a slow server), the line held while waiting for room is still stored', async (t) => {
     // Each request waits 20 ms, so the last line reaches the transport while two are pending: the loop holds it in
     // waitForRoom when the stream ends, and the close hook must let it be published before closing the publisher.
-    const proxy = await startFaultProxy(t, server.url, (_n, path) => (path.startsWith('/publish') ? { kind: 'delay', ms: 20 } : { kind: 'forward' }));
+    const proxy = await startFaultProxy(t, server.url, (_n, path) =>
+      path.startsWith('/publish') ? { kind: 'delay', ms: 20 } : { kind: 'forward' },
+    );
     for (const ending of ['exit', 'natural'] as const) {
       const topic = uniqueTopic(`pino-full-${ending}`);
-      const result = await logLines(dir, { url: proxy.url, topic, lines: 20, ending, transport: { maxQueue: 2, batchMax: 1, lingerMs: 0 } });
+      const result = await logLines(dir, {
+        url: proxy.url,
+        topic,
+        lines: 20,
+        ending,
+        transport: { maxQueue: 2, batchMax: 1, lingerMs: 0 },
+      });
       assert.equal(result.code, 0, result.stderr);
       assert.doesNotMatch(result.stderr, /LOGAGG_PINO_NOT_STORED/, ending);
       assertEachLineOnce(await storedLines(server.url, topic), 20);
@@ -157,7 +195,9 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
   });
 
   test('package.json exports name built files that exist, with types, and the client entry points load', async () => {
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | Record<string, string>> };
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | Record<string, string>>;
+    };
     for (const [entry, target] of Object.entries(manifest.exports)) {
       if (typeof target === 'string') continue;
       for (const condition of ['types', 'default'] as const) {
@@ -165,9 +205,14 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
         assert.ok(file, `${entry} has a "${condition}" condition`);
         assert.doesNotThrow(() => readFileSync(join(dir, file)), `${entry} → ${file} is built`);
       }
-      assert.equal(target['logagg-source']?.replace(/^\.\/src\//, './dist/').replace(/\.ts$/, '.js'), target.default, `${entry}: source and build are the same module`);
+      assert.equal(
+        target['logagg-source']?.replace(/^\.\/src\//, './dist/').replace(/\.ts$/, '.js'),
+        target.default,
+        `${entry}: source and build are the same module`,
+      );
     }
-    const probe = "for (const name of ['logagg', 'logagg/client']) { const m = await import(name); if (typeof m.createPublisher !== 'function') throw new Error(name); } console.log('ok')";
+    const probe =
+      "for (const name of ['logagg', 'logagg/client']) { const m = await import(name); if (typeof m.createPublisher !== 'function') throw new Error(name); } console.log('ok')";
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: dir });
     assert.equal(stdout.trim(), 'ok');
   });

@@ -18,7 +18,16 @@ const pgSkip = process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL 
 /** Loads a store with a seeded stream; returns how to replay it and what /stats said afterwards. */
 async function load(location: StoreLocation, options: TestServerOptions = {}) {
   const server = await startServer(location, options);
-  const stream = { events: 3000, dupRate: 0.3, topics: 3, payloadBytes: 32, batch: 50, concurrency: 4, seed: 99, topicPrefix: uniqueTopic('backup') };
+  const stream = {
+    events: 3000,
+    dupRate: 0.3,
+    topics: 3,
+    payloadBytes: 32,
+    batch: 50,
+    concurrency: 4,
+    seed: 99,
+    topicPrefix: uniqueTopic('backup'),
+  };
   const report = await runPublisher({ ...stream, url: server.url });
   assert.ok(report.ok);
   const stats = (await get<Stats>(`${server.url}/stats`)).body;
@@ -28,7 +37,11 @@ async function load(location: StoreLocation, options: TestServerOptions = {}) {
 }
 
 /** On the restored store: same counters and rows, every old key a duplicate, new rows after the old seqs. */
-async function assertRestored(location: StoreLocation, before: Awaited<ReturnType<typeof load>>, options: TestServerOptions = {}): Promise<void> {
+async function assertRestored(
+  location: StoreLocation,
+  before: Awaited<ReturnType<typeof load>>,
+  options: TestServerOptions = {},
+): Promise<void> {
   const server = await startServer(location, options);
   try {
     const stats = (await get<Stats>(`${server.url}/stats`)).body;
@@ -75,24 +88,34 @@ describe('backup, restore and moving stores', { timeout: 180_000 }, () => {
     await assertRestored(copy, before);
   });
 
-  test('logagg migrate --from-embedded moves an embedded store into PostgreSQL with seqs, keys and counters', { skip: pgSkip }, async (t) => {
-    const embedded = await freshStore('pglite');
-    const target = await freshStore('postgres');
-    t.after(async () => {
-      await embedded.destroy();
-      await target.destroy();
-    });
-    const before = await load(embedded);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'migrate', '--from-embedded', embedded.dataDir], {
-      env: { ...process.env, DATABASE_URL: target.databaseUrl },
-    });
-    assert.match(stdout, new RegExp(`copied ${before.distinct} events`));
-    await assertRestored(target, before);
-    await assert.rejects(
-      run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'migrate', '--from-embedded', embedded.dataDir], { env: { ...process.env, DATABASE_URL: target.databaseUrl } }),
-      /already holds events/,
-    );
-  });
+  test(
+    'logagg migrate --from-embedded moves an embedded store into PostgreSQL with seqs, keys and counters',
+    { skip: pgSkip },
+    async (t) => {
+      const embedded = await freshStore('pglite');
+      const target = await freshStore('postgres');
+      t.after(async () => {
+        await embedded.destroy();
+        await target.destroy();
+      });
+      const before = await load(embedded);
+      const { stdout } = await run(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/index.ts', 'migrate', '--from-embedded', embedded.dataDir],
+        {
+          env: { ...process.env, DATABASE_URL: target.databaseUrl },
+        },
+      );
+      assert.match(stdout, new RegExp(`copied ${before.distinct} events`));
+      await assertRestored(target, before);
+      await assert.rejects(
+        run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'migrate', '--from-embedded', embedded.dataDir], {
+          env: { ...process.env, DATABASE_URL: target.databaseUrl },
+        }),
+        /already holds events/,
+      );
+    },
+  );
 
   test('--from-embedded also moves the DEDUP_RETENTION keys: events gone, their copies still duplicates', { skip: pgSkip }, async (t) => {
     const embedded = await freshStore('pglite');
@@ -103,7 +126,16 @@ describe('backup, restore and moving stores', { timeout: 180_000 }, () => {
     });
     const windows: TestServerOptions = { retention: '1s', dedupRetention: '1h' };
     const server = await startServer(embedded, windows);
-    const stream = { events: 500, dupRate: 0.3, topics: 2, payloadBytes: 32, batch: 50, concurrency: 4, seed: 7, topicPrefix: uniqueTopic('keys') };
+    const stream = {
+      events: 500,
+      dupRate: 0.3,
+      topics: 2,
+      payloadBytes: 32,
+      batch: 50,
+      concurrency: 4,
+      seed: 7,
+      topicPrefix: uniqueTopic('keys'),
+    };
     assert.ok((await runPublisher({ ...stream, url: server.url })).ok);
     await waitFor(async () => (await get<Stats>(`${server.url}/stats`)).body.stored === 0, 30_000, 'every event to expire');
     await server.stop();

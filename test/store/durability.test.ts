@@ -66,7 +66,15 @@ async function tracedLoad(sync: 'on' | 'off'): Promise<TraceVerdict & { acknowle
   const location = await freshStore('pglite');
   const tracePath = join(location.dataDir, 'strace.log');
   const server = await spawnServer(location, { EMBEDDED_SYNC: sync, DATA_DIR: join(location.dataDir, 'store') }, [
-    'strace', '-f', '-y', '-s', '24', '-e', 'trace=desc,network', '-o', tracePath,
+    'strace',
+    '-f',
+    '-y',
+    '-s',
+    '24',
+    '-e',
+    'trace=desc,network',
+    '-o',
+    tracePath,
   ]);
   try {
     const topic = uniqueTopic(`durable-${sync}`);
@@ -82,7 +90,10 @@ async function tracedLoad(sync: 'on' | 'off'): Promise<TraceVerdict & { acknowle
       }),
     );
     // Stop the traced node process itself (strace's child) so the trace is complete.
-    const nodePid = execFileSync('pgrep', ['-P', String(server.child.pid)]).toString().trim().split('\n')[0];
+    const nodePid = execFileSync('pgrep', ['-P', String(server.child.pid)])
+      .toString()
+      .trim()
+      .split('\n')[0];
     process.kill(Number(nodePid), 'SIGTERM');
     await server.exited;
     return { ...checkTrace(readFileSync(tracePath, 'utf8').split('\n')), acknowledged };

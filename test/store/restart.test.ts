@@ -85,7 +85,10 @@ for (const kind of storeKinds()) {
       assert.ok(sent >= stored.size);
 
       // Re-sending everything acknowledged (what a retrying publisher does) adds only duplicates.
-      const resend = await post<PublishResult | ErrorBody>(`${restarted.url}/publish`, [...acked].slice(0, 500).map((id) => makeEvent(topic, id)));
+      const resend = await post<PublishResult | ErrorBody>(
+        `${restarted.url}/publish`,
+        [...acked].slice(0, 500).map((id) => makeEvent(topic, id)),
+      );
       assert.deepEqual(resend.body, { received: 500, unique: 0, duplicates: 500 });
     });
   });

@@ -18,7 +18,10 @@ function keepPublishing(server: TestServer, topic: string): { stop(): Promise<{ 
   let failed = 0;
   const loop = (async () => {
     for (let batch = 0; running; batch++) {
-      const reply = await post<PublishResult>(`${server.url}/publish`, Array.from({ length: 50 }, (_, i) => makeEvent(topic, `${batch}-${i}`)));
+      const reply = await post<PublishResult>(
+        `${server.url}/publish`,
+        Array.from({ length: 50 }, (_, i) => makeEvent(topic, `${batch}-${i}`)),
+      );
       if (reply.status === 200) acked += 50;
       else failed++;
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -37,7 +40,12 @@ function keepPublishing(server: TestServer, topic: string): { stop(): Promise<{ 
  * Republishes one event until the store takes it as new; returns when that happened. Every answer received before
  * `windowEnds` must be a duplicate: the key was claimed after `windowEnds - window`, so it was still inside its window.
  */
-async function republishUntilNew(server: TestServer, topic: string, eventId: string, windowEnds: number): Promise<{ at: number; copies: number }> {
+async function republishUntilNew(
+  server: TestServer,
+  topic: string,
+  eventId: string,
+  windowEnds: number,
+): Promise<{ at: number; copies: number }> {
   for (let copies = 1; ; copies++) {
     const reply = await post<PublishResult>(`${server.url}/publish`, makeEvent(topic, eventId));
     const answeredAt = Date.now();
@@ -57,9 +65,13 @@ for (const kind of storeKinds()) {
       t.after(() => server.stop());
       const old = uniqueTopic('old');
       const start = Date.now();
-      await post(`${server.url}/publish`, Array.from({ length: 300 }, (_, i) => makeEvent(old, `e${i}`)));
+      await post(
+        `${server.url}/publish`,
+        Array.from({ length: 300 }, (_, i) => makeEvent(old, `e${i}`)),
+      );
       const inside = await post<PublishResult>(`${server.url}/publish`, makeEvent(old, 'e0'));
-      if (Date.now() < start + 3000) assert.deepEqual(inside.body, { received: 1, unique: 0, duplicates: 1 }, 'inside the window a copy is a duplicate');
+      if (Date.now() < start + 3000)
+        assert.deepEqual(inside.body, { received: 1, unique: 0, duplicates: 1 }, 'inside the window a copy is a duplicate');
 
       const live = uniqueTopic('live');
       const ingest = keepPublishing(server, live);
@@ -69,7 +81,13 @@ for (const kind of storeKinds()) {
       assert.ok(acked > 0);
 
       assert.deepEqual((await get<StoredEvent[]>(`${server.url}/events?topic=${old}`)).body, []);
-      assert.deepEqual(counters(await topicStats(server, old)), { received: 301, unique_processed: 300, duplicate_dropped: 1, stored: 0, expired: 300 });
+      assert.deepEqual(counters(await topicStats(server, old)), {
+        received: 301,
+        unique_processed: 300,
+        duplicate_dropped: 1,
+        stored: 0,
+        expired: 300,
+      });
       const liveStats = await topicStats(server, live);
       assert.equal(liveStats?.received, acked);
       assert.equal((liveStats?.stored ?? 0) + (liveStats?.expired ?? 0), acked);
@@ -90,12 +108,18 @@ for (const kind of storeKinds()) {
       t.after(() => server.stop());
       const topic = uniqueTopic('keys');
       const start = Date.now();
-      await post(`${server.url}/publish`, Array.from({ length: 100 }, (_, i) => makeEvent(topic, `k${i}`)));
+      await post(
+        `${server.url}/publish`,
+        Array.from({ length: 100 }, (_, i) => makeEvent(topic, `k${i}`)),
+      );
       await waitFor(async () => (await topicStats(server, topic))?.expired === 100, 30_000, 'the payloads to expire');
       assert.deepEqual((await get<StoredEvent[]>(`${server.url}/events?topic=${topic}`)).body, []);
 
       // Between the windows: the payloads are gone, the keys still refuse every copy.
-      const late = await post<PublishResult>(`${server.url}/publish`, Array.from({ length: 100 }, (_, i) => makeEvent(topic, `k${i}`)));
+      const late = await post<PublishResult>(
+        `${server.url}/publish`,
+        Array.from({ length: 100 }, (_, i) => makeEvent(topic, `k${i}`)),
+      );
       if (Date.now() < start + 8000) {
         assert.deepEqual(late.body, { received: 100, unique: 0, duplicates: 100 });
       } else {
@@ -112,28 +136,38 @@ for (const kind of storeKinds()) {
 }
 
 describe('retention in two replicas at once', { timeout: 60_000 }, () => {
-  test('two jobs deleting the same expired rows delete and count each row once', { skip: process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL' }, async (t) => {
-    const location = await freshStore('postgres');
-    t.after(() => location.destroy());
-    const open = () => createStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, workers: 2 });
-    const [a, b] = [await open(), await open()];
-    t.after(async () => {
-      await a.close();
-      await b.close();
-    });
-    await a.migrate();
-    const topic = uniqueTopic('race');
-    for (let batch = 0; batch < 5; batch++) {
-      await a.insertBatch(Array.from({ length: 1000 }, (_, i) => makeEvent(topic, `${batch}-${i}`)));
-    }
-    const future = new Date(Date.now() + 60_000);
-    const drain = async (store: typeof a) => {
-      let total = 0;
-      for (let n = -1; n !== 0; total += n) n = await store.expireEvents(future, 250);
-      return total;
-    };
-    const [byA, byB] = await Promise.all([drain(a), drain(b)]);
-    assert.equal(byA + byB, 5000);
-    assert.deepEqual(counters((await a.topicCounts()).get(topic)), { received: 5000, unique_processed: 5000, duplicate_dropped: 0, stored: 0, expired: 5000 });
-  });
+  test(
+    'two jobs deleting the same expired rows delete and count each row once',
+    { skip: process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL' },
+    async (t) => {
+      const location = await freshStore('postgres');
+      t.after(() => location.destroy());
+      const open = () => createStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, workers: 2 });
+      const [a, b] = [await open(), await open()];
+      t.after(async () => {
+        await a.close();
+        await b.close();
+      });
+      await a.migrate();
+      const topic = uniqueTopic('race');
+      for (let batch = 0; batch < 5; batch++) {
+        await a.insertBatch(Array.from({ length: 1000 }, (_, i) => makeEvent(topic, `${batch}-${i}`)));
+      }
+      const future = new Date(Date.now() + 60_000);
+      const drain = async (store: typeof a) => {
+        let total = 0;
+        for (let n = -1; n !== 0; total += n) n = await store.expireEvents(future, 250);
+        return total;
+      };
+      const [byA, byB] = await Promise.all([drain(a), drain(b)]);
+      assert.equal(byA + byB, 5000);
+      assert.deepEqual(counters((await a.topicCounts()).get(topic)), {
+        received: 5000,
+        unique_processed: 5000,
+        duplicate_dropped: 0,
+        stored: 0,
+        expired: 5000,
+      });
+    },
+  );
 });

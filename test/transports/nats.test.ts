@@ -129,7 +129,12 @@ for (const kind of storeKinds()) {
       assert.equal(info.num_redelivered, 0);
       assert.deepEqual(
         rig.rejected.map((r) => [r.code, r.seq]),
-        [['INVALID_JSON', 1], ['VALIDATION_FAILED', 2], ['VALIDATION_FAILED', 3], ['VALIDATION_FAILED', 4]],
+        [
+          ['INVALID_JSON', 1],
+          ['VALIDATION_FAILED', 2],
+          ['VALIDATION_FAILED', 3],
+          ['VALIDATION_FAILED', 4],
+        ],
       );
       assert.match(rig.rejected[2]?.message ?? '', /subject/);
       assert.deepEqual(await counts(rig.store, topic), { received: 1, unique_processed: 1, duplicate_dropped: 0 });
@@ -159,123 +164,135 @@ for (const kind of storeKinds()) {
       assert.deepEqual(await counts(rig.store, topic), { received: 50, unique_processed: 50, duplicate_dropped: 0 });
     });
 
-    test('while the store is unreachable nothing is acked; messages are redelivered and stored once when it returns', {
-      skip: kind === 'pglite' ? 'needs a store reached over the network' : false,
-    }, async (t) => {
-      const { location, nats, defer } = await scratch(t, kind);
-      const proxy = await startProxy(new URL(location.databaseUrl as string));
-      defer(() => proxy.close());
-      const url = new URL(location.databaseUrl as string);
-      url.host = `127.0.0.1:${proxy.port}`;
-      const rig = await startRig(defer, { ...location, databaseUrl: url.toString() }, nats);
-      const topic = uniqueTopic('natsout');
+    test(
+      'while the store is unreachable nothing is acked; messages are redelivered and stored once when it returns',
+      {
+        skip: kind === 'pglite' ? 'needs a store reached over the network' : false,
+      },
+      async (t) => {
+        const { location, nats, defer } = await scratch(t, kind);
+        const proxy = await startProxy(new URL(location.databaseUrl as string));
+        defer(() => proxy.close());
+        const url = new URL(location.databaseUrl as string);
+        url.host = `127.0.0.1:${proxy.port}`;
+        const rig = await startRig(defer, { ...location, databaseUrl: url.toString() }, nats);
+        const topic = uniqueTopic('natsout');
 
-      await proxy.down();
-      for (let i = 0; i < 100; i++) await nats.publish(topic, makeEvent(topic, `e${i}`), `e${i}`);
-      await waitFor(async () => (await nats.consumerInfo()).delivered.consumer_seq >= 300, 30_000, 'redeliveries during the outage');
-      const during = await nats.consumerInfo();
-      assert.equal(during.ack_floor.stream_seq, 0);
-      assert.equal(during.num_pending + during.num_ack_pending, 100);
+        await proxy.down();
+        for (let i = 0; i < 100; i++) await nats.publish(topic, makeEvent(topic, `e${i}`), `e${i}`);
+        await waitFor(async () => (await nats.consumerInfo()).delivered.consumer_seq >= 300, 30_000, 'redeliveries during the outage');
+        const during = await nats.consumerInfo();
+        assert.equal(during.ack_floor.stream_seq, 0);
+        assert.equal(during.num_pending + during.num_ack_pending, 100);
 
-      await proxy.up();
-      await consumerIdle(nats, 100);
-      assert.deepEqual(await counts(rig.store, topic), { received: 100, unique_processed: 100, duplicate_dropped: 0 });
-      assert.deepEqual(rig.rejected, []);
-    });
+        await proxy.up();
+        await consumerIdle(nats, 100);
+        assert.deepEqual(await counts(rig.store, topic), { received: 100, unique_processed: 100, duplicate_dropped: 0 });
+        assert.deepEqual(rig.rejected, []);
+      },
+    );
   });
 }
 
 describe('NATS replicas', { timeout: 240_000 }, () => {
-  test('two replicas on one stream, one SIGKILLed mid-stream: every event stored once, counters exact', {
-    skip: storeKinds().includes('postgres') ? false : 'replicas share PostgreSQL: set TEST_DATABASE_URL',
-  }, async (t) => {
-    const { location, nats, defer } = await scratch(t, 'postgres');
-    // A short ack_wait so the killed replica's unacked messages come back quickly.
-    await nats.createConsumer({ ackWaitMs: 2000, maxAckPending: 2000 });
-    const env = { NATS_URL, NATS_STREAM: nats.stream, NATS_SUBJECTS: nats.subjects, NATS_DURABLE: nats.durable, WORKERS: '2' };
-    const victim = await spawnServer(location, env);
-    defer(async () => victim.child.kill('SIGKILL') && (await victim.exited));
-    const survivor = await spawnServer(location, env);
-    defer(async () => survivor.child.kill('SIGTERM') && (await survivor.exited));
+  test(
+    'two replicas on one stream, one SIGKILLed mid-stream: every event stored once, counters exact',
+    {
+      skip: storeKinds().includes('postgres') ? false : 'replicas share PostgreSQL: set TEST_DATABASE_URL',
+    },
+    async (t) => {
+      const { location, nats, defer } = await scratch(t, 'postgres');
+      // A short ack_wait so the killed replica's unacked messages come back quickly.
+      await nats.createConsumer({ ackWaitMs: 2000, maxAckPending: 2000 });
+      const env = { NATS_URL, NATS_STREAM: nats.stream, NATS_SUBJECTS: nats.subjects, NATS_DURABLE: nats.durable, WORKERS: '2' };
+      const victim = await spawnServer(location, env);
+      defer(async () => victim.child.kill('SIGKILL') && (await victim.exited));
+      const survivor = await spawnServer(location, env);
+      defer(async () => survivor.child.kill('SIGTERM') && (await survivor.exited));
 
-    const topics = Array.from({ length: 4 }, (_, i) => uniqueTopic(`replica${i}`));
-    const distinct = 14_000;
-    const messages: { topic: string; event: Event; msgID: string }[] = [];
-    for (let i = 0; i < distinct; i++) {
-      const topic = topics[i % 4] as string;
-      messages.push({ topic, event: makeEvent(topic, `e${i}`), msgID: `e${i}` });
-    }
-    for (let i = 0; i < 6000; i++) {
-      const original = messages[(i * 7919) % distinct] as (typeof messages)[number];
-      messages.splice(distinct / 2 + i, 0, { ...original, msgID: `${original.msgID}-copy${i}` });
-    }
-
-    const figures = async (url: string): Promise<Stats> => (await get<Stats>(`${url}/stats`)).body;
-    let published = 0;
-    const publishing = (async () => {
-      for (let start = 0; start < messages.length; start += 1000) {
-        const chunk = messages.slice(start, start + 1000);
-        await Promise.all(chunk.map((m) => nats.publish(m.topic, m.event, m.msgID)));
-        published = start + chunk.length;
+      const topics = Array.from({ length: 4 }, (_, i) => uniqueTopic(`replica${i}`));
+      const distinct = 14_000;
+      const messages: { topic: string; event: Event; msgID: string }[] = [];
+      for (let i = 0; i < distinct; i++) {
+        const topic = topics[i % 4] as string;
+        messages.push({ topic, event: makeEvent(topic, `e${i}`), msgID: `e${i}` });
       }
-    })();
-    await waitFor(
-      async () => (await figures(victim.url)).pipeline.events_committed > 0 && (await figures(survivor.url)).pipeline.events_committed > 0,
-      30_000,
-      'both replicas to commit events from the stream (is NATS_URL wired in src/server.ts?)',
-    );
-    // Mid-stream: past 40% of the messages, while the consumer has messages delivered and not yet acked.
-    let pendingAtKill = 0;
-    await waitFor(
-      async () => published >= messages.length * 0.4 && (pendingAtKill = (await nats.consumerInfo()).num_ack_pending) >= 100,
-      30_000,
-      'messages in flight past 40% of the stream',
-    );
-    // Freeze the victim first: the messages it holds can then be neither committed-and-acked nor dropped, so once
-    // ack_wait passes they come back (num_redelivered). A replica caught holding none is thawed and frozen again.
-    for (let attempt = 1; ; attempt++) {
-      victim.child.kill('SIGSTOP');
-      const heldSome = await waitFor(async () => (await nats.consumerInfo()).num_redelivered > 0, 5000, 'redelivery').then(() => true, () => false);
-      if (heldSome || attempt === 5) break;
-      victim.child.kill('SIGCONT');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
-    victim.child.kill('SIGKILL');
-    const killedAt = published;
-    await publishing;
-    assert.equal(await victim.exited, 'SIGKILL');
-
-    await waitFor(async () => (await figures(survivor.url)).received >= messages.length, 60_000, 'the survivor to take every message');
-    await consumerIdle(nats, messages.length);
-    const stats = await figures(survivor.url);
-    assert.equal(stats.unique_processed, distinct);
-    assert.equal(stats.received, stats.unique_processed + stats.duplicate_dropped);
-    for (const topic of topics) {
-      const ids = new Set<string>();
-      let after = 0;
-      for (;;) {
-        const page = await get<StoredEvent[]>(`${survivor.url}/events?topic=${topic}&limit=10000&after=${after}`);
-        for (const event of page.body) ids.add(event.event_id);
-        if (page.body.length < 10_000) break;
-        after = (page.body.at(-1) as StoredEvent).seq;
+      for (let i = 0; i < 6000; i++) {
+        const original = messages[(i * 7919) % distinct] as (typeof messages)[number];
+        messages.splice(distinct / 2 + i, 0, { ...original, msgID: `${original.msgID}-copy${i}` });
       }
-      assert.equal(ids.size, distinct / 4, `topic ${topic}`);
-      assert.equal(stats.per_topic[topic]?.unique_processed, distinct / 4);
-    }
-    // Deliveries past one per message are the killed replica's unacked messages coming back to the survivor.
-    const redeliveries = (await nats.consumerInfo()).delivered.consumer_seq - messages.length;
-    const recounted = stats.received - messages.length;
-    t.diagnostic(
-      `published ${messages.length} (${distinct} distinct); SIGKILL after ${killedAt} published, ${pendingAtKill} unacked; ` +
-        `redelivered ${redeliveries}, of which committed before the kill ${recounted}; received ${stats.received}, ` +
-        `unique ${stats.unique_processed}, duplicates ${stats.duplicate_dropped}`,
-    );
-    assert.ok(redeliveries > 0, 'the killed replica held no unacked messages: the kill was not mid-stream');
-    assert.ok(recounted >= 0 && recounted <= redeliveries);
-    // A graceful stop with the transport attached: it settles its messages, drains and exits cleanly.
-    survivor.child.kill('SIGTERM');
-    assert.equal(await survivor.exited, 0);
-  });
+
+      const figures = async (url: string): Promise<Stats> => (await get<Stats>(`${url}/stats`)).body;
+      let published = 0;
+      const publishing = (async () => {
+        for (let start = 0; start < messages.length; start += 1000) {
+          const chunk = messages.slice(start, start + 1000);
+          await Promise.all(chunk.map((m) => nats.publish(m.topic, m.event, m.msgID)));
+          published = start + chunk.length;
+        }
+      })();
+      await waitFor(
+        async () =>
+          (await figures(victim.url)).pipeline.events_committed > 0 && (await figures(survivor.url)).pipeline.events_committed > 0,
+        30_000,
+        'both replicas to commit events from the stream (is NATS_URL wired in src/server.ts?)',
+      );
+      // Mid-stream: past 40% of the messages, while the consumer has messages delivered and not yet acked.
+      let pendingAtKill = 0;
+      await waitFor(
+        async () => published >= messages.length * 0.4 && (pendingAtKill = (await nats.consumerInfo()).num_ack_pending) >= 100,
+        30_000,
+        'messages in flight past 40% of the stream',
+      );
+      // Freeze the victim first: the messages it holds can then be neither committed-and-acked nor dropped, so once
+      // ack_wait passes they come back (num_redelivered). A replica caught holding none is thawed and frozen again.
+      for (let attempt = 1; ; attempt++) {
+        victim.child.kill('SIGSTOP');
+        const heldSome = await waitFor(async () => (await nats.consumerInfo()).num_redelivered > 0, 5000, 'redelivery').then(
+          () => true,
+          () => false,
+        );
+        if (heldSome || attempt === 5) break;
+        victim.child.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      victim.child.kill('SIGKILL');
+      const killedAt = published;
+      await publishing;
+      assert.equal(await victim.exited, 'SIGKILL');
+
+      await waitFor(async () => (await figures(survivor.url)).received >= messages.length, 60_000, 'the survivor to take every message');
+      await consumerIdle(nats, messages.length);
+      const stats = await figures(survivor.url);
+      assert.equal(stats.unique_processed, distinct);
+      assert.equal(stats.received, stats.unique_processed + stats.duplicate_dropped);
+      for (const topic of topics) {
+        const ids = new Set<string>();
+        let after = 0;
+        for (;;) {
+          const page = await get<StoredEvent[]>(`${survivor.url}/events?topic=${topic}&limit=10000&after=${after}`);
+          for (const event of page.body) ids.add(event.event_id);
+          if (page.body.length < 10_000) break;
+          after = (page.body.at(-1) as StoredEvent).seq;
+        }
+        assert.equal(ids.size, distinct / 4, `topic ${topic}`);
+        assert.equal(stats.per_topic[topic]?.unique_processed, distinct / 4);
+      }
+      // Deliveries past one per message are the killed replica's unacked messages coming back to the survivor.
+      const redeliveries = (await nats.consumerInfo()).delivered.consumer_seq - messages.length;
+      const recounted = stats.received - messages.length;
+      t.diagnostic(
+        `published ${messages.length} (${distinct} distinct); SIGKILL after ${killedAt} published, ${pendingAtKill} unacked; ` +
+          `redelivered ${redeliveries}, of which committed before the kill ${recounted}; received ${stats.received}, ` +
+          `unique ${stats.unique_processed}, duplicates ${stats.duplicate_dropped}`,
+      );
+      assert.ok(redeliveries > 0, 'the killed replica held no unacked messages: the kill was not mid-stream');
+      assert.ok(recounted >= 0 && recounted <= redeliveries);
+      // A graceful stop with the transport attached: it settles its messages, drains and exits cleanly.
+      survivor.child.kill('SIGTERM');
+      assert.equal(await survivor.exited, 0);
+    },
+  );
 });
 
 /** A TCP proxy to the database that can be taken down (refusing and cutting connections) and brought back. */

@@ -36,7 +36,11 @@ export async function apiGet(path: string, init: ApiInit = {}): Promise<Response
   } catch (err) {
     if (init.signal?.aborted) throw err;
     const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-    throw new ApiError(0, timedOut ? 'TIMEOUT' : 'NETWORK', timedOut ? 'The aggregator did not answer in time' : 'The aggregator cannot be reached');
+    throw new ApiError(
+      0,
+      timedOut ? 'TIMEOUT' : 'NETWORK',
+      timedOut ? 'The aggregator did not answer in time' : 'The aggregator cannot be reached',
+    );
   }
   if (response.ok) return response;
   const body = (await response.json().catch(() => null)) as Partial<ErrorBody> | null;

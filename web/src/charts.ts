@@ -53,7 +53,10 @@ const timeAxis = (colors: Palette): uPlot.Axis => axis(colors, { values: (_u, sp
 const timeSeries: uPlot.Series = { label: 'time', value: (_u, v) => (v === null || v === undefined ? '—' : clock(v)) };
 
 const height = (): number => (window.matchMedia('(max-width: 640px)').matches ? 150 : 190);
-const show = (format: (v: number) => string) => (_u: uPlot, v: number | null): string => (v === null || v === undefined ? '—' : format(v));
+const show =
+  (format: (v: number) => string) =>
+  (_u: uPlot, v: number | null): string =>
+    v === null || v === undefined ? '—' : format(v);
 
 function rateChart(el: HTMLElement): ChartSpec {
   return {
@@ -82,7 +85,11 @@ function pipelineChart(el: HTMLElement): ChartSpec {
       width,
       height: height(),
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true, range: slidingWindow }, ms: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, q: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
+      scales: {
+        x: { time: true, range: slidingWindow },
+        ms: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        q: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] },
+      },
       series: [
         timeSeries,
         { label: 'commit ms', scale: 'ms', stroke: c.latency, width: 2, value: show(formatMs), spanGaps: false },

@@ -32,7 +32,10 @@ export function createConnectionStatus(): (snapshot: Snapshot) => void {
       ],
       unreachable: ['Offline', `Cannot reach the aggregator (${snapshot.error?.message ?? 'no answer'}). Retrying every second.`],
       'needs-key': ['API key required', 'This aggregator requires an API key. Enter it to see its figures.'],
-      error: ['Degraded', `The aggregator answered ${snapshot.error?.status ?? ''} ${snapshot.error?.code ?? ''}: ${snapshot.error?.message ?? ''}`],
+      error: [
+        'Degraded',
+        `The aggregator answered ${snapshot.error?.status ?? ''} ${snapshot.error?.code ?? ''}: ${snapshot.error?.message ?? ''}`,
+      ],
     };
     const [line, alert] = messages[health];
     status.dataset.health = health;

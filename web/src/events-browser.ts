@@ -30,7 +30,9 @@ export function createEventsBrowser(): EventsBrowser {
   const form = byId<HTMLFormElement>('events-form');
   const tbody = byId<HTMLTableElement>('events-table').tBodies[0] as HTMLTableSectionElement;
   const info = byId('page-info');
-  const buttons = new Map([...byId('events-pager').querySelectorAll<HTMLButtonElement>('[data-page]')].map((b) => [b.dataset.page ?? '', b]));
+  const buttons = new Map(
+    [...byId('events-pager').querySelectorAll<HTMLButtonElement>('[data-page]')].map((b) => [b.dataset.page ?? '', b]),
+  );
   let page: Page = { events: [], older: null, newer: null };
   let loading: AbortController | undefined;
   let busy = false;
@@ -72,7 +74,9 @@ export function createEventsBrowser(): EventsBrowser {
         // Link rel="prev"/"next" are the API's word on whether more remain; without them, a page that came from
         // the other direction still has a way back.
         older: links.get('prev') ?? ('after' in cursor && cursor.after !== '0' && first ? query({ before: String(first.seq) }) : null),
-        newer: links.get('next') ?? ('before' in cursor && cursor.before !== PAST_LAST_SEQ && lastEvent ? query({ after: String(lastEvent.seq) }) : null),
+        newer:
+          links.get('next') ??
+          ('before' in cursor && cursor.before !== PAST_LAST_SEQ && lastEvent ? query({ after: String(lastEvent.seq) }) : null),
       };
       render();
     } catch (err) {
@@ -88,22 +92,37 @@ export function createEventsBrowser(): EventsBrowser {
 
   function render(): void {
     // Newest first, like the live tail; the API pages in ascending seq.
-    const rows = page.events.toReversed().map((event) =>
-      h(
-        'tr',
-        { 'data-seq': event.seq },
-        h('td', { class: 'num' }, String(event.seq)),
-        h('td', {}, h('time', { datetime: event.timestamp, title: `timestamp ${event.timestamp}\nreceived ${event.received_at}` }, formatLocal(event.timestamp))),
-        h('td', { class: 'topic-cell' }, event.topic),
-        h('td', { class: 'wide' }, event.source),
-        h('td', { class: 'wide mono' }, event.event_id),
-        h('td', { class: 'payload-cell' }, payloadView(event.payload)),
-      ),
-    );
+    const rows = page.events
+      .toReversed()
+      .map((event) =>
+        h(
+          'tr',
+          { 'data-seq': event.seq },
+          h('td', { class: 'num' }, String(event.seq)),
+          h(
+            'td',
+            {},
+            h(
+              'time',
+              { datetime: event.timestamp, title: `timestamp ${event.timestamp}\nreceived ${event.received_at}` },
+              formatLocal(event.timestamp),
+            ),
+          ),
+          h('td', { class: 'topic-cell' }, event.topic),
+          h('td', { class: 'wide' }, event.source),
+          h('td', { class: 'wide mono' }, event.event_id),
+          h('td', { class: 'payload-cell' }, payloadView(event.payload)),
+        ),
+      );
     tbody.replaceChildren(...rows);
     const first = page.events[0];
     const lastEvent = page.events.at(-1);
-    setText(info, first && lastEvent ? `seq ${formatCount(first.seq)} – ${formatCount(lastEvent.seq)} (${page.events.length} event${page.events.length === 1 ? '' : 's'})` : 'No events match these filters here');
+    setText(
+      info,
+      first && lastEvent
+        ? `seq ${formatCount(first.seq)} – ${formatCount(lastEvent.seq)} (${page.events.length} event${page.events.length === 1 ? '' : 's'})`
+        : 'No events match these filters here',
+    );
     setEnabled('older', page.older !== null);
     setEnabled('newer', page.newer !== null);
   }

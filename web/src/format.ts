@@ -21,7 +21,12 @@ export function formatMs(ms: number | null): string {
 /** Seconds as "2d 3h", "4h 5m", "6m 7s" or "8s": the two largest units are enough to read at a glance. */
 export function formatDuration(totalSeconds: number): string {
   const s = Math.max(0, Math.floor(totalSeconds));
-  const units: [string, number][] = [['d', Math.floor(s / 86_400)], ['h', Math.floor(s / 3600) % 24], ['m', Math.floor(s / 60) % 60], ['s', s % 60]];
+  const units: [string, number][] = [
+    ['d', Math.floor(s / 86_400)],
+    ['h', Math.floor(s / 3600) % 24],
+    ['m', Math.floor(s / 60) % 60],
+    ['s', s % 60],
+  ];
   const first = units.findIndex(([, n]) => n > 0);
   if (first < 0) return '0s';
   return units

@@ -77,7 +77,11 @@ export function createTopicsTable(): { update(snapshot: Snapshot): void; refresh
     button.addEventListener('click', () => selectTopic(selectedTopic() === topic ? null : topic));
     const time = h('time');
     const cells = COLUMNS.map((column, i) =>
-      h('td', { class: [column.numeric ? 'num' : '', column.wide ? 'wide' : ''].join(' ').trim() || undefined }, i === 0 ? button : column.key === 'last' ? time : null),
+      h(
+        'td',
+        { class: [column.numeric ? 'num' : '', column.wide ? 'wide' : ''].join(' ').trim() || undefined },
+        i === 0 ? button : column.key === 'last' ? time : null,
+      ),
     );
     const tr = h('tr', { 'data-topic': topic }, ...cells);
     return { tr, button, cells, time };
@@ -127,7 +131,8 @@ export function createTopicsTable(): { update(snapshot: Snapshot): void; refresh
     });
     placeRows(tbody, order);
     COLUMNS.forEach((column, i) => {
-      if (column.key !== null) headers[i]?.setAttribute('aria-sort', column.key !== sortKey ? 'none' : sortKey === 'topic' ? 'ascending' : 'descending');
+      if (column.key !== null)
+        headers[i]?.setAttribute('aria-sort', column.key !== sortKey ? 'none' : sortKey === 'topic' ? 'ascending' : 'descending');
     });
     if (all.length === 0) setText(note, 'No topics yet: publish an event and it appears here.');
     else if (matching.length > shown.length) setText(note, `Showing ${shown.length} of ${matching.length} topics: type in Find to narrow.`);

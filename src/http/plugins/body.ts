@@ -71,7 +71,7 @@ function parseNdjson(request: FastifyRequest, text: string, parseJson: ParseJson
   const events: unknown[] = [];
   const lines: number[] = [];
   let line = 0;
-  for (let start = 0; start <= text.length; ) {
+  for (let start = 0; start <= text.length;) {
     const newline = text.indexOf('\n', start);
     const end = newline === -1 ? text.length : newline;
     const raw = text.slice(start, end);
@@ -139,7 +139,9 @@ export class InflateWithin extends Readable {
       if (!this.push(chunk)) gunzip.pause();
     });
     gunzip.once('end', () => this.push(null));
-    gunzip.on('error', (err) => this.destroy(new LogaggError('BAD_REQUEST', { message: `The body is not valid gzip: ${err.message}`, cause: err })));
+    gunzip.on('error', (err) =>
+      this.destroy(new LogaggError('BAD_REQUEST', { message: `The body is not valid gzip: ${err.message}`, cause: err })),
+    );
     this.source.on('data', this.countEncoded);
     // pipe() passes no error on: a client that hangs up mid-body would leave the inflater waiting for an end.
     this.source.once('error', this.onSourceGone);

@@ -19,9 +19,7 @@ export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'ping'>): 
     try {
       await Promise.race([store.ping(), deadline]);
     } catch (err) {
-      throw err instanceof LogaggError && err.code === 'STORE_UNAVAILABLE'
-        ? err
-        : new LogaggError('STORE_UNAVAILABLE', { cause: err });
+      throw err instanceof LogaggError && err.code === 'STORE_UNAVAILABLE' ? err : new LogaggError('STORE_UNAVAILABLE', { cause: err });
     } finally {
       clearTimeout(timer);
     }

@@ -46,7 +46,9 @@ export function publishRoute(app: FastifyInstance, options: PublishRouteOptions)
       if (!checked.ok) {
         const details = ndjson ? withLines(checked.problems, ndjson.lines) : checked.problems;
         throw new LogaggError(checked.tooMany ? 'BATCH_TOO_LARGE' : 'VALIDATION_FAILED', {
-          message: checked.tooMany ? checked.problems[0]?.message : `${checked.problems.length} problem(s) in the request; nothing was stored`,
+          message: checked.tooMany
+            ? checked.problems[0]?.message
+            : `${checked.problems.length} problem(s) in the request; nothing was stored`,
           details,
         });
       }

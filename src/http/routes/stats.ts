@@ -11,31 +11,35 @@ export interface StatsRouteOptions {
 
 /** GET /stats: persisted counters read in one snapshot, so the totals always balance. */
 export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): void {
-  app.get('/stats', { schema: { summary: 'Counters, topics, uptime, pipeline figures', tags: ['operations'], response: { 200: StatsSchema } } }, async () => {
-    const counts = await options.store.topicCounts();
-    let received = 0;
-    let unique = 0;
-    let expired = 0;
-    // No prototype: a topic may be called "__proto__".
-    const perTopic = Object.create(null) as Record<string, TopicStats>;
-    for (const [topic, topicCounts] of counts) {
-      received += topicCounts.received;
-      unique += topicCounts.unique_processed;
-      expired += topicCounts.expired;
-      perTopic[topic] = topicCounts;
-    }
-    const stats: Stats = {
-      received,
-      unique_processed: unique,
-      duplicate_dropped: received - unique,
-      stored: unique - expired,
-      expired,
-      topics: [...counts.keys()],
-      uptime: Math.floor((Date.now() - options.startedAt) / 1000),
-      per_topic: perTopic,
-      store: options.store.kind,
-      pipeline: options.pipeline.figures(),
-    };
-    return stats;
-  });
+  app.get(
+    '/stats',
+    { schema: { summary: 'Counters, topics, uptime, pipeline figures', tags: ['operations'], response: { 200: StatsSchema } } },
+    async () => {
+      const counts = await options.store.topicCounts();
+      let received = 0;
+      let unique = 0;
+      let expired = 0;
+      // No prototype: a topic may be called "__proto__".
+      const perTopic = Object.create(null) as Record<string, TopicStats>;
+      for (const [topic, topicCounts] of counts) {
+        received += topicCounts.received;
+        unique += topicCounts.unique_processed;
+        expired += topicCounts.expired;
+        perTopic[topic] = topicCounts;
+      }
+      const stats: Stats = {
+        received,
+        unique_processed: unique,
+        duplicate_dropped: received - unique,
+        stored: unique - expired,
+        expired,
+        topics: [...counts.keys()],
+        uptime: Math.floor((Date.now() - options.startedAt) / 1000),
+        per_topic: perTopic,
+        store: options.store.kind,
+        pipeline: options.pipeline.figures(),
+      };
+      return stats;
+    },
+  );
 }

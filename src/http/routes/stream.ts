@@ -105,52 +105,56 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
     for (const session of sessions) session.close();
   });
 
-  app.get<{ Querystring: StreamQuery }>('/events/stream', {
+  app.get<{ Querystring: StreamQuery }>(
+    '/events/stream',
+    {
       schema: {
         summary: 'Live tail of committed events (Server-Sent Events)',
         description: 'Each event once, in seq order, as `id: <seq>`; reconnect with Last-Event-ID to resume.',
         tags: ['events'],
         querystring: StreamQuerySchema,
       },
-    }, async (request, reply) => {
-    if (closing) throw new LogaggError('SHUTTING_DOWN');
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write('retry: 1000\n\n');
-    const requested = startCursor(request.query, request.headers['last-event-id']);
-    const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024);
-    sessions.add(session);
-    // Listen for the hang-up before awaiting anything, or a client gone during subscribe leaves its subscriber
-    // and heartbeat behind for good.
-    const live: { gone: boolean; release?: () => void } = { gone: false };
-    res.once('close', () => {
-      live.gone = true;
-      session.close();
-      sessions.delete(session);
-      live.release?.();
-    });
-    const subscription = await options.feed.subscribe(session);
-    const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
-    live.release = () => {
-      subscription.unsubscribe();
-      clearInterval(heartbeat);
-    };
-    if (live.gone) {
-      live.release();
-      return;
-    }
-    try {
-      // Without a resume point a subscriber starts at the present: what commits from now on.
-      await session.catchUp(options.store, requested ?? subscription.position);
-    } catch (err) {
-      request.log.warn({ err }, 'stream catch-up failed; closing so the client resumes');
-      session.close();
-    }
-  });
+    },
+    async (request, reply) => {
+      if (closing) throw new LogaggError('SHUTTING_DOWN');
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write('retry: 1000\n\n');
+      const requested = startCursor(request.query, request.headers['last-event-id']);
+      const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024);
+      sessions.add(session);
+      // Listen for the hang-up before awaiting anything, or a client gone during subscribe leaves its subscriber
+      // and heartbeat behind for good.
+      const live: { gone: boolean; release?: () => void } = { gone: false };
+      res.once('close', () => {
+        live.gone = true;
+        session.close();
+        sessions.delete(session);
+        live.release?.();
+      });
+      const subscription = await options.feed.subscribe(session);
+      const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
+      live.release = () => {
+        subscription.unsubscribe();
+        clearInterval(heartbeat);
+      };
+      if (live.gone) {
+        live.release();
+        return;
+      }
+      try {
+        // Without a resume point a subscriber starts at the present: what commits from now on.
+        await session.catchUp(options.store, requested ?? subscription.position);
+      } catch (err) {
+        request.log.warn({ err }, 'stream catch-up failed; closing so the client resumes');
+        session.close();
+      }
+    },
+  );
 }
