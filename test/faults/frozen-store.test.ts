@@ -12,6 +12,8 @@ import { spawnServer, waitFor } from '../helpers/process.js';
 const STORE_TIMEOUT_MS = 2000;
 // Bounds for a loaded 2-core machine: the deadline plus generous slack, never a performance figure.
 const ANSWER_BOUND_MS = STORE_TIMEOUT_MS + 6000;
+// A read may wait for a pooled connection (3 s) and then for its statement (STORE_TIMEOUT_MS + 1 s).
+const READ_BOUND_MS = STORE_TIMEOUT_MS + 10_000;
 const FROZEN_MS = 15_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,6 +112,12 @@ describe('frozen store', { timeout: 240_000 }, () => {
       figures.readyMs = Math.round(ready.ms);
       assert.equal(ready.value.status, 503);
       assert.ok(ready.ms < ANSWER_BOUND_MS, `/ready took ${ready.ms} ms`);
+
+      // Reads are bounded too (statement + query timeout, pool checkout): an answer, whatever it says.
+      const stats = await timed(() => fetch(`${server.url}/stats`));
+      figures.statsMs = Math.round(stats.ms);
+      figures.statsStatus = stats.value.status;
+      assert.ok(stats.ms < READ_BOUND_MS, `/stats took ${stats.ms} ms`);
 
       // Keep it frozen under load for the whole window; every answer meanwhile is bounded.
       while (performance.now() - frozenAt < FROZEN_MS) {
