@@ -23,6 +23,7 @@ export const DEFAULTS = {
   NATS_DURABLE: 'logagg',
   RETENTION: '',
   DEDUP_RETENTION: '',
+  STORE_TIMEOUT_MS: '5000',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -51,6 +52,8 @@ export interface Config {
   retentionMs: number | undefined;
   /** Keys outlive their events this long (> retentionMs); undefined: the dedup window is the retention. */
   dedupRetentionMs: number | undefined;
+  /** Longest a batch waits for the store before its requests get 503 STORE_UNAVAILABLE. */
+  storeTimeoutMs: number;
 }
 
 const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -128,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     natsDurable: raw('NATS_DURABLE'),
     retentionMs: duration('RETENTION'),
     dedupRetentionMs: duration('DEDUP_RETENTION'),
+    storeTimeoutMs: int('STORE_TIMEOUT_MS', 100, 600_000),
   };
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');

@@ -38,6 +38,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     workers: config.workers,
     onOpen: (info) => logger.info(info, 'embedded store opened'),
     keepKeys: config.dedupRetentionMs !== undefined,
+    storeTimeoutMs: config.storeTimeoutMs,
   });
   if (store.kind === 'pglite' && !config.embeddedSync) {
     logger.warn('EMBEDDED_SYNC=off: commits are not flushed to disk; an OS crash or power cut can lose acknowledged events');
@@ -59,6 +60,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     lingerMs: config.batchLingerMs,
     workers: store.writers,
     maxQueue: config.maxQueue,
+    storeTimeoutMs: config.storeTimeoutMs,
     logger: logger.child({ component: 'ingest' }),
     onCommit: () => feed.wake(),
     onBatch: (tally) => metrics.recordBatch(tally),

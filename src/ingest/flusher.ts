@@ -83,6 +83,9 @@ export async function flushBatch(store: BatchWriter, batch: readonly Pending[], 
 /**
  * A batch that failed for a reason other than the store being away may hold one request the database refuses;
  * retrying each request alone keeps that request from failing the others it happened to share a batch with.
+ * If the store goes away during those retries, that is the batch's failure (STORE_UNAVAILABLE, which the
+ * pipeline's circuit and the runbook key on), and the requests not yet retried get it at once instead of each
+ * waiting out its own timeout.
  */
 async function isolate(store: BatchWriter, batch: readonly Pending[], err: unknown, tally: boolean): Promise<FlushReport> {
   const failure = err instanceof LogaggError ? err : new LogaggError('STORE_FAILED', { cause: err });
@@ -93,7 +96,12 @@ async function isolate(store: BatchWriter, batch: readonly Pending[], err: unkno
   const report: FlushReport = { events: 0, unique: 0, failure };
   if (tally) report.byTopic = new Map();
   for (const pending of batch) {
+    if (report.failure?.code === 'STORE_UNAVAILABLE') {
+      pending.reject(report.failure);
+      continue;
+    }
     const one = await flushBatch(store, [pending], tally);
+    if (one.failure?.code === 'STORE_UNAVAILABLE') report.failure = one.failure;
     report.events += one.events;
     report.unique += one.unique;
     for (const [key, entry] of one.byTopic ?? []) {

@@ -3,7 +3,8 @@ import type { BatchTally } from '../metrics.js';
 import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
 import { Batcher } from './batcher.js';
-import { type BatchWriter, flushBatch } from './flusher.js';
+import { Circuit } from './circuit.js';
+import { type BatchWriter, type FlushReport, flushBatch } from './flusher.js';
 import { IngestQueue, type Pending } from './queue.js';
 
 export interface PipelineOptions {
@@ -11,6 +12,10 @@ export interface PipelineOptions {
   lingerMs: number;
   workers: number;
   maxQueue: number;
+  /** STORE_TIMEOUT_MS: a batch the store has not answered by then is answered 503 STORE_UNAVAILABLE (default 5000). */
+  storeTimeoutMs?: number;
+  /** While the store is away, one batch per this interval probes it; the others are refused at once (default 1000). */
+  probeIntervalMs?: number;
   /** Called after each batch that committed something (wakes the live feed). */
   onCommit?: () => void;
   /** Called after each committed batch with its counts per (transport, topic); off costs nothing. */
@@ -52,38 +57,84 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
   let closing = false;
   let batchesCommitted = 0;
   let eventsCommitted = 0;
-  let storeLost = false;
   let overloaded = false;
   const logger = options.logger;
 
-  const batcher = new Batcher(queue, options, async (batch) => {
-    try {
-      const started = performance.now();
-      const report = await flushBatch(store, batch, options.onBatch !== undefined);
-      if (report.events > 0) batchesCommitted++;
-      eventsCommitted += report.events;
-      if (report.unique > 0) options.onCommit?.();
-      if (report.byTopic && report.events > 0) {
-        options.onBatch?.({ events: report.events, durationSeconds: (performance.now() - started) / 1000, byTopic: report.byTopic });
-      }
-      if (report.failure) options.onStoreError?.(report.failure.code);
-      const unavailable = report.failure?.code === 'STORE_UNAVAILABLE';
-      if (unavailable && !storeLost) {
-        storeLost = true;
-        logger?.warn({ err: report.failure }, 'store unavailable; publishes get 503 until it returns');
-      } else if (!unavailable && storeLost && report.events > 0) {
-        storeLost = false;
-        logger?.info({}, 'store reachable again');
-      }
-      if (overloaded && queue.events * 2 < options.maxQueue) {
-        overloaded = false;
-        logger?.info({ queuedEvents: queue.events }, 'ingest queue below half; accepting again');
-      }
-    } catch (err) {
-      // flushBatch settles its requests; this only guards against a bug leaving them hanging.
-      const failure = new LogaggError('INTERNAL', { cause: err });
-      for (const pending of batch) pending.reject(failure);
+  const circuit = new Circuit(options.probeIntervalMs ?? 1000);
+  const storeTimeoutMs = options.storeTimeoutMs ?? 5000;
+
+  const storeLost = (failure: LogaggError, probe: boolean): void => {
+    if (circuit.failed(probe)) logger?.warn({ err: failure }, 'store unavailable; publishes get 503 until it returns');
+  };
+
+  /** Books what a batch's store call did; `answered` is false when its requests already got the deadline's 503. */
+  const record = (report: FlushReport, started: number, probe: boolean, answered: boolean): void => {
+    if (report.events > 0) batchesCommitted++;
+    eventsCommitted += report.events;
+    if (report.unique > 0) options.onCommit?.();
+    if (report.byTopic && report.events > 0) {
+      options.onBatch?.({ events: report.events, durationSeconds: (performance.now() - started) / 1000, byTopic: report.byTopic });
     }
+    if (report.failure?.code === 'STORE_UNAVAILABLE') {
+      // A late failure of a batch given up on was already counted and reported at its deadline.
+      if (!answered) return;
+      options.onStoreError?.(report.failure.code);
+      storeLost(report.failure, probe);
+      return;
+    }
+    if (report.failure && answered) options.onStoreError?.(report.failure.code);
+    if (circuit.answered(probe)) logger?.info({}, 'store reachable again');
+  };
+
+  const drained = (): void => {
+    if (overloaded && queue.events * 2 < options.maxQueue) {
+      overloaded = false;
+      logger?.info({ queuedEvents: queue.events }, 'ingest queue below half; accepting again');
+    }
+  };
+
+  const flush = async (batch: Pending[]): Promise<void> => {
+    const admission = circuit.admit();
+    if (admission === 'refuse') {
+      const refusal = new LogaggError('STORE_UNAVAILABLE', {
+        message: 'The store is not answering; publishes are refused until a probe commits. Retry after Retry-After',
+      });
+      for (const pending of batch) pending.reject(refusal);
+      return;
+    }
+    const probe = admission === 'probe';
+    const started = performance.now();
+    let late = false;
+    const flushed = flushBatch(store, batch, options.onBatch !== undefined).then(
+      // Once late, this batch is no longer the probe in flight (the deadline ended that); a late answer still
+      // proves the store is back.
+      (report) => record(report, started, probe && !late, !late),
+      (err: unknown) => {
+        // flushBatch settles its requests; this only guards against a bug leaving them hanging.
+        const failure = new LogaggError('INTERNAL', { cause: err });
+        for (const pending of batch) pending.reject(failure);
+      },
+    );
+    // The flusher's deadline: a store that does not answer (frozen, partitioned) must not hold these requests
+    // or this flusher. Their events were not acknowledged, so the 503 is safe to retry; if the commit lands
+    // after all, the retry is answered as a duplicate. The store call itself is bounded below (query timeout).
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), storeTimeoutMs);
+    });
+    const outcome = await Promise.race([flushed, deadline]);
+    clearTimeout(timer);
+    if (outcome !== 'late') return;
+    late = true;
+    const failure = new LogaggError('STORE_UNAVAILABLE', { message: `The store did not answer within ${storeTimeoutMs} ms; retry later` });
+    for (const pending of batch) pending.reject(failure);
+    options.onStoreError?.(failure.code);
+    storeLost(failure, probe);
+  };
+
+  const batcher = new Batcher(queue, options, async (batch) => {
+    await flush(batch);
+    drained();
   });
 
   return {

@@ -84,12 +84,14 @@ export interface StoreOptions {
   onOpen?: PgliteEngineOptions['onOpen'];
   /** DEDUP_RETENTION is set: keys are claimed in event_keys, which outlives the payloads. */
   keepKeys?: boolean;
+  /** STORE_TIMEOUT_MS: PostgreSQL's statement and query timeouts are derived from it. */
+  storeTimeoutMs?: number;
 }
 
 /** Picks the engine: PostgreSQL when a URL is given, else embedded PGlite in dataDir. */
 export async function createStore(options: StoreOptions): Promise<Store> {
   const engine = options.databaseUrl
-    ? createPostgresEngine({ url: options.databaseUrl, writers: options.workers })
+    ? createPostgresEngine({ url: options.databaseUrl, writers: options.workers, storeTimeoutMs: options.storeTimeoutMs })
     : await createPgliteEngine({ dataDir: options.dataDir, sync: options.embeddedSync, onOpen: options.onOpen });
   return createSqlStore(engine, { keepKeys: options.keepKeys ?? false });
 }

@@ -4,8 +4,9 @@ import type { Engine, QueryFn } from './engine.js';
 import { INSERT_BATCH, INSERT_BATCH_KEYED } from './sql.js';
 
 // SQLSTATE classes that mean "the database is not there right now", not "this statement is wrong":
-// 08 connection exception, 53 insufficient resources, 57P0x admin/crash shutdown, 40P01 deadlock (retry).
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|40P01)/;
+// 08 connection exception, 53 insufficient resources, 57P0x admin/crash shutdown, 40P01 deadlock (retry),
+// 57014 query canceled (statement_timeout: the store is too slow to answer in time).
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|57014|40P01)/;
 
 /** Turns a pg error into STORE_UNAVAILABLE (retry later) or STORE_FAILED, keeping it as cause. */
 export function translatePgError(err: unknown): LogaggError {
@@ -22,7 +23,15 @@ export interface PostgresEngineOptions {
   writers: number;
   /** Fail a checkout fast when the server is down, so publishers get 503 instead of a hang. */
   connectTimeoutMs?: number;
+  /** STORE_TIMEOUT_MS: the bound on every statement but a transaction's (migrations, the copy). Default 5000. */
+  storeTimeoutMs?: number;
 }
+
+// A silent peer (partition, dead host) is found by TCP keepalive probes after this much idleness.
+const KEEPALIVE_DELAY_MS = 10_000;
+// The client-side bound is a little longer than the server's, so a live server cancels its own statement first
+// (57014, the connection stays usable) and only a server that does not answer at all hits the client's.
+const QUERY_TIMEOUT_SLACK_MS = 1000;
 
 // Statements run as named prepared statements: parsed and planned once per connection, not once per batch.
 // Only the batch insert, whose plan does not depend on its parameter; the read queries' "$2 IS NULL OR …"
@@ -32,14 +41,27 @@ const PREPARED = new Map([
   [INSERT_BATCH_KEYED, 'logagg_insert_batch_keyed'],
 ]);
 
-/** PostgreSQL through a pg pool: one connection per flusher, plus two for reads. */
+/**
+ * PostgreSQL through a pg pool: one connection per flusher, plus two for reads. Every pooled statement is bounded
+ * twice: statement_timeout on the server and query_timeout on the client, for a server that does not answer at
+ * all (frozen, partitioned). pool.query() releases a connection with its error, which destroys it: one that
+ * timed out still has its statement in flight and is never handed out again.
+ */
 export function createPostgresEngine(options: PostgresEngineOptions): Engine {
-  const pool = new pg.Pool({
+  const storeTimeoutMs = options.storeTimeoutMs ?? 5000;
+  const connection = {
     connectionString: options.url,
-    max: options.writers + 2,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
-    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     application_name: 'logagg',
+  };
+  const pool = new pg.Pool({
+    ...connection,
+    max: options.writers + 2,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: storeTimeoutMs,
+    query_timeout: storeTimeoutMs + QUERY_TIMEOUT_SLACK_MS,
   });
   // An idle connection that dies (server restart) emits here; the pool drops it and dials anew on next use.
   pool.on('error', () => undefined);
@@ -61,11 +83,16 @@ export function createPostgresEngine(options: PostgresEngineOptions): Engine {
     async exec(text) {
       await query(text);
     },
+    // Transactions are migrations and the embedded-to-PostgreSQL copy: long by nature, run once, by an operator
+    // or at start. They get a connection of their own without statement or query timeout (keepalive still finds
+    // a dead peer), so the bound meant for ingest never fails a legitimate long migration.
     async transaction(fn) {
-      let client: pg.PoolClient;
+      const client = new pg.Client(connection);
+      client.on('error', () => undefined);
       try {
-        client = await pool.connect();
+        await client.connect();
       } catch (err) {
+        await client.end().catch(() => undefined);
         throw translatePgError(err);
       }
       const clientQuery: QueryFn = async <R>(text: string, params?: readonly unknown[]) => {
@@ -75,7 +102,6 @@ export function createPostgresEngine(options: PostgresEngineOptions): Engine {
           throw translatePgError(err);
         }
       };
-      let broken: unknown;
       try {
         await clientQuery('BEGIN');
         const result = await fn(clientQuery, async (text) => {
@@ -84,12 +110,11 @@ export function createPostgresEngine(options: PostgresEngineOptions): Engine {
         await clientQuery('COMMIT');
         return result;
       } catch (err) {
-        broken = err;
         // The rollback may fail too if the connection is gone; the original error is the one to report.
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release(broken instanceof LogaggError && broken.code === 'STORE_UNAVAILABLE');
+        await client.end().catch(() => undefined);
       }
     },
     close: () => pool.end(),
