@@ -15,11 +15,13 @@ export interface SubscribeOptions {
   retry?: Partial<RetryPolicy>;
 }
 
-function parseBlock(block: string): { id?: string; data?: string } {
-  const out: { id?: string; data?: string } = {};
+/** One SSE message; `error` is the server's `: error CODE message` comment sent just before it ends a stream. */
+function parseBlock(block: string): { id?: string; data?: string; error?: string } {
+  const out: { id?: string; data?: string; error?: string } = {};
   for (const line of block.split('\n')) {
     if (line.startsWith('id: ')) out.id = line.slice(4);
     else if (line.startsWith('data: ')) out.data = line.slice(6);
+    else if (line.startsWith(': error ')) out.error = line.slice(8);
   }
   return out;
 }
@@ -44,19 +46,22 @@ export async function subscribe(options: SubscribeOptions): Promise<void> {
       // A start at the present still needs a cursor for the next reconnect: the first event sets it.
       const decoder = new TextDecoder();
       let buffer = '';
+      let serverError: string | undefined;
       for await (const chunk of response.body) {
         buffer += decoder.decode(chunk as Uint8Array, { stream: true });
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const { id, data } = parseBlock(buffer.slice(0, end));
+          const { id, data, error } = parseBlock(buffer.slice(0, end));
           buffer = buffer.slice(end + 2);
+          serverError = error ?? serverError;
           if (id === undefined || data === undefined) continue;
           failures = 0;
           lastSeq = Number(id);
           options.onEvent(JSON.parse(data) as StoredEvent);
         }
       }
-      throw new Error('the server ended the stream');
+      // The store was away (the server says why): reconnect with backoff, as after any other drop.
+      throw new Error(serverError === undefined ? 'the server ended the stream' : `the server ended the stream: ${serverError}`);
     } catch (err) {
       if (options.signal?.aborted) return;
       const delayMs = backoffDelay(Math.min(failures, 10), policy);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PublishResult } from '../../src/schema/publish.js';
 import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
+import { waitFor } from '../helpers/process.js';
 import { serverForSuite, startServer } from '../helpers/server.js';
 import { openStream } from '../helpers/sse.js';
 import { freshStore, storeKinds } from '../helpers/stores.js';
@@ -120,4 +121,28 @@ describe('GET /events/stream across replicas', { timeout: 60_000 }, () => {
       );
     },
   );
+});
+
+describe('GET /events/stream and the in-flight gauge', { timeout: 60_000 }, () => {
+  // A server of its own: streams left by other tests would move the gauge under this one.
+  const server = serverForSuite('pglite');
+  test('streams the client closes, and a request it abandons, leave logagg_http_requests_in_flight where it was', async () => {
+    // Read while the /metrics request itself is in flight, so every reading counts that one request too.
+    const inFlight = async (): Promise<number> => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^logagg_http_requests_in_flight (\d+)$/m.exec(text)?.[1]);
+    };
+    const before = await inFlight();
+    const topic = uniqueTopic('gauge');
+    const streams = await Promise.all(Array.from({ length: 5 }, () => openStream(`${server.url}/events/stream?topic=${topic}`)));
+    assert.equal(await inFlight(), before + 5);
+    for (const stream of streams) stream.close();
+    await waitFor(async () => (await inFlight()) === before, 10_000, 'the gauge to count the closed streams down');
+    // A request the client abandons before the answer never runs onResponse either.
+    const abandoned = new AbortController();
+    const pending = fetch(`${server.url}/events?topic=${topic}`, { signal: abandoned.signal }).catch(() => undefined);
+    abandoned.abort();
+    await pending;
+    await waitFor(async () => (await inFlight()) === before, 10_000, 'the gauge to settle');
+  });
 });

@@ -122,7 +122,7 @@ export class LiveTail {
   private receive(messages: StreamMessage[]): void {
     for (const message of messages) {
       const seq = Number(message.id);
-      if (message.event !== 'event' || !Number.isSafeInteger(seq)) continue;
+      if (message.event !== 'message' || !Number.isSafeInteger(seq)) continue;
       this.pending.push({ seq, data: message.data });
       this.cursor = seq;
       this.seen++;

@@ -3,8 +3,12 @@ import type { Metrics } from '../../metrics.js';
 
 /** GET /metrics in Prometheus text format, and the in-flight request gauge it reports. */
 export function metricsRoute(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onRequest', async () => metrics.requestStarted());
-  app.addHook('onResponse', async () => metrics.requestFinished());
+  // Counted down when the response closes, not in onResponse: a hijacked reply (the live stream) and a request
+  // the client abandoned never run onResponse, and each would hold the gauge up by one forever.
+  app.addHook('onRequest', async (_request, reply) => {
+    metrics.requestStarted();
+    reply.raw.once('close', () => metrics.requestFinished());
+  });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { LogaggError } from '../../errors.js';
+import { isLogaggError, LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
 import type { Feed, FeedEvent, FeedSubscriber } from '../../ingest/feed.js';
 import { NO_NUL_PATTERN } from '../../schema/event.js';
@@ -21,10 +21,14 @@ export interface StreamRouteOptions {
 }
 
 const CATCH_UP_PAGE = 500;
+/** The reconnect delay a client is told on open (`retry:`), and the longer one after the store failed it. */
+const RETRY_MS = 1000;
+const RETRY_AFTER_FAILURE_MS = 2000;
 
 /**
  * One SSE connection: subscribe to the feed first (live events are held back), read what was missed from the
  * store, then release the held events past the cursor. Each event goes out once, in seq order, as `id: <seq>`.
+ * Events carry no `event:` field: they are the default `message` type, so `EventSource.onmessage` sees them.
  */
 class StreamSession implements FeedSubscriber {
   private live = false;
@@ -67,7 +71,7 @@ class StreamSession implements FeedSubscriber {
     let chunk = '';
     for (const event of events) {
       if (event.seq <= this.cursor) continue;
-      chunk += `id: ${event.seq}\nevent: event\ndata: ${event.json}\n\n`;
+      chunk += `id: ${event.seq}\ndata: ${event.json}\n\n`;
       this.cursor = event.seq;
     }
     if (chunk === '' || this.closed) return;
@@ -78,6 +82,18 @@ class StreamSession implements FeedSubscriber {
 
   heartbeat(): void {
     if (!this.closed) this.res.write(': keep-alive\n\n');
+  }
+
+  /**
+   * Ends the stream saying why, as an SSE comment (clients ignore it; people and the client library read it).
+   * A 200 stream that ends is what makes a standard EventSource reconnect; a non-200 would stop it for good.
+   */
+  fail(err: unknown): void {
+    if (this.closed) return;
+    const code = isLogaggError(err) ? err.code : 'STORE_FAILED';
+    const message = (err instanceof Error ? err.message : String(err)).replace(/[\r\n]+/g, ' ');
+    this.res.write(`retry: ${RETRY_AFTER_FAILURE_MS}\n: error ${code} ${message}\n\n`);
+    this.close();
   }
 
   close(): void {
@@ -110,7 +126,10 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
     {
       schema: {
         summary: 'Live tail of committed events (Server-Sent Events)',
-        description: 'Each event once, in seq order, as `id: <seq>`; reconnect with Last-Event-ID to resume.',
+        description:
+          'Each event once, in seq order, as a default `message` event with `id: <seq>`; reconnect with Last-Event-ID to ' +
+          'resume. If the store fails the stream, an `: error <CODE> <message>` comment ends it (still a 200, so ' +
+          'EventSource reconnects). See docs/stream.md.',
         tags: ['events'],
         querystring: StreamQuerySchema,
       },
@@ -125,35 +144,36 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      res.write('retry: 1000\n\n');
+      res.write(`retry: ${RETRY_MS}\n\n`);
       const requested = startCursor(request.query, request.headers['last-event-id']);
       const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024);
       sessions.add(session);
+      // The heartbeat runs from the first byte, so a stream waiting on a slow store is not silent either.
+      const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
       // Listen for the hang-up before awaiting anything, or a client gone during subscribe leaves its subscriber
       // and heartbeat behind for good.
-      const live: { gone: boolean; release?: () => void } = { gone: false };
+      const live: { gone: boolean; unsubscribe?: () => void } = { gone: false };
       res.once('close', () => {
         live.gone = true;
         session.close();
         sessions.delete(session);
-        live.release?.();
-      });
-      const subscription = await options.feed.subscribe(session);
-      const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
-      live.release = () => {
-        subscription.unsubscribe();
         clearInterval(heartbeat);
-      };
-      if (live.gone) {
-        live.release();
-        return;
-      }
+        live.unsubscribe?.();
+      });
       try {
+        // Both steps read the store; if it is away the stream says so and ends, and the client comes back
+        // after `retry:` to a fresh subscription rather than sitting on an open stream that never speaks.
+        const subscription = await options.feed.subscribe(session);
+        if (live.gone) {
+          subscription.unsubscribe();
+          return;
+        }
+        live.unsubscribe = subscription.unsubscribe;
         // Without a resume point a subscriber starts at the present: what commits from now on.
         await session.catchUp(options.store, requested ?? subscription.position);
       } catch (err) {
-        request.log.warn({ err }, 'stream catch-up failed; closing so the client resumes');
-        session.close();
+        request.log.warn({ err }, 'stream could not start or catch up; closing so the client resumes');
+        session.fail(err);
       }
     },
   );
