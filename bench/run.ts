@@ -13,6 +13,7 @@ import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
 import { retentionScenario } from './scenarios/retention.bench.js';
 import { singleIngestScenario } from './scenarios/single-ingest.bench.js';
+import { topicsScenario } from './scenarios/topics.bench.js';
 
 // Raw ceiling first: the ingest scenarios report their share of it.
 const SCENARIOS: readonly Scenario[] = [
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [
   queryLatencyScenario,
   embeddedBatchedScenario,
   retentionScenario,
+  topicsScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--quick] [--only id,id] [--server dist|source] [--out FILE] [--cpu-prof DIR]

@@ -11,6 +11,7 @@ import { otlpLogsRoute } from './http/routes/otlp.js';
 import { publishRoute } from './http/routes/publish.js';
 import { statsRoute } from './http/routes/stats.js';
 import { streamRoute } from './http/routes/stream.js';
+import { topicsRoute } from './http/routes/topics.js';
 import type { Feed } from './ingest/feed.js';
 import type { Pipeline } from './ingest/index.js';
 import type { Metrics } from './metrics.js';
@@ -89,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   eventsRoute(app, options.store);
   streamRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
+  topicsRoute(app, options.store);
   healthRoutes(app, options.store);
   dashboardRoute(app);
   return app;

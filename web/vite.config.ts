@@ -18,6 +18,6 @@ export default defineConfig({
   },
   // `npx vite --config web/vite.config.ts` serves the page with live reload against an aggregator on :8080.
   server: {
-    proxy: Object.fromEntries(['/stats', '/events', '/metrics', '/ready'].map((path) => [path, 'http://127.0.0.1:8080'])),
+    proxy: Object.fromEntries(['/stats', '/topics', '/events', '/metrics', '/ready'].map((path) => [path, 'http://127.0.0.1:8080'])),
   },
 });

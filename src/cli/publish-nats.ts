@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { createClient } from '../client/index.js';
 import type { TopicCounts } from '../schema/stats.js';
 import { latencySummary } from './percentiles.js';
-import { exact, type Progress, type PublisherOptions, type PublisherReport, sumTopics, within } from './publish-run.js';
+import { countTopics, exact, type Progress, type PublisherOptions, type PublisherReport, within } from './publish-run.js';
 import { planStream } from './publish-stream.js';
 
 export interface NatsPublisherOptions extends PublisherOptions {
@@ -32,7 +32,7 @@ export async function runNatsPublisher(options: NatsPublisherOptions, onProgress
   let droppedByStream = 0;
   let failed = 0;
   try {
-    const before = sumTopics(await http.stats(), stream.topics);
+    const before = await countTopics(http, stream.topics);
     const started = performance.now();
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -66,7 +66,7 @@ export async function runNatsPublisher(options: NatsPublisherOptions, onProgress
     const deadline = Date.now() + (options.settleTimeoutMs ?? 60_000);
     let gained: TopicCounts;
     for (;;) {
-      const now = sumTopics(await http.stats(), stream.topics);
+      const now = await countTopics(http, stream.topics);
       gained = {
         received: now.received - before.received,
         unique_processed: now.unique_processed - before.unique_processed,

@@ -44,13 +44,28 @@ export interface RawResponse {
   body: string;
 }
 
+/** GET /stats parameters: list the top `top` topics by copies received (server default 20, at most 100), and `topics`. */
+export interface StatsQuery {
+  top?: number;
+  /** At most 100 names, and the URL within the server's 16 KiB header limit. */
+  topics?: readonly string[];
+}
+
+function statsPath(query: StatsQuery = {}): string {
+  const params = new URLSearchParams();
+  if (query.top !== undefined) params.set('top', String(query.top));
+  for (const topic of query.topics ?? []) params.append('topic', topic);
+  const text = params.toString();
+  return text === '' ? '/stats' : `/stats?${text}`;
+}
+
 export interface LogaggClient {
   /** Publishes one event or a batch; resolves once the server committed it. */
   publish(events: Event | readonly Event[]): Promise<PublishReceipt>;
   /** Publishes an already serialized body: one event, an array, or an {"events": [...]} envelope. */
   publishRaw(body: string): Promise<PublishReceipt>;
-  /** Reads GET /stats, with retries. */
-  stats(): Promise<Stats>;
+  /** Reads GET /stats (the totals and the top topics, plus any named ones), with retries. */
+  stats(query?: StatsQuery): Promise<Stats>;
   /** One GET attempt, no retry: for latency probes. */
   get(pathAndQuery: string): Promise<RawResponse>;
   /** Closes idle keep-alive sockets. */
@@ -141,8 +156,9 @@ export function createClient(options: ClientOptions): LogaggClient {
   return {
     publish: (events) => publishRaw(JSON.stringify(events)),
     publishRaw,
-    async stats() {
-      const outcome = await retrying(async () => expectOk(await attempt('GET', '/stats')));
+    async stats(query) {
+      const path = statsPath(query);
+      const outcome = await retrying(async () => expectOk(await attempt('GET', path)));
       return JSON.parse(outcome.value.body) as Stats;
     },
     get: (pathAndQuery) => attempt('GET', pathAndQuery),

@@ -1,5 +1,5 @@
 // The public API of logagg/client: one HTTP client, the project's one retry policy, ids fixed at creation.
-export { createClient, type ClientOptions, type LogaggClient, type PublishReceipt, type RawResponse } from './http.js';
+export { createClient, type ClientOptions, type LogaggClient, type PublishReceipt, type RawResponse, type StatsQuery } from './http.js';
 export { createEvent, newEventId, type NewEvent } from './event.js';
 export {
   createPublisher,

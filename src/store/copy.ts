@@ -11,6 +11,7 @@ import {
   SELECT_KEYS_TO_COPY,
   INSERT_COPIED_COUNTS,
   INSERT_COPIED_EVENTS,
+  RESET_TOTALS,
   SELECT_ALL_TOPIC_COUNTS,
   SELECT_EVENTS_TO_COPY,
   type TopicCountsRow,
@@ -52,6 +53,7 @@ export async function copyEmbeddedToPostgres(dataDir: string, databaseUrl: strin
       }
       const counts = await source.query<TopicCountsRow>(SELECT_ALL_TOPIC_COUNTS);
       if (counts.length > 0) await query(INSERT_COPIED_COUNTS, [JSON.stringify(counts)]);
+      await query(RESET_TOTALS);
       await query(ADVANCE_SEQ);
       return { events, topics: counts.length };
     });

@@ -1,7 +1,7 @@
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
 import type { EventFilter } from '../schema/query.js';
-import type { TopicStats } from '../schema/stats.js';
+import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { Engine } from './engine.js';
 import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
@@ -20,8 +20,12 @@ import {
   SELECT_EVENTS_PAGE,
   SELECT_EVENTS_PAGE_BEFORE,
   SELECT_HEAD_SEQ,
+  SELECT_STATS,
   SELECT_TOPIC_COUNTS,
+  SELECT_TOPICS_PAGE,
+  type StatsRow,
   type TopicCountsRow,
+  type TopicsPageRow,
 } from './sql.js';
 
 export { copyEmbeddedToPostgres } from './copy.js';
@@ -46,6 +50,24 @@ export interface FeedEvent {
   json: string;
 }
 
+/** The totals and a bounded list of topics, read in one snapshot (GET /stats). */
+export interface StatsSnapshot {
+  totals: TopicStats;
+  topicCount: number;
+  /** The top topics by copies received, then the named ones not among them. */
+  topics: TopicEntry[];
+}
+
+/** One page of the topic list by name (GET /topics). */
+export interface TopicsPage {
+  topics: TopicEntry[];
+  /** Where the next page starts (exclusive); null when no topic remains. */
+  next: string | null;
+}
+
+/** Names one GET /topics reads at most, whatever it matches: the bound on its work. */
+export const TOPIC_SCAN_BUDGET = 10_000;
+
 export interface Store {
   readonly kind: 'postgres' | 'pglite';
   /** How many batches may be committed at once. */
@@ -60,8 +82,12 @@ export interface Store {
   eventsAfter(after: number, topic: string | undefined, limit: number): Promise<FeedEvent[]>;
   /** The highest committed seq (0 when empty). */
   headSeq(): Promise<number>;
-  /** Persisted counters per topic, read in one snapshot. */
+  /** Persisted counters of every topic, read in one snapshot (tests and tools: unbounded). */
   topicCounts(): Promise<Map<string, TopicStats>>;
+  /** Totals, topic count, the top `top` topics by copies received and the `named` ones, in one snapshot. */
+  stats(top: number, named: readonly string[]): Promise<StatsSnapshot>;
+  /** Topics by name after `after`, containing `q` (ignoring case); reads at most TOPIC_SCAN_BUDGET names. */
+  topicsPage(query: { after: string | undefined; limit: number; q: string | undefined }): Promise<TopicsPage>;
   /** Retention: deletes up to `limit` of the oldest events received before `cutoff`; returns how many. */
   expireEvents(cutoff: Date, limit: number): Promise<number>;
   /** DEDUP_RETENTION: forgets up to `limit` keys claimed before `cutoff`; returns how many. */
@@ -120,6 +146,32 @@ function batchParams(events: readonly Event[]): [string, string] {
   return [JSON.stringify(firstCopies), JSON.stringify(received)];
 }
 
+/** The one place counters become figures: duplicates and stored are derived, never stored. */
+function toTopicStats(received: number, unique: number, expired: number, lastReceivedAt: string | null): TopicStats {
+  return {
+    received,
+    unique_processed: unique,
+    duplicate_dropped: received - unique,
+    stored: unique - expired,
+    expired,
+    last_received_at: lastReceivedAt,
+  };
+}
+
+type CountsColumns = Pick<TopicCountsRow, 'received' | 'unique_count' | 'expired' | 'last_received_at'>;
+const rowStats = (row: CountsColumns): TopicStats =>
+  toTopicStats(Number(row.received), Number(row.unique_count), Number(row.expired), row.last_received_at);
+
+/** The listed topics of a joined row set (a row with a null topic stands for none). */
+function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof CountsColumns]: string | null }>): TopicEntry[] {
+  const listed: TopicEntry[] = [];
+  for (const row of rows) {
+    if (row.topic === null) continue;
+    listed.push({ topic: row.topic, ...rowStats(row as CountsColumns) });
+  }
+  return listed;
+}
+
 const optionalSeq = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
 
 /** The store on any engine: the same SQL for both. */
@@ -166,21 +218,31 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     },
     async topicCounts() {
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
-      const counts = new Map<string, TopicStats>();
-      for (const row of rows) {
-        const received = Number(row.received);
-        const unique = Number(row.unique_count);
-        const expired = Number(row.expired);
-        counts.set(row.topic, {
-          received,
-          unique_processed: unique,
-          duplicate_dropped: received - unique,
-          stored: unique - expired,
-          expired,
-          last_received_at: row.last_received_at,
-        });
+      return new Map(rows.map((row) => [row.topic, rowStats(row)]));
+    },
+    async stats(top, named) {
+      const rows = await engine.query<StatsRow>(SELECT_STATS, [top, JSON.stringify(named)]);
+      const first = rows[0];
+      if (!first) throw new LogaggError('STORE_FAILED', { message: 'The totals row is missing (schema not migrated?)' });
+      return {
+        totals: toTopicStats(Number(first.total_received), Number(first.total_unique), Number(first.total_expired), null),
+        topicCount: Number(first.topic_count),
+        topics: entries(rows),
+      };
+    },
+    async topicsPage({ after, limit, q }) {
+      // Without a filter every name read is kept: reading limit + 1 tells whether more remain.
+      const budget = q === undefined ? limit + 1 : TOPIC_SCAN_BUDGET;
+      const rows = await engine.query<TopicsPageRow>(SELECT_TOPICS_PAGE, [after ?? '', budget, q ?? null, limit]);
+      const matched = entries(rows);
+      const first = rows[0];
+      if (matched.length > limit) {
+        const page = matched.slice(0, limit);
+        return { topics: page, next: (page[page.length - 1] as TopicEntry).topic };
       }
-      return counts;
+      // The budget ran out before the page filled: more names remain after the last one read.
+      const exhausted = first !== undefined && first.scanned >= budget;
+      return { topics: matched, next: exhausted ? first.last_scanned : null };
     },
     expireEvents: (cutoff, limit) => deleted(EXPIRE_EVENTS, cutoff, limit),
     expireKeys: (cutoff, limit) => deleted(EXPIRE_KEYS, cutoff, limit),

@@ -10,8 +10,8 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
 
 /**
  * One statement per batch: parse the batch, take the commit lock, insert the set with ON CONFLICT DO NOTHING, add
- * the batch's per-topic totals to the counters, return the keys that were new. Counters move in the same
- * transaction as the rows, so /stats is never out of balance. The batch arrives as one JSON array parameter
+ * the batch's per-topic totals to the counters and to the one totals row, return the keys that were new. Counters
+ * move in the same transaction as the rows, so /stats is never out of balance. The batch arrives as one JSON array parameter
  * whatever its size (recordset beat unnest over text arrays at >= 1000 rows). json, not jsonb: the payload keeps
  * its key order and text, and json_to_recordset ran as fast as jsonb_to_recordset here (~91k rows/s, 4 connections).
  *
@@ -28,6 +28,17 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
  * primary key decides, as the events one does otherwise), and only claimed keys are inserted as events. The
  * events primary key still refuses a key whose row outlived its key (the two windows are set independently).
  */
+/**
+ * What a batch adds to stats_totals, read from the rows the upsert returned, so the totals row is updated after
+ * the topic rows (one lock order for every writer). A topic row is new when its received equals the batch's own
+ * count for it: an existing row already held at least one copy. (The statement snapshot cannot tell: it predates
+ * the commit lock, so a topic created by the batch committed just before would look new to a NOT EXISTS.)
+ */
+const TOTALS_OF_BATCH = `
+    SELECT coalesce(sum(p.received), 0) AS received, coalesce(sum(p.unique_count), 0) AS unique_count,
+      count(*) FILTER (WHERE c.received = p.received) AS created
+    FROM counted c JOIN per_topic p USING (topic)`;
+
 function insertBatchSql(keyed: boolean): string {
   const claimed = keyed
     ? `
@@ -69,6 +80,12 @@ counted AS (
   ON CONFLICT (topic) DO UPDATE
     SET received = s.received + excluded.received, unique_count = s.unique_count + excluded.unique_count,
         last_received_at = excluded.last_received_at
+  RETURNING topic, received
+),
+totals AS (
+  UPDATE stats_totals t
+  SET received = t.received + b.received, unique_count = t.unique_count + b.unique_count, topic_count = t.topic_count + b.created
+  FROM (${TOTALS_OF_BATCH}) AS b
 )
 SELECT topic, event_id FROM inserted`;
 }
@@ -147,8 +164,11 @@ export interface EventAfterRow {
 
 export const SELECT_HEAD_SEQ = 'SELECT coalesce(max(seq), 0)::text AS seq FROM events';
 
-const TOPIC_COUNTS_COLUMNS = `topic, received::text AS received, unique_count::text AS unique_count, expired::text AS expired,
-  (to_json(last_received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS last_received_at`;
+/** A topic's counters as text (bigints stay exact), read from the table or alias t. */
+const topicCountsColumns = (t: string): string => `${t}.topic, ${t}.received::text AS received,
+  ${t}.unique_count::text AS unique_count, ${t}.expired::text AS expired,
+  (to_json(${t}.last_received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS last_received_at`;
+const TOPIC_COUNTS_COLUMNS = topicCountsColumns('topic_stats');
 
 export const SELECT_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topic_stats ORDER BY topic`;
 
@@ -161,10 +181,65 @@ export interface TopicCountsRow {
 }
 
 /**
+ * GET /stats in one statement, so one snapshot: the totals row, and the top $1 topics by copies received (walked
+ * off topic_stats_received_idx, never a sort of every topic) plus the topics named in $2 (a JSON array). One row
+ * per listed topic, each carrying the totals; one row with null topic when none is listed.
+ */
+export const SELECT_STATS = `
+WITH listed AS (
+  (SELECT * FROM topic_stats ORDER BY received DESC, topic LIMIT $1)
+  UNION
+  (SELECT * FROM topic_stats WHERE topic IN (SELECT json_array_elements_text($2::json)))
+)
+SELECT t.received::text AS total_received, t.unique_count::text AS total_unique, t.expired::text AS total_expired,
+  t.topic_count::text AS topic_count, ${topicCountsColumns('l')}
+FROM stats_totals t LEFT JOIN listed l ON true
+ORDER BY l.received DESC, l.topic`;
+
+export interface StatsRow {
+  total_received: string;
+  total_unique: string;
+  total_expired: string;
+  topic_count: string;
+  topic: string | null;
+  received: string | null;
+  unique_count: string | null;
+  expired: string | null;
+  last_received_at: string | null;
+}
+
+/**
+ * One page of GET /topics: topics by name after $1 ('' for the first page), at most $2 of them read (the scan
+ * budget: a rare q must not walk 100,000 names in one request), those containing $3 (case-insensitive; null for
+ * all), at most $4 + 1 kept (the extra one says whether more matched). Each row also says how many names were
+ * read and the last one, where the next page starts when the budget ran out before the page filled.
+ */
+export const SELECT_TOPICS_PAGE = `
+WITH scanned AS MATERIALIZED (
+  SELECT * FROM topic_stats WHERE topic > $1 ORDER BY topic LIMIT $2
+),
+matched AS (
+  SELECT * FROM scanned WHERE $3::text IS NULL OR strpos(lower(topic), lower($3)) > 0 ORDER BY topic LIMIT $4::int + 1
+)
+SELECT s.scanned, s.last_scanned, ${topicCountsColumns('m')}
+FROM (SELECT count(*)::int AS scanned, max(topic) AS last_scanned FROM scanned) s LEFT JOIN matched m ON true
+ORDER BY m.topic`;
+
+export interface TopicsPageRow {
+  scanned: number;
+  last_scanned: string | null;
+  topic: string | null;
+  received: string | null;
+  unique_count: string | null;
+  expired: string | null;
+  last_received_at: string | null;
+}
+
+/**
  * Retention: deletes up to $2 of the oldest events received before $1 and adds them to their topics' expired
  * counters in the same transaction. It walks the head of the seq index only (received_at follows seq to within a
  * commit), so a pass that finds nothing old costs one short index read, not a table scan, and no index on
- * received_at slows every insert. Inserts are not blocked: a publish of a key being deleted waits for the row
+ * received_at slows every insert. The totals row is locked only when something was deleted, after the topic rows. Inserts are not blocked: a publish of a key being deleted waits for the row
  * lock, then stores it as new (it is outside the window).
  */
 export const EXPIRE_EVENTS = `
@@ -176,7 +251,10 @@ deleted AS (
 ),
 per_topic AS (SELECT topic, count(*) AS n FROM deleted GROUP BY topic),
 counted AS (
-  UPDATE topic_stats s SET expired = s.expired + p.n FROM per_topic p WHERE s.topic = p.topic
+  UPDATE topic_stats s SET expired = s.expired + p.n FROM per_topic p WHERE s.topic = p.topic RETURNING p.n
+),
+totals AS (
+  UPDATE stats_totals t SET expired = t.expired + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
 )
 SELECT coalesce(sum(n), 0)::int AS deleted FROM per_topic`;
 
@@ -226,6 +304,11 @@ SELECT seq::bigint, topic, event_id, ts::timestamptz, source, payload::json, rec
 FROM json_to_recordset($1::json) AS t(seq text, topic text, event_id text, ts text, source text, payload text, received_at text)`;
 
 export const SELECT_ALL_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topic_stats`;
+
+// After the counters are copied: the totals row is their sum (the migration made it from an empty table).
+export const RESET_TOTALS = `
+UPDATE stats_totals SET (received, unique_count, expired, topic_count) =
+  (SELECT coalesce(sum(received), 0), coalesce(sum(unique_count), 0), coalesce(sum(expired), 0), count(*) FROM topic_stats)`;
 
 export const INSERT_COPIED_COUNTS = `
 INSERT INTO topic_stats (topic, received, unique_count, expired, last_received_at)

@@ -44,7 +44,7 @@ describe('logagg CLI', { timeout: 120_000 }, () => {
     await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, 'logagg serve to listen');
     const topic = uniqueTopic('cli');
     await post(`${url}/publish`, [makeEvent(topic, '1'), makeEvent(topic, '1')]);
-    const stats = JSON.parse((await logagg(['stats', '--url', url, '--json'])).stdout) as Stats;
+    const stats = JSON.parse((await logagg(['stats', '--url', url, '--topic', topic, '--json'])).stdout) as Stats;
     assert.deepEqual(counters(stats.per_topic[topic]), kept(2, 1));
     const published = await logagg(['publish', '--url', url, '--events', '500', '--batch', '20', '--json']);
     assert.equal((JSON.parse(published.stdout) as { ok: boolean }).ok, true);

@@ -41,7 +41,7 @@ async function stored(url: string, topic: string): Promise<StoredEvent[]> {
 type Counts = { received: number; unique_processed: number; duplicate_dropped: number };
 
 async function topicCounts(url: string, topic: string, headers: Record<string, string> = {}): Promise<Counts | undefined> {
-  const counts = (await get<Stats>(`${url}/stats`, headers)).body.per_topic[topic];
+  const counts = (await get<Stats>(`${url}/stats?topic=${encodeURIComponent(topic)}`, headers)).body.per_topic[topic];
   return counts && { received: counts.received, unique_processed: counts.unique_processed, duplicate_dropped: counts.duplicate_dropped };
 }
 

@@ -62,7 +62,8 @@ for (const kind of storeKinds()) {
     const server = serverForSuite(kind, { bodyLimit: LIMIT, maxBatchEvents: 20 });
     const publish = <T = unknown>(body: Uint8Array | string, headers: Record<string, string>) =>
       send<T>(`${server.url}/publish`, body, headers);
-    const received = async (topic: string) => (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic]?.received;
+    const received = async (topic: string) =>
+      (await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic]?.received;
 
     test('gzip JSON and gzip NDJSON bodies are inflated and stored; x-gzip, upper case and identity are accepted', async () => {
       const topic = uniqueTopic('gzip');

@@ -18,7 +18,7 @@ for (const kind of storeKinds()) {
     const publish = <T = unknown>(body: string, contentType = 'application/x-ndjson') =>
       post<T>(`${server.url}/publish`, undefined, { raw: body, contentType });
     const topicCounts = async (topic: string) => {
-      const counts = (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
+      const counts = (await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic];
       return (
         counts && { received: counts.received, unique_processed: counts.unique_processed, duplicate_dropped: counts.duplicate_dropped }
       );

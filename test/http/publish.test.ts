@@ -12,7 +12,8 @@ for (const kind of storeKinds()) {
   describe(`POST /publish [${kind}]`, { timeout: 120_000 }, () => {
     const server = serverForSuite(kind, { maxBatchEvents: 500, bodyLimit: 256 * 1024 });
     const publish = <T = PublishResult>(body: unknown) => post<T>(`${server.url}/publish`, body);
-    const topicCounts = async (topic: string) => counters((await get<Stats>(`${server.url}/stats`)).body.per_topic[topic]);
+    const topicCounts = async (topic: string) =>
+      counters((await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic]);
     const storedIn = async (topic: string) => (await get<StoredEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
 
     test('the same event twice is stored once and counted once as a duplicate', async () => {

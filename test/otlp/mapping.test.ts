@@ -21,7 +21,7 @@ for (const kind of storeKinds()) {
     const send = <T = ExportLogsResponse>(body: Json) => post<T>(`${server.url}/v1/logs`, body);
     const storedIn = async (topic: string) => (await get<OtlpEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
     const counts = async (topic: string) => {
-      const c = (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
+      const c = (await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic];
       return c && [c.received, c.unique_processed, c.duplicate_dropped];
     };
 
@@ -274,7 +274,7 @@ describe('POST /v1/logs when the ingest queue is full', { timeout: 60_000 }, () 
     assertStatus(refused, 503, 14, 'OVERLOADED');
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
     assert.equal((await first).status, 200);
-    const counts = (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
+    const counts = (await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic];
     assert.deepEqual([counts?.received, counts?.unique_processed], [10, 10]);
   });
 });

@@ -16,7 +16,7 @@ describe('POST /v1/logs reads every proto3 JSON form of numbers and enums', { ti
   const send = (body: Json) => post<ExportLogsResponse>(`${server.url}/v1/logs`, body);
   const storedIn = async (topic: string) => (await get<OtlpEvent[]>(`${server.url}/events?topic=${encodeURIComponent(topic)}`)).body;
   const counts = async (topic: string) => {
-    const c = (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
+    const c = (await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic];
     return c && [c.received, c.unique_processed, c.duplicate_dropped];
   };
 

@@ -60,7 +60,7 @@ async function storedIn(url: string, topic: string): Promise<OtlpEvent[]> {
 }
 
 async function counts(url: string, topic: string): Promise<[number, number, number] | undefined> {
-  const c = (await get<Stats>(`${url}/stats`)).body.per_topic[topic];
+  const c = (await get<Stats>(`${url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic];
   return c && [c.received, c.unique_processed, c.duplicate_dropped];
 }
 

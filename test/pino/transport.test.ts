@@ -112,7 +112,7 @@ describe('logagg/pino transport in a real pino worker', { timeout: 120_000 }, ()
     assert.equal(first.source, hostname(), 'no source option: the line hostname');
     assert.equal(Date.parse(first.timestamp), payload.time, 'the event time is the line time');
     assert.deepEqual({ msg: payload.msg, level: payload.level }, { msg: `line ${payload.n}`, level: 30 });
-    const counts = (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
+    const counts = (await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic];
     assert.deepEqual(counts && [counts.received, counts.unique_processed, counts.duplicate_dropped], [300, 300, 0]);
   });
 

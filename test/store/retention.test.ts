@@ -9,7 +9,8 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { createStore } from '../../src/store/index.js';
 import { freshStore, storeKinds } from '../helpers/stores.js';
 
-const topicStats = async (server: TestServer, topic: string) => (await get<Stats>(`${server.url}/stats`)).body.per_topic[topic];
+const topicStats = async (server: TestServer, topic: string) =>
+  (await get<Stats>(`${server.url}/stats?topic=${encodeURIComponent(topic)}`)).body.per_topic[topic];
 
 /** Publishes small batches on a topic until stopped: ingest that must keep succeeding while retention deletes. */
 function keepPublishing(server: TestServer, topic: string): { stop(): Promise<{ acked: number; failed: number }> } {

@@ -222,7 +222,7 @@ describe('NATS replicas', { timeout: 240_000 }, () => {
         messages.splice(distinct / 2 + i, 0, { ...original, msgID: `${original.msgID}-copy${i}` });
       }
 
-      const figures = async (url: string): Promise<Stats> => (await get<Stats>(`${url}/stats`)).body;
+      const figures = async (url: string): Promise<Stats> => (await get<Stats>(`${url}/stats?top=100`)).body;
       let published = 0;
       const publishing = (async () => {
         for (let start = 0; start < messages.length; start += 1000) {

@@ -1,6 +1,7 @@
 import type { Stats } from '../../src/schema/stats.js';
 import { ApiError, apiGet, apiJson } from './api.js';
 import { parseMetrics, type MetricFigures } from './metrics-text.js';
+import { selectedTopic } from './topic-filter.js';
 
 export type TopicFigures = Stats['per_topic'][string];
 
@@ -70,8 +71,10 @@ export class StatsPoller {
 }
 
 async function poll(): Promise<Snapshot> {
+  const topic = selectedTopic();
   const [stats, metrics, ready] = await Promise.allSettled([
-    apiJson<Stats>('/stats'),
+    // Bounded whatever the topic count: the totals, the top topics, and the one the page is filtered to.
+    apiJson<Stats>(topic === null ? '/stats' : `/stats?${new URLSearchParams({ topic }).toString()}`),
     apiGet('/metrics').then(async (response) => parseMetrics(await response.text())),
     apiGet('/ready').then(() => true),
   ]);

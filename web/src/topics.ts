@@ -1,39 +1,38 @@
+import type { TopicEntry, TopicsPage } from '../../src/schema/stats.js';
+import { apiJson } from './api.js';
 import { byId, h, setText } from './dom.js';
 import { formatAgo, formatCount, formatPercent } from './format.js';
 import type { Snapshot, TopicFigures } from './poller.js';
 import { selectedTopic, selectTopic } from './topic-filter.js';
 
-/** Rows rendered at most; a search narrows the rest. Thousands of rows re-sorted every second would cost. */
-const MAX_ROWS = 200;
-
-type SortKey = 'topic' | 'received' | 'unique' | 'duplicates' | 'last';
+/**
+ * Rows per page. The table reads GET /topics a page at a time (in name order, searched by the server), never every
+ * topic: there may be 100,000 of them, and /stats lists only the top ones.
+ */
+const PAGE_ROWS = 50;
+/** The open page is re-read at most this often while the poll ticks (a page of counters is ~10 KiB). */
+const REFRESH_MS = 3000;
+/** Each /topics request reads at most 10,000 names; a rare search may take a few requests to fill a page. */
+const MAX_REQUESTS_PER_PAGE = 20;
 
 interface Column {
-  key: SortKey | null;
   label: string;
   /** Hidden on narrow screens. */
   wide?: boolean;
   numeric?: boolean;
   text?(figures: TopicFigures): string;
+  last?: boolean;
 }
 
 const COLUMNS: Column[] = [
-  { key: 'topic', label: 'Topic' },
-  { key: 'received', label: 'Received', numeric: true, text: (f) => formatCount(f.received) },
-  { key: 'unique', label: 'Unique', numeric: true, wide: true, text: (f) => formatCount(f.unique_processed) },
-  { key: 'duplicates', label: 'Duplicates', numeric: true, text: (f) => formatCount(f.duplicate_dropped) },
-  { key: null, label: 'Dup. rate', numeric: true, wide: true, text: (f) => formatPercent(f.duplicate_dropped, f.received) },
-  { key: null, label: 'Stored', numeric: true, wide: true, text: (f) => formatCount(f.stored) },
-  { key: 'last', label: 'Last event' },
+  { label: 'Topic' },
+  { label: 'Received', numeric: true, text: (f) => formatCount(f.received) },
+  { label: 'Unique', numeric: true, wide: true, text: (f) => formatCount(f.unique_processed) },
+  { label: 'Duplicates', numeric: true, text: (f) => formatCount(f.duplicate_dropped) },
+  { label: 'Dup. rate', numeric: true, wide: true, text: (f) => formatPercent(f.duplicate_dropped, f.received) },
+  { label: 'Stored', numeric: true, wide: true, text: (f) => formatCount(f.stored) },
+  { label: 'Last event', last: true },
 ];
-
-const SORTERS: Record<SortKey, (a: [string, TopicFigures], b: [string, TopicFigures]) => number> = {
-  topic: ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0),
-  received: ([, a], [, b]) => b.received - a.received,
-  unique: ([, a], [, b]) => b.unique_processed - a.unique_processed,
-  duplicates: ([, a], [, b]) => b.duplicate_dropped - a.duplicate_dropped,
-  last: ([, a], [, b]) => (b.last_received_at ?? '').localeCompare(a.last_received_at ?? ''),
-};
 
 interface Row {
   tr: HTMLTableRowElement;
@@ -42,34 +41,96 @@ interface Row {
   time: HTMLTimeElement;
 }
 
-/** The topics table: rows keyed by topic and updated in place, so focus and selection survive each poll. */
+/** A page of topics and where the following one starts. */
+interface Loaded {
+  topics: TopicEntry[];
+  next: string | null;
+}
+
+/** Reads up to PAGE_ROWS topics after `after` matching `q`, following the server's cursor through short pages. */
+async function loadPage(after: string, q: string): Promise<Loaded> {
+  const topics: TopicEntry[] = [];
+  let cursor: string | null = after;
+  for (let requests = 0; cursor !== null && topics.length < PAGE_ROWS && requests < MAX_REQUESTS_PER_PAGE; requests++) {
+    const params = new URLSearchParams({ limit: String(PAGE_ROWS - topics.length) });
+    if (cursor !== '') params.set('after', cursor);
+    if (q !== '') params.set('q', q);
+    const page = await apiJson<TopicsPage>(`/topics?${params.toString()}`);
+    topics.push(...page.topics);
+    cursor = page.next;
+  }
+  return { topics, next: cursor };
+}
+
+/** The topics table: a page of GET /topics, rows keyed by topic and updated in place so focus and selection survive. */
 export function createTopicsTable(): { update(snapshot: Snapshot): void; refreshSelection(): void } {
   const table = byId<HTMLTableElement>('topics-table');
   const tbody = table.tBodies[0] as HTMLTableSectionElement;
   const search = byId<HTMLInputElement>('topic-search');
   const note = byId('topics-note');
   const options = byId<HTMLDataListElement>('topic-options');
+  const prev = byId<HTMLButtonElement>('topics-prev');
+  const next = byId<HTMLButtonElement>('topics-next');
   const rows = new Map<string, Row>();
-  let sortKey: SortKey = 'topic';
-  let last: Snapshot | null = null;
-  let knownTopics = '';
+  // Cursors of the pages before this one (keyset paging only goes forward; going back pops).
+  const trail: string[] = [];
+  let after = '';
+  let loaded: Loaded | null = null;
+  let loadedAt = 0;
+  let loading = false;
+  let again = false;
+  let topicCount: number | null = null;
 
-  const headers = COLUMNS.map((column) => {
-    const th = h('th', { scope: 'col', class: [column.numeric ? 'num' : '', column.wide ? 'wide' : ''].join(' ').trim() || undefined });
-    if (column.key === null) th.textContent = column.label;
-    else {
-      const key = column.key;
-      th.append(h('button', { type: 'button', class: 'sort' }, column.label));
-      th.addEventListener('click', () => {
-        sortKey = key;
-        if (last) update(last);
-      });
+  table.tHead?.rows[0]?.append(
+    ...COLUMNS.map((column) =>
+      h(
+        'th',
+        { scope: 'col', class: [column.numeric ? 'num' : '', column.wide ? 'wide' : ''].join(' ').trim() || undefined },
+        column.label,
+      ),
+    ),
+  );
+
+  async function reload(): Promise<void> {
+    if (loading) {
+      again = true;
+      return;
     }
-    return th;
-  });
-  table.tHead?.rows[0]?.append(...headers);
+    loading = true;
+    try {
+      loaded = await loadPage(after, search.value.trim());
+      loadedAt = Date.now();
+      render();
+    } catch {
+      // The poll reports why the server cannot be read; the table keeps its last page meanwhile.
+    } finally {
+      loading = false;
+      if (again) {
+        again = false;
+        void reload();
+      }
+    }
+  }
+
+  let typing: ReturnType<typeof setTimeout> | undefined;
   search.addEventListener('input', () => {
-    if (last) update(last);
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      trail.length = 0;
+      after = '';
+      void reload();
+    }, 250);
+  });
+  next.addEventListener('click', () => {
+    if (!loaded?.next) return;
+    trail.push(after);
+    after = loaded.next;
+    void reload();
+  });
+  prev.addEventListener('click', () => {
+    if (trail.length === 0) return;
+    after = trail.pop() as string;
+    void reload();
   });
 
   function makeRow(topic: string): Row {
@@ -80,7 +141,7 @@ export function createTopicsTable(): { update(snapshot: Snapshot): void; refresh
       h(
         'td',
         { class: [column.numeric ? 'num' : '', column.wide ? 'wide' : ''].join(' ').trim() || undefined },
-        i === 0 ? button : column.key === 'last' ? time : null,
+        i === 0 ? button : column.last ? time : null,
       ),
     );
     const tr = h('tr', { 'data-topic': topic }, ...cells);
@@ -103,47 +164,49 @@ export function createTopicsTable(): { update(snapshot: Snapshot): void; refresh
     row.tr.classList.toggle('selected', selected);
   }
 
-  function update(snapshot: Snapshot): void {
-    if (!snapshot.stats) return;
-    last = snapshot;
-    const all = Object.entries(snapshot.stats.per_topic);
-    const names = all.map(([topic]) => topic).join('\n');
-    if (names !== knownTopics) {
-      knownTopics = names;
-      options.replaceChildren(...all.slice(0, 1000).map(([topic]) => h('option', { value: topic })));
-    }
-    const needle = search.value.trim().toLowerCase();
-    const matching = needle === '' ? all : all.filter(([topic]) => topic.toLowerCase().includes(needle));
-    matching.sort(SORTERS[sortKey]);
-    const shown = matching.slice(0, MAX_ROWS);
-    const wanted = new Set(shown.map(([topic]) => topic));
+  function render(): void {
+    if (!loaded) return;
+    const shown = loaded.topics;
+    const wanted = new Set(shown.map((entry) => entry.topic));
     for (const [topic, row] of rows) {
       if (!wanted.has(topic)) {
         row.tr.remove();
         rows.delete(topic);
       }
     }
-    const order = shown.map(([topic, figures]) => {
-      let row = rows.get(topic);
-      if (!row) rows.set(topic, (row = makeRow(topic)));
-      fill(row, topic, figures);
+    const order = shown.map((entry) => {
+      let row = rows.get(entry.topic);
+      if (!row) rows.set(entry.topic, (row = makeRow(entry.topic)));
+      fill(row, entry.topic, entry);
       return row.tr;
     });
     placeRows(tbody, order);
-    COLUMNS.forEach((column, i) => {
-      if (column.key !== null)
-        headers[i]?.setAttribute('aria-sort', column.key !== sortKey ? 'none' : sortKey === 'topic' ? 'ascending' : 'descending');
-    });
-    if (all.length === 0) setText(note, 'No topics yet: publish an event and it appears here.');
-    else if (matching.length > shown.length) setText(note, `Showing ${shown.length} of ${matching.length} topics: type in Find to narrow.`);
-    else setText(note, 'Select a topic to filter the rest of the page; select it again to show all.');
+    const names = shown.map((entry) => entry.topic);
+    if (options.children.length !== names.length || names.some((name, i) => (options.children[i] as HTMLOptionElement).value !== name)) {
+      options.replaceChildren(...names.map((topic) => h('option', { value: topic })));
+    }
+    prev.disabled = trail.length === 0;
+    next.disabled = loaded.next === null;
+    const searching = search.value.trim() !== '';
+    const total = topicCount === null ? '' : ` of ${formatCount(topicCount)}`;
+    if (topicCount === 0) setText(note, 'No topics yet: publish an event and it appears here.');
+    else if (shown.length === 0)
+      setText(note, searching ? 'No topic on this page matches; try Next, or another search.' : 'No more topics.');
+    else
+      setText(
+        note,
+        `Topics ${formatCount(trail.length * PAGE_ROWS + 1)}–${formatCount(trail.length * PAGE_ROWS + shown.length)}` +
+          `${searching ? ' matching' : total}, by name. Select a topic to filter the rest of the page; select it again to show all.`,
+      );
   }
 
   return {
-    update,
-    refreshSelection: () => {
-      if (last) update(last);
+    update(snapshot) {
+      if (snapshot.stats) topicCount = snapshot.stats.topic_count;
+      if (Date.now() - loadedAt >= REFRESH_MS || (loaded?.topics.length === 0 && topicCount !== 0)) void reload();
+      else render();
     },
+    refreshSelection: render,
   };
 }
 
