@@ -23,6 +23,8 @@ export const DEFAULTS = {
   NATS_DURABLE: 'logagg',
   RETENTION: '',
   DEDUP_RETENTION: '',
+  EMBEDDED_STATEMENT_TIMEOUT_MS: '30000',
+  MIN_FREE_DISK_MB: '64',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -51,6 +53,10 @@ export interface Config {
   retentionMs: number | undefined;
   /** Keys outlive their events this long (> retentionMs); undefined: the dedup window is the retention. */
   dedupRetentionMs: number | undefined;
+  /** Embedded store: a statement running longer gets the engine thread replaced (watchdog). */
+  embeddedStatementTimeoutMs: number;
+  /** Embedded store: writes are refused with STORE_FULL below this much free space in DATA_DIR; 0 turns it off. */
+  minFreeDiskMb: number;
 }
 
 const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -128,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     natsDurable: raw('NATS_DURABLE'),
     retentionMs: duration('RETENTION'),
     dedupRetentionMs: duration('DEDUP_RETENTION'),
+    embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS', 1000, 3_600_000),
+    minFreeDiskMb: int('MIN_FREE_DISK_MB', 0, 1_048_576),
   };
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');

@@ -67,7 +67,7 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
         options.onBatch?.({ events: report.events, durationSeconds: (performance.now() - started) / 1000, byTopic: report.byTopic });
       }
       if (report.failure) options.onStoreError?.(report.failure.code);
-      const unavailable = report.failure?.code === 'STORE_UNAVAILABLE';
+      const unavailable = report.failure?.code === 'STORE_UNAVAILABLE' || report.failure?.code === 'STORE_FULL';
       if (unavailable && !storeLost) {
         storeLost = true;
         logger?.warn({ err: report.failure }, 'store unavailable; publishes get 503 until it returns');
