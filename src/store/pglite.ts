@@ -93,6 +93,8 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
   let backoffMs = BACKOFF_MS.first;
   let reopenTimer: NodeJS.Timeout | undefined;
   let opening: Promise<unknown> | undefined;
+  // What calls get while no engine runs: STORE_FULL when it was lost to a full disk (and reopening fails on it too).
+  let downCode: 'STORE_UNAVAILABLE' | 'STORE_FULL' = 'STORE_UNAVAILABLE';
   // Calls run one after another: a transaction holds the chain until it ends.
   let tail: Promise<unknown> = Promise.resolve();
 
@@ -104,7 +106,7 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
     if (reply.type === 'result') return call.resolve(reply.rows);
     const err = fromWire(reply.error);
     call.reject(err);
-    if (err.code === 'STORE_FULL') restart('disk full: PGlite could not write');
+    if (err.code === 'STORE_FULL') restart('disk full: PGlite could not write', 'STORE_FULL');
   };
 
   const reopen = (): void => {
@@ -118,7 +120,8 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
         backoffMs = BACKOFF_MS.first;
         options.onRestart?.({ state: 'reopened', openMs: Math.round(performance.now() - started) });
       },
-      () => {
+      (err: unknown) => {
+        if (err instanceof LogaggError && err.code === 'STORE_FULL') downCode = 'STORE_FULL';
         // Still no space, or the directory is busy: try again later, never in a loop.
         reopenTimer = setTimeout(reopen, backoffMs);
         backoffMs = Math.min(BACKOFF_MS.max, backoffMs * 2);
@@ -128,12 +131,13 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
   };
 
   /** The worker is gone or going: fail the call in flight, and start a new worker after the old one exited. */
-  function restart(reason: string, failure?: LogaggError): void {
+  function restart(reason: string, code: typeof downCode = 'STORE_UNAVAILABLE'): void {
     const gone = running;
     running = undefined;
+    downCode = code;
     if (inFlight) {
       clearTimeout(inFlight.timer);
-      inFlight.reject(failure ?? new LogaggError('STORE_UNAVAILABLE', { message: `The embedded engine was restarted: ${reason}` }));
+      inFlight.reject(new LogaggError(code, { message: `The embedded engine was restarted: ${reason}` }));
       inFlight = undefined;
     }
     if (!gone) return;
@@ -151,7 +155,8 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
   const send = (request: WorkerCall): Promise<unknown[]> =>
     new Promise((resolve, reject) => {
       if (!running) {
-        reject(new LogaggError('STORE_UNAVAILABLE', { message: 'The embedded engine is restarting; retry later' }));
+        const why = downCode === 'STORE_FULL' ? 'the disk is full' : 'the engine is restarting';
+        reject(new LogaggError(downCode, { message: `The embedded store cannot take statements now (${why}); retry later` }));
         return;
       }
       const id = ++nextId;
