@@ -73,7 +73,7 @@ async function assertRefusesFull(server: ServerProcess, topic: string): Promise<
     resourceLogs: [
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: topic } }] },
-        scopeLogs: [{ logRecords: [{ timeUnixNano: '1761040800000000000', body: { stringValue: 'x'.repeat(2000) } }] }],
+        scopeLogs: [{ logRecords: [{ timeUnixNano: '1761040800000000000', body: { stringValue: randomBytes(3000).toString('base64') } }] }],
       },
     ],
   });
