@@ -24,6 +24,8 @@ export const DEFAULTS = {
   RETENTION: '',
   DEDUP_RETENTION: '',
   STORE_TIMEOUT_MS: '5000',
+  EMBEDDED_STATEMENT_TIMEOUT_MS: '30000',
+  MIN_FREE_DISK_MB: '64',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -54,6 +56,10 @@ export interface Config {
   dedupRetentionMs: number | undefined;
   /** Longest a batch waits for the store before its requests get 503 STORE_UNAVAILABLE. */
   storeTimeoutMs: number;
+  /** Embedded store: a statement running longer gets the engine thread replaced (watchdog). */
+  embeddedStatementTimeoutMs: number;
+  /** Embedded store: writes are refused with STORE_FULL below this much free space in DATA_DIR; 0 turns it off. */
+  minFreeDiskMb: number;
 }
 
 const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -132,6 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     retentionMs: duration('RETENTION'),
     dedupRetentionMs: duration('DEDUP_RETENTION'),
     storeTimeoutMs: int('STORE_TIMEOUT_MS', 100, 600_000),
+    embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS', 1000, 3_600_000),
+    minFreeDiskMb: int('MIN_FREE_DISK_MB', 0, 1_048_576),
   };
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { status: 500, retryable: false, message: 'The configuration is invalid' },
   DATA_DIR_LOCKED: { status: 500, retryable: false, message: 'Another process owns the data directory' },
   MIGRATION_FAILED: { status: 500, retryable: false, message: 'The schema migration failed' },
+  STORE_FULL: { status: 503, retryable: true, message: "The store's disk is full; retry later" },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -39,6 +39,12 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     onOpen: (info) => logger.info(info, 'embedded store opened'),
     keepKeys: config.dedupRetentionMs !== undefined,
     storeTimeoutMs: config.storeTimeoutMs,
+    embeddedStatementTimeoutMs: config.embeddedStatementTimeoutMs,
+    minFreeDiskMb: config.minFreeDiskMb,
+    onEngineRestart: (event) =>
+      event.state === 'lost'
+        ? logger.warn(event, 'embedded engine restarting; publishes get 503 until it is back')
+        : logger.info(event, 'embedded engine reopened'),
   });
   if (store.kind === 'pglite' && !config.embeddedSync) {
     logger.warn('EMBEDDED_SYNC=off: commits are not flushed to disk; an OS crash or power cut can lose acknowledged events');

@@ -89,7 +89,8 @@ export async function flushBatch(store: BatchWriter, batch: readonly Pending[], 
  */
 async function isolate(store: BatchWriter, batch: readonly Pending[], err: unknown, tally: boolean): Promise<FlushReport> {
   const failure = err instanceof LogaggError ? err : new LogaggError('STORE_FAILED', { cause: err });
-  if (batch.length === 1 || failure.code === 'STORE_UNAVAILABLE') {
+  // Away or full, the store refuses every request alike: retrying each alone would only multiply the refusals.
+  if (batch.length === 1 || failure.code === 'STORE_UNAVAILABLE' || failure.code === 'STORE_FULL') {
     for (const pending of batch) pending.reject(failure);
     return { events: 0, unique: 0, failure };
   }

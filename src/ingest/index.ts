@@ -58,6 +58,7 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
   let batchesCommitted = 0;
   let eventsCommitted = 0;
   let overloaded = false;
+  let diskFull = false;
   const logger = options.logger;
 
   const circuit = new Circuit(options.probeIntervalMs ?? 1000);
@@ -83,6 +84,12 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
       return;
     }
     if (report.failure && answered) options.onStoreError?.(report.failure.code);
+    // A full disk answers at once, so it never opens the circuit: every batch keeps asking, and the first one
+    // after space returns commits. It is logged once per episode.
+    const full = report.failure?.code === 'STORE_FULL';
+    if (full && !diskFull) logger?.warn({ err: report.failure }, 'store full; publishes get 503 STORE_FULL until space is freed');
+    else if (!full && diskFull && report.events > 0) logger?.info({}, 'store has space again');
+    if (full || report.events > 0) diskFull = full;
     if (circuit.answered(probe)) logger?.info({}, 'store reachable again');
   };
 

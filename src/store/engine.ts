@@ -10,4 +10,6 @@ export interface Engine {
   exec(text: string): Promise<void>;
   transaction<T>(fn: (query: QueryFn, exec: (text: string) => Promise<void>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Rejects with STORE_FULL when a write should not be tried now (the embedded store's MIN_FREE_DISK_MB). */
+  checkWritable?(): Promise<void>;
 }

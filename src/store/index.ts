@@ -94,7 +94,7 @@ export interface Store {
   expireKeys(cutoff: Date, limit: number): Promise<number>;
   /** Makes deleted rows' space reusable where nothing else does (PGlite runs no autovacuum). */
   reclaim(): Promise<void>;
-  /** Resolves when the database answers. */
+  /** Resolves when the database answers; rejects with STORE_FULL while writes are refused for a full disk. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -112,13 +112,24 @@ export interface StoreOptions {
   keepKeys?: boolean;
   /** STORE_TIMEOUT_MS: PostgreSQL's statement and query timeouts are derived from it. */
   storeTimeoutMs?: number;
+  /** Embedded store only: EMBEDDED_STATEMENT_TIMEOUT_MS, MIN_FREE_DISK_MB, and who is told of engine restarts. */
+  embeddedStatementTimeoutMs?: number;
+  minFreeDiskMb?: number;
+  onEngineRestart?: PgliteEngineOptions['onRestart'];
 }
 
 /** Picks the engine: PostgreSQL when a URL is given, else embedded PGlite in dataDir. */
 export async function createStore(options: StoreOptions): Promise<Store> {
   const engine = options.databaseUrl
     ? createPostgresEngine({ url: options.databaseUrl, writers: options.workers, storeTimeoutMs: options.storeTimeoutMs })
-    : await createPgliteEngine({ dataDir: options.dataDir, sync: options.embeddedSync, onOpen: options.onOpen });
+    : await createPgliteEngine({
+        dataDir: options.dataDir,
+        sync: options.embeddedSync,
+        onOpen: options.onOpen,
+        statementTimeoutMs: options.embeddedStatementTimeoutMs,
+        minFreeDiskMb: options.minFreeDiskMb,
+        onRestart: options.onEngineRestart,
+      });
   return createSqlStore(engine, { keepKeys: options.keepKeys ?? false });
 }
 
@@ -174,6 +185,9 @@ function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof Co
 
 const optionalSeq = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
 
+/** How long after a batch was refused for a full disk /ready still says STORE_FULL (no write probes it sooner). */
+const FULL_REPORTED_MS = 10_000;
+
 /** The store on any engine: the same SQL for both. */
 export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = { keepKeys: false }): Store {
   const insertSql = options.keepKeys ? INSERT_BATCH_KEYED : INSERT_BATCH;
@@ -181,11 +195,23 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     const [row] = await engine.query<DeletedRow>(text, [cutoff.toISOString(), limit]);
     return row?.deleted ?? 0;
   };
+  // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
+  let fullAt: number | undefined;
   return {
     kind: engine.kind,
     writers: engine.writers,
     migrate: () => migrate(engine),
-    insertBatch: (events) => engine.query<InsertedRow>(insertSql, batchParams(events)),
+    async insertBatch(events) {
+      try {
+        await engine.checkWritable?.();
+        const rows = await engine.query<InsertedRow>(insertSql, batchParams(events));
+        fullAt = undefined;
+        return rows;
+      } catch (err) {
+        if (err instanceof LogaggError && err.code === 'STORE_FULL') fullAt = performance.now();
+        throw err;
+      }
+    },
     async queryEvents(query) {
       const backward = query.before !== undefined;
       const [row] = await engine.query<EventsPageRow>(backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE, [
@@ -250,6 +276,10 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats');
     },
     async ping() {
+      await engine.checkWritable?.();
+      if (fullAt !== undefined && performance.now() - fullAt < FULL_REPORTED_MS) {
+        throw new LogaggError('STORE_FULL', { message: 'The last batch was refused for a full disk' });
+      }
       await engine.query(PING);
     },
     close: () => engine.close(),

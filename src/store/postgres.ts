@@ -14,6 +14,12 @@ export function translatePgError(err: unknown): LogaggError {
   const sqlstate = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
   // Errors the server sent carry a severity; anything else came from the socket or the pool.
   const fromServer = typeof err === 'object' && err !== null && 'severity' in err;
+  // 53100 disk_full: retryable once the operator frees space, and reported as such (docs/operations.md).
+  if (sqlstate === '53100')
+    return new LogaggError('STORE_FULL', {
+      message: `The database's disk is full; retry later: ${String((err as Error).message)}`,
+      cause: err,
+    });
   if (!fromServer || UNAVAILABLE_SQLSTATE.test(sqlstate)) return new LogaggError('STORE_UNAVAILABLE', { cause: err });
   return new LogaggError('STORE_FAILED', { cause: err });
 }
