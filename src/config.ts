@@ -1,6 +1,6 @@
 import { LogaggError } from './errors.js';
 
-/** Defaults for every setting (SPEC §7); docs/config.md and the README table are checked against it. */
+/** Defaults for every setting (docs/spec.md §7); docs/config.md and the README table are checked against it. */
 export const DEFAULTS = {
   PORT: '8080',
   HOST: '0.0.0.0',

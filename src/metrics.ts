@@ -17,7 +17,7 @@ export interface MetricsSources {
   subscribers(): number;
 }
 
-/** The Prometheus registry and every logagg_* metric (SPEC §3). */
+/** The Prometheus registry and every logagg_* metric (docs/spec.md §3). */
 export class Metrics {
   readonly registry = new Registry();
   private readonly topics = new Set<string>();

@@ -31,7 +31,7 @@ function toTopicTally(byTransport: TallyByTransport): TopicTally {
 /**
  * Commits one batch in one transaction, then hands each request its own share: the database returned the keys
  * it inserted; the first copy of such a key in arrival order is the one it kept (ON CONFLICT DO NOTHING keeps the
- * first row of a statement), every other copy is a duplicate. Answers go out only after the commit (SPEC §1).
+ * first row of a statement), every other copy is a duplicate. Answers go out only after the commit (docs/spec.md §1).
  * Keys are looked up as topic → event_id sets rather than joined strings: no allocation per event (measured in
  * docs/performance.md).
  */

@@ -46,7 +46,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** The group-commit pipeline (SPEC §5): bounded queue → batcher → parallel flushers → store. */
+/** The group-commit pipeline (docs/spec.md §5): bounded queue → batcher → parallel flushers → store. */
 export function createPipeline(store: BatchWriter, options: PipelineOptions): Pipeline {
   const queue = new IngestQueue(options.maxQueue);
   let closing = false;

@@ -234,7 +234,7 @@ function createMessageHandler(
     slots.take();
     pipeline.submit([decoded.event], 'nats').then(
       () => {
-        // Ack after commit (SPEC §1, §6): a crash before this line means a redelivery, which becomes a duplicate.
+        // Ack after commit (docs/spec.md §1, §6): a crash before this line means a redelivery, which becomes a duplicate.
         msg.ack();
         if (retrying) {
           retrying = false;
@@ -251,7 +251,7 @@ function createMessageHandler(
 }
 
 /**
- * NATS JetStream transport (SPEC §6): pulls from one durable consumer shared by all replicas, submits each
+ * NATS JetStream transport (docs/spec.md §6): pulls from one durable consumer shared by all replicas, submits each
  * message's event to the same pipeline as HTTP, and acks a message only after its batch commits.
  */
 export async function startNatsTransport(pipeline: Pick<Pipeline, 'submit'>, options: NatsTransportOptions): Promise<NatsTransport> {

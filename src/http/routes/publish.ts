@@ -18,7 +18,7 @@ function withLines(problems: EventProblem[], lines: readonly number[]): Array<Ev
   return problems.map((problem) => (problem.index >= 0 ? { ...problem, line: lines[problem.index] } : problem));
 }
 
-/** POST /publish: validate the whole request, queue it, answer after commit (SPEC §1, §3). */
+/** POST /publish: validate the whole request, queue it, answer after commit (docs/spec.md §1, §3). */
 export function publishRoute(app: FastifyInstance, options: PublishRouteOptions): void {
   app.post(
     '/publish',
