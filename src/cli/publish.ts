@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_NATS_SUBJECT_PREFIX } from '../schema/nats.js';
 import { createProgressReporter } from './progress.js';
 import { runNatsPublisher } from './publish-nats.js';
 import { type PublisherOptions, type PublisherReport, runPublisher } from './publish-run.js';
@@ -22,7 +23,7 @@ const USAGE = `usage: logagg publish [options]   (also: logagg-publisher, npm ru
   --api-key KEY         sent as Authorization: Bearer KEY
   --transport T         http (default) or nats: publish to JetStream, one event per message, Nats-Msg-Id = event_id
   --nats-url URL        with --transport nats (default nats://127.0.0.1:4222)
-  --subject-prefix P    with --transport nats: subjects P.<topic> (default logs)
+  --subject-prefix P    with --transport nats: subjects P.<topic> (default ${DEFAULT_NATS_SUBJECT_PREFIX})
   --json                print the report as JSON on stdout
 Exit status: 0 when every request succeeded and the /stats verification holds, 1 otherwise, 2 on bad usage.`;
 
@@ -57,7 +58,7 @@ export function parsePublisherArgs(
       'api-key': { type: 'string' },
       transport: { type: 'string', default: 'http' },
       'nats-url': { type: 'string', default: 'nats://127.0.0.1:4222' },
-      'subject-prefix': { type: 'string', default: 'logs' },
+      'subject-prefix': { type: 'string', default: DEFAULT_NATS_SUBJECT_PREFIX },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
