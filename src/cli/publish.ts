@@ -4,12 +4,13 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_NATS_SUBJECT_PREFIX } from '../schema/nats.js';
+import { DEFAULT_URL } from './defaults.js';
 import { createProgressReporter } from './progress.js';
 import { runNatsPublisher } from './publish-nats.js';
 import { type PublisherOptions, type PublisherReport, runPublisher } from './publish-run.js';
 
 const USAGE = `usage: logagg publish [options]   (also: logagg-publisher, npm run publisher --)
-  --url URL             aggregator base URL (default http://127.0.0.1:8080)
+  --url URL             aggregator base URL (default ${DEFAULT_URL})
   --events N            copies to send in all, re-sends included (default 20000)
   --dup-rate R          share of copies that re-send an event already sent, 0..1 (default 0.3)
   --topics N            topics to spread events over (default 5)
@@ -44,7 +45,7 @@ export function parsePublisherArgs(
     args: argv,
     strict: true,
     options: {
-      url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      url: { type: 'string', default: DEFAULT_URL },
       events: { type: 'string', default: '20000' },
       'dup-rate': { type: 'string', default: '0.3' },
       topics: { type: 'string', default: '5' },

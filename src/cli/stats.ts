@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createClient } from '../client/index.js';
+import { DEFAULT_URL } from './defaults.js';
 
 export const STATS_USAGE = `usage: logagg stats [--url URL] [--api-key KEY] [--json]
 Prints the aggregator's counters (GET /stats): totals, then one line per topic.`;
@@ -10,7 +11,7 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
     args: argv,
     strict: true,
     options: {
-      url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      url: { type: 'string', default: DEFAULT_URL },
       'api-key': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
