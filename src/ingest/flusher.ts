@@ -1,11 +1,13 @@
 import { LogaggError } from '../errors.js';
+import type { TallyEntry } from '../schema/counters.js';
 import type { Event } from '../schema/event.js';
+import type { Transport } from '../schema/transport.js';
 import type { Store } from '../store/index.js';
 import type { Pending } from './queue.js';
 
 export type BatchWriter = Pick<Store, 'insertBatch'>;
 
-export type TopicTally = Map<string, { transport: string; topic: string; received: number; unique: number }>;
+export type TopicTally = Map<string, TallyEntry>;
 
 /** What one batch did, for the pipeline's figures and metrics. */
 export interface FlushReport {
@@ -18,7 +20,7 @@ export interface FlushReport {
 }
 
 /** A tally being built: transport → topic → counts, so the per-event step joins no strings. */
-type TallyByTransport = Map<string, Map<string, { transport: string; topic: string; received: number; unique: number }>>;
+type TallyByTransport = Map<Transport, Map<string, TallyEntry>>;
 
 function toTopicTally(byTransport: TallyByTransport): TopicTally {
   const byTopic: TopicTally = new Map();

@@ -2,6 +2,7 @@ import { LogaggError } from '../errors.js';
 import type { BatchTally } from '../metrics.js';
 import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
+import type { Transport } from '../schema/transport.js';
 import { Batcher } from './batcher.js';
 import { type BatchWriter, flushBatch } from './flusher.js';
 import { IngestQueue, type Pending } from './queue.js';
@@ -40,7 +41,7 @@ export interface PipelineFigures {
 
 export interface Pipeline {
   /** Queues a request's events; resolves once they are committed, with this request's own outcome. */
-  submit(events: readonly Event[], transport?: string): Promise<PublishResult>;
+  submit(events: readonly Event[], transport?: Transport): Promise<PublishResult>;
   figures(): PipelineFigures;
   /** Refuses new requests, commits everything queued, resolves when the last batch is answered. */
   close(): Promise<void>;

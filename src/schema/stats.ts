@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { StoreKindSchema } from './store-kind.js';
 
 // Lifetime totals (received, unique_processed, duplicate_dropped) never go down; stored and expired say what
 // retention did with the unique ones: unique_processed = stored + expired.
@@ -24,7 +25,7 @@ export const StatsSchema = Type.Object(
     topics: Type.Array(Type.String()),
     uptime: Type.Integer({ description: 'Whole seconds since this process started' }),
     per_topic: Type.Record(Type.String(), TopicStats),
-    store: Type.Union([Type.Literal('postgres'), Type.Literal('pglite')]),
+    store: StoreKindSchema,
     pipeline: Type.Object({
       queued_events: Type.Integer(),
       max_queue: Type.Integer(),

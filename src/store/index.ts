@@ -1,7 +1,9 @@
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
 import type { EventFilter } from '../schema/query.js';
+import { deriveCounters } from '../schema/counters.js';
 import type { TopicStats } from '../schema/stats.js';
+import type { StoreKind } from '../schema/store-kind.js';
 import type { Engine } from './engine.js';
 import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
@@ -26,6 +28,7 @@ import {
 
 export { copyEmbeddedToPostgres } from './copy.js';
 export type { InsertedRow } from './sql.js';
+export type { StoreKind } from '../schema/store-kind.js';
 
 /** One page of GET /events, already rendered as a JSON array in ascending seq order. */
 export interface EventPage {
@@ -47,7 +50,7 @@ export interface FeedEvent {
 }
 
 export interface Store {
-  readonly kind: 'postgres' | 'pglite';
+  readonly kind: StoreKind;
   /** How many batches may be committed at once. */
   readonly writers: number;
   /** Applies pending schema migrations; returns the versions applied. */
@@ -166,17 +169,8 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
       const counts = new Map<string, TopicStats>();
       for (const row of rows) {
-        const received = Number(row.received);
-        const unique = Number(row.unique_count);
-        const expired = Number(row.expired);
-        counts.set(row.topic, {
-          received,
-          unique_processed: unique,
-          duplicate_dropped: received - unique,
-          stored: unique - expired,
-          expired,
-          last_received_at: row.last_received_at,
-        });
+        const persisted = { received: Number(row.received), unique: Number(row.unique_count), expired: Number(row.expired) };
+        counts.set(row.topic, { ...deriveCounters(persisted), last_received_at: row.last_received_at });
       }
       return counts;
     },

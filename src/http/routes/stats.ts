@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pipeline } from '../../ingest/index.js';
+import { deriveCounters } from '../../schema/counters.js';
 import { type Stats, StatsSchema, type TopicStats } from '../../schema/stats.js';
 import type { Store } from '../../store/index.js';
 
@@ -28,11 +29,7 @@ export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): vo
         perTopic[topic] = topicCounts;
       }
       const stats: Stats = {
-        received,
-        unique_processed: unique,
-        duplicate_dropped: received - unique,
-        stored: unique - expired,
-        expired,
+        ...deriveCounters({ received, unique, expired }),
         topics: [...counts.keys()],
         uptime: Math.floor((Date.now() - options.startedAt) / 1000),
         per_topic: perTopic,
