@@ -105,6 +105,20 @@ export default tseslint.config(
     ),
     ignores: ['src/cli/serve.ts', 'src/cli/migrate.ts'],
   },
+  // Route types come from the route's TypeBox schemas (withTypeProvider<TypeBoxTypeProvider>()), never from a
+  // hand-written generic that can drift from them (docs/style.md §3).
+  {
+    files: ['src/http/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.property.name=/^(get|post|put|patch|delete|head|options|all|route)$/][typeArguments]',
+          message: 'Type a route from its schema: app.withTypeProvider<TypeBoxTypeProvider>().get(...)',
+        },
+      ],
+    },
+  },
   restrict(['src/app.ts'], ['pg', '@electric-sql/*', '**/server.js', '**/store/postgres.js', '**/store/pglite.js']),
   { files: ['test/**', 'bench/**', 'src/cli/**'], rules: { 'no-console': 'off' } },
   // The dashboard reaches the server over HTTP only: from src/ it may import schema types and nothing else.

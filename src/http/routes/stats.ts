@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Pipeline } from '../../ingest/index.js';
 import { deriveCounters } from '../../schema/counters.js';
@@ -11,7 +12,8 @@ export interface StatsRouteOptions {
 }
 
 /** GET /stats: persisted counters read in one snapshot, so the totals always balance. */
-export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): void {
+export function statsRoute(fastify: FastifyInstance, options: StatsRouteOptions): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/stats',
     { schema: { summary: 'Counters, topics, uptime, pipeline figures', tags: ['operations'], response: { 200: StatsSchema } } },
