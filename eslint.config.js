@@ -3,13 +3,13 @@ import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-// Imports point down (STYLE §1): each folder lists what it must not reach.
+// Imports point down (docs/style.md §1): each folder lists what it must not reach.
 const restrict = (files, patterns) => ({
   files,
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point down: see docs/architecture.md' })) },
+      { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point down: see docs/style.md §1' })) },
     ],
   },
 });
@@ -86,7 +86,7 @@ export default tseslint.config(
     ['src/transports/**'],
     ['**/http/**', '**/store/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify'],
   ),
-  // cli/serve.ts and cli/migrate.ts are composition roots (STYLE §1); the other tools speak HTTP only.
+  // cli/serve.ts and cli/migrate.ts are composition roots (docs/style.md §1); the other tools speak HTTP only.
   {
     ...restrict(
       ['src/client/**', 'src/pino/**', 'src/cli/**'],
@@ -104,6 +104,20 @@ export default tseslint.config(
       ],
     ),
     ignores: ['src/cli/serve.ts', 'src/cli/migrate.ts'],
+  },
+  // Route types come from the route's TypeBox schemas (withTypeProvider<TypeBoxTypeProvider>()), never from a
+  // hand-written generic that can drift from them (docs/style.md §3).
+  {
+    files: ['src/http/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.property.name=/^(get|post|put|patch|delete|head|options|all|route)$/][typeArguments]',
+          message: 'Type a route from its schema: app.withTypeProvider<TypeBoxTypeProvider>().get(...)',
+        },
+      ],
+    },
   },
   restrict(['src/app.ts'], ['pg', '@electric-sql/*', '**/server.js', '**/store/postgres.js', '**/store/pglite.js']),
   { files: ['test/**', 'bench/**', 'src/cli/**'], rules: { 'no-console': 'off' } },

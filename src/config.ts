@@ -1,6 +1,7 @@
 import { LogaggError } from './errors.js';
+import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from './schema/nats.js';
 
-/** Defaults for every setting (SPEC §7); docs/config.md and the README table are checked against it. */
+/** Defaults for every setting (docs/spec.md §7); docs/config.md and the README table are checked against it. */
 export const DEFAULTS = {
   PORT: '8080',
   HOST: '0.0.0.0',
@@ -18,9 +19,9 @@ export const DEFAULTS = {
   SHUTDOWN_TIMEOUT_MS: '30000',
   REQUEST_TIMEOUT_MS: '30000',
   NATS_URL: '',
-  NATS_STREAM: 'LOGS',
-  NATS_SUBJECTS: 'logs.>',
-  NATS_DURABLE: 'logagg',
+  NATS_STREAM: DEFAULT_NATS_STREAM,
+  NATS_SUBJECTS: DEFAULT_NATS_SUBJECTS,
+  NATS_DURABLE: DEFAULT_NATS_DURABLE,
   RETENTION: '',
   DEDUP_RETENTION: '',
   STORE_TIMEOUT_MS: '5000',
@@ -113,8 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const natsUrl = optional('NATS_URL');
   if (natsUrl !== undefined && !/^(nats|tls):\/\//.test(natsUrl)) problems.push('NATS_URL must start with nats:// or tls://');
-  if (!/^[^\s*>]+\.>$/.test(raw('NATS_SUBJECTS')))
-    problems.push(`NATS_SUBJECTS must look like "<prefix>.>", got "${raw('NATS_SUBJECTS')}"`);
+  const subjectsProblem = natsSubjectsProblem(raw('NATS_SUBJECTS'));
+  if (subjectsProblem !== undefined) problems.push(`NATS_SUBJECTS ${subjectsProblem}`);
   const config: Config = {
     port: int('PORT', 0, 65535),
     host: raw('HOST'),

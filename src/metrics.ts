@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { TallyEntry } from './schema/counters.js';
+import type { Transport } from './schema/transport.js';
 
 /** Distinct topics that get a label of their own; the rest share `_other`, so series stay bounded. */
 export const TOPIC_LABEL_LIMIT = 100;
@@ -8,7 +10,7 @@ export const OTHER_TOPIC = '_other';
 export interface BatchTally {
   events: number;
   durationSeconds: number;
-  byTopic: ReadonlyMap<string, { transport: string; topic: string; received: number; unique: number }>;
+  byTopic: ReadonlyMap<string, TallyEntry>;
 }
 
 /** Live figures read when /metrics is scraped, never pushed on the hot path. */
@@ -17,7 +19,7 @@ export interface MetricsSources {
   subscribers(): number;
 }
 
-/** The Prometheus registry and every logagg_* metric (SPEC §3). */
+/** The Prometheus registry and every logagg_* metric (docs/spec.md §3). */
 export class Metrics {
   readonly registry = new Registry();
   private readonly topics = new Set<string>();
@@ -95,7 +97,7 @@ export class Metrics {
     }
   }
 
-  recordRejected(transport: string, reason: string): void {
+  recordRejected(transport: Transport, reason: string): void {
     this.rejected.inc({ transport, reason });
   }
 

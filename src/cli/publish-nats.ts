@@ -2,6 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createClient } from '../client/index.js';
 import type { TopicCounts } from '../schema/stats.js';
+import { natsSubject } from '../schema/nats.js';
 import { latencySummary } from './percentiles.js';
 import { countTopics, exact, type Progress, type PublisherOptions, type PublisherReport, within } from './publish-run.js';
 import { planStream } from './publish-stream.js';
@@ -41,7 +42,7 @@ export async function runNatsPublisher(options: NatsPublisherOptions, onProgress
         const event = stream.eventAt(index);
         const t0 = performance.now();
         try {
-          const ack = await js.publish(`${options.subjectPrefix}.${event.topic}`, JSON.stringify(event), { msgID: event.event_id });
+          const ack = await js.publish(natsSubject(options.subjectPrefix, event.topic), JSON.stringify(event), { msgID: event.event_id });
           latencies[k] = performance.now() - t0;
           sent++;
           acked[index] = 1;

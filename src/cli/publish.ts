@@ -3,12 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_NATS_SUBJECT_PREFIX } from '../schema/nats.js';
+import { DEFAULT_URL } from './defaults.js';
 import { createProgressReporter } from './progress.js';
 import { runNatsPublisher } from './publish-nats.js';
 import { type PublisherOptions, type PublisherReport, runPublisher } from './publish-run.js';
 
 const USAGE = `usage: logagg publish [options]   (also: logagg-publisher, npm run publisher --)
-  --url URL             aggregator base URL (default http://127.0.0.1:8080)
+  --url URL             aggregator base URL (default ${DEFAULT_URL})
   --events N            copies to send in all, re-sends included (default 20000)
   --dup-rate R          share of copies that re-send an event already sent, 0..1 (default 0.3)
   --topics N            topics to spread events over (default 5)
@@ -22,7 +24,7 @@ const USAGE = `usage: logagg publish [options]   (also: logagg-publisher, npm ru
   --api-key KEY         sent as Authorization: Bearer KEY
   --transport T         http (default) or nats: publish to JetStream, one event per message, Nats-Msg-Id = event_id
   --nats-url URL        with --transport nats (default nats://127.0.0.1:4222)
-  --subject-prefix P    with --transport nats: subjects P.<topic> (default logs)
+  --subject-prefix P    with --transport nats: subjects P.<topic> (default ${DEFAULT_NATS_SUBJECT_PREFIX})
   --json                print the report as JSON on stdout
 Exit status: 0 when every request succeeded and the /stats verification holds, 1 otherwise, 2 on bad usage.`;
 
@@ -43,7 +45,7 @@ export function parsePublisherArgs(
     args: argv,
     strict: true,
     options: {
-      url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      url: { type: 'string', default: DEFAULT_URL },
       events: { type: 'string', default: '20000' },
       'dup-rate': { type: 'string', default: '0.3' },
       topics: { type: 'string', default: '5' },
@@ -57,7 +59,7 @@ export function parsePublisherArgs(
       'api-key': { type: 'string' },
       transport: { type: 'string', default: 'http' },
       'nats-url': { type: 'string', default: 'nats://127.0.0.1:4222' },
-      'subject-prefix': { type: 'string', default: 'logs' },
+      'subject-prefix': { type: 'string', default: DEFAULT_NATS_SUBJECT_PREFIX },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },

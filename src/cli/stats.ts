@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createClient } from '../client/index.js';
 import { MAX_STATS_TOP } from '../schema/stats.js';
+import { DEFAULT_URL } from './defaults.js';
 
 export const STATS_USAGE = `usage: logagg stats [--url URL] [--api-key KEY] [--top N] [--topic NAME]... [--json]
 Prints the aggregator's counters (GET /stats): totals, then one line per listed topic: the top N by copies
@@ -12,7 +13,7 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
     args: argv,
     strict: true,
     options: {
-      url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      url: { type: 'string', default: DEFAULT_URL },
       'api-key': { type: 'string' },
       top: { type: 'string' },
       topic: { type: 'string', multiple: true },

@@ -4,9 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { subscribe } from '../client/index.js';
 import type { StoredEvent } from '../schema/event.js';
+import { DEFAULT_URL } from './defaults.js';
 
 const USAGE = `usage: logagg tail [options]
-  --url URL        aggregator base URL (default http://127.0.0.1:8080)
+  --url URL        aggregator base URL (default ${DEFAULT_URL})
   --topic NAME     only this topic (default: every topic)
   --after SEQ      start after this seq (default: from now on)
   --api-key KEY    sent as Authorization: Bearer KEY
@@ -25,7 +26,7 @@ export async function runTail(argv: string[], signal: AbortSignal, print: (line:
       args: argv,
       strict: true,
       options: {
-        url: { type: 'string', default: 'http://127.0.0.1:8080' },
+        url: { type: 'string', default: DEFAULT_URL },
         topic: { type: 'string' },
         after: { type: 'string' },
         'api-key': { type: 'string' },

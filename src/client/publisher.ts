@@ -252,7 +252,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       return refuse(new TypeError(`publish expects an event object, got ${describeInput(input)}`), []);
     }
-    // Unknown fields ride along so the server refuses a typo (SPEC §2) instead of the client dropping it.
+    // Unknown fields ride along so the server refuses a typo (docs/spec.md §2) instead of the client dropping it.
     const complete = input.event_id !== undefined && input.timestamp !== undefined && input.payload !== undefined;
     const event: Event = complete ? (input as Event) : { ...input, ...createEvent(input) };
     if (closed) return refuse(new PublisherClosedError(), [event]);

@@ -1,11 +1,13 @@
 import { LogaggError } from '../errors.js';
+import type { TallyEntry } from '../schema/counters.js';
 import type { Event } from '../schema/event.js';
+import type { Transport } from '../schema/transport.js';
 import type { Store } from '../store/index.js';
 import type { Pending } from './queue.js';
 
 export type BatchWriter = Pick<Store, 'insertBatch'>;
 
-export type TopicTally = Map<string, { transport: string; topic: string; received: number; unique: number }>;
+export type TopicTally = Map<string, TallyEntry>;
 
 /** What one batch did, for the pipeline's figures and metrics. */
 export interface FlushReport {
@@ -18,7 +20,7 @@ export interface FlushReport {
 }
 
 /** A tally being built: transport → topic → counts, so the per-event step joins no strings. */
-type TallyByTransport = Map<string, Map<string, { transport: string; topic: string; received: number; unique: number }>>;
+type TallyByTransport = Map<Transport, Map<string, TallyEntry>>;
 
 function toTopicTally(byTransport: TallyByTransport): TopicTally {
   const byTopic: TopicTally = new Map();
@@ -31,7 +33,7 @@ function toTopicTally(byTransport: TallyByTransport): TopicTally {
 /**
  * Commits one batch in one transaction, then hands each request its own share: the database returned the keys
  * it inserted; the first copy of such a key in arrival order is the one it kept (ON CONFLICT DO NOTHING keeps the
- * first row of a statement), every other copy is a duplicate. Answers go out only after the commit (SPEC §1).
+ * first row of a statement), every other copy is a duplicate. Answers go out only after the commit (docs/spec.md §1).
  * Keys are looked up as topic → event_id sets rather than joined strings: no allocation per event (measured in
  * docs/performance.md).
  */

@@ -2,6 +2,7 @@ import { LogaggError } from '../errors.js';
 import type { BatchTally } from '../metrics.js';
 import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
+import type { Transport } from '../schema/transport.js';
 import { Batcher } from './batcher.js';
 import { Circuit } from './circuit.js';
 import { type BatchWriter, type FlushReport, flushBatch } from './flusher.js';
@@ -45,13 +46,13 @@ export interface PipelineFigures {
 
 export interface Pipeline {
   /** Queues a request's events; resolves once they are committed, with this request's own outcome. */
-  submit(events: readonly Event[], transport?: string): Promise<PublishResult>;
+  submit(events: readonly Event[], transport?: Transport): Promise<PublishResult>;
   figures(): PipelineFigures;
   /** Refuses new requests, commits everything queued, resolves when the last batch is answered. */
   close(): Promise<void>;
 }
 
-/** The group-commit pipeline (SPEC §5): bounded queue → batcher → parallel flushers → store. */
+/** The group-commit pipeline (docs/spec.md §5): bounded queue → batcher → parallel flushers → store. */
 export function createPipeline(store: BatchWriter, options: PipelineOptions): Pipeline {
   const queue = new IngestQueue(options.maxQueue);
   let closing = false;

@@ -1,12 +1,13 @@
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
+import type { Transport } from '../schema/transport.js';
 
 /** One publish request waiting for its commit. */
 export interface Pending {
   readonly events: readonly Event[];
-  /** Where the events came from (http, nats), for metrics. */
-  readonly transport: string;
+  /** Where the events came from, for metrics. */
+  readonly transport: Transport;
   readonly enqueuedAt: number;
   resolve(result: PublishResult): void;
   reject(err: Error): void;

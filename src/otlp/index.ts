@@ -15,7 +15,7 @@ export interface MappedLogs {
 const REJECTIONS_NAMED = 5;
 
 /**
- * An OTLP/JSON logs request as events (SPEC §3, docs/integrations.md). A body that does not decode is refused
+ * An OTLP/JSON logs request as events (docs/spec.md §3, docs/integrations.md). A body that does not decode is refused
  * whole (INVALID_OTLP, 400); a record that cannot become a valid event is rejected alone, the rest go on.
  */
 export function mapLogsRequest(body: unknown, options: { maxBatchEvents: number; receivedAt: number }): MappedLogs {

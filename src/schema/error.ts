@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-/** Every error response (SPEC §3). */
+/** Every error response (docs/spec.md §3). */
 export const ErrorBodySchema = Type.Object(
   {
     error: Type.String({ description: 'Stable code, see docs/errors.md' }),

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-/** Longest topic, event_id and source we accept (SPEC §2). */
+/** Longest topic, event_id and source we accept (docs/spec.md §2). */
 export const MAX_NAME_LENGTH = 255;
 
 /**
@@ -21,7 +21,7 @@ export const NO_NUL_PATTERN = '^[^\\u0000]*$';
 
 const name = (description: string) => Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: NO_NUL_PATTERN, description });
 
-/** One log event as a publisher sends it (SPEC §2). Unknown fields are refused so typos surface. */
+/** One log event as a publisher sends it (docs/spec.md §2). Unknown fields are refused so typos surface. */
 export const EventSchema = Type.Object(
   {
     topic: name('Topic; with event_id, the dedup key'),

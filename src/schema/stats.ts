@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { NO_NUL_PATTERN } from './event.js';
+import { StoreKindSchema } from './store-kind.js';
 
 // Lifetime totals (received, unique_processed, duplicate_dropped) never go down; stored and expired say what
 // retention did with the unique ones: unique_processed = stored + expired.
@@ -34,7 +35,7 @@ export const StatsSchema = Type.Object(
     }),
     uptime: Type.Integer({ description: 'Whole seconds since this process started' }),
     per_topic: Type.Record(Type.String(), TopicStats, { description: 'Counters of the topics in `topics`' }),
-    store: Type.Union([Type.Literal('postgres'), Type.Literal('pglite')]),
+    store: StoreKindSchema,
     pipeline: Type.Object({
       queued_events: Type.Integer(),
       max_queue: Type.Integer(),

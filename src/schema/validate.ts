@@ -15,7 +15,7 @@ export interface EventProblem {
 export type ValidationResult = { ok: true; events: Event[] } | { ok: false; tooMany: boolean; problems: EventProblem[] };
 
 // Our own Ajv, not Fastify's: Fastify's strips unknown fields (removeAdditional) and coerces types, and the
-// event contract refuses both (SPEC §2).
+// event contract refuses both (docs/spec.md §2).
 const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats.default(ajv, ['date-time']);
 const checkEvent = ajv.compile<Event>(EventSchema);

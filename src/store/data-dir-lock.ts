@@ -19,7 +19,7 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * One process owns a data directory (SPEC §4): an exclusive lock file holding the owner's pid. A lock whose
+ * One process owns a data directory (docs/spec.md §4): an exclusive lock file holding the owner's pid. A lock whose
  * pid is gone is stale (the owner was killed) and is taken over.
  */
 export function lockDataDir(dataDir: string): DataDirLock {

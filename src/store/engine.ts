@@ -1,8 +1,10 @@
+import type { StoreKind } from '../schema/store-kind.js';
+
 /** The little the shared SQL needs from a database driver; engines differ only below this line. */
 export type QueryFn = <R>(text: string, params?: readonly unknown[]) => Promise<R[]>;
 
 export interface Engine {
-  readonly kind: 'postgres' | 'pglite';
+  readonly kind: StoreKind;
   /** How many batch transactions may usefully run at once. */
   readonly writers: number;
   query: QueryFn;

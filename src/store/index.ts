@@ -1,7 +1,9 @@
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
 import type { EventFilter } from '../schema/query.js';
+import { deriveCounters } from '../schema/counters.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
+import type { StoreKind } from '../schema/store-kind.js';
 import type { Engine } from './engine.js';
 import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
@@ -30,6 +32,7 @@ import {
 
 export { copyEmbeddedToPostgres } from './copy.js';
 export type { InsertedRow } from './sql.js';
+export type { StoreKind } from '../schema/store-kind.js';
 
 /** One page of GET /events, already rendered as a JSON array in ascending seq order. */
 export interface EventPage {
@@ -69,7 +72,7 @@ export interface TopicsPage {
 export const TOPIC_SCAN_BUDGET = 10_000;
 
 export interface Store {
-  readonly kind: 'postgres' | 'pglite';
+  readonly kind: StoreKind;
   /** How many batches may be committed at once. */
   readonly writers: number;
   /** Applies pending schema migrations; returns the versions applied. */
@@ -159,14 +162,7 @@ function batchParams(events: readonly Event[]): [string, string] {
 
 /** The one place counters become figures: duplicates and stored are derived, never stored. */
 function toTopicStats(received: number, unique: number, expired: number, lastReceivedAt: string | null): TopicStats {
-  return {
-    received,
-    unique_processed: unique,
-    duplicate_dropped: received - unique,
-    stored: unique - expired,
-    expired,
-    last_received_at: lastReceivedAt,
-  };
+  return { ...deriveCounters({ received, unique, expired }), last_received_at: lastReceivedAt };
 }
 
 type CountsColumns = Pick<TopicCountsRow, 'received' | 'unique_count' | 'expired' | 'last_received_at'>;

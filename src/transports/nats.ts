@@ -15,6 +15,7 @@ import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { type ErrorCode, isLogaggError, LogaggError } from '../errors.js';
 import type { Pipeline } from '../ingest/index.js';
 import type { Event } from '../schema/event.js';
+import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from '../schema/nats.js';
 import { validatePublishBody } from '../schema/validate.js';
 
 type LogFn = (obj: object, msg: string) => void;
@@ -234,7 +235,7 @@ function createMessageHandler(
     slots.take();
     pipeline.submit([decoded.event], 'nats').then(
       () => {
-        // Ack after commit (SPEC §1, §6): a crash before this line means a redelivery, which becomes a duplicate.
+        // Ack after commit (docs/spec.md §1, §6): a crash before this line means a redelivery, which becomes a duplicate.
         msg.ack();
         if (retrying) {
           retrying = false;
@@ -251,18 +252,17 @@ function createMessageHandler(
 }
 
 /**
- * NATS JetStream transport (SPEC §6): pulls from one durable consumer shared by all replicas, submits each
+ * NATS JetStream transport (docs/spec.md §6): pulls from one durable consumer shared by all replicas, submits each
  * message's event to the same pipeline as HTTP, and acks a message only after its batch commits.
  */
 export async function startNatsTransport(pipeline: Pick<Pipeline, 'submit'>, options: NatsTransportOptions): Promise<NatsTransport> {
-  const stream = options.stream ?? 'LOGS';
-  const subjects = options.subjects ?? 'logs.>';
-  const durable = options.durable ?? 'logagg';
+  const stream = options.stream ?? DEFAULT_NATS_STREAM;
+  const subjects = options.subjects ?? DEFAULT_NATS_SUBJECTS;
+  const durable = options.durable ?? DEFAULT_NATS_DURABLE;
   const maxInFlight = options.maxAckPending ?? DEFAULT_MAX_ACK_PENDING;
   const logger = options.logger ?? NOOP_LOGGER;
-  if (!/^[^\s*>]+\.>$/.test(subjects)) {
-    throw new LogaggError('CONFIG_INVALID', { message: `NATS subjects must look like "<prefix>.>", got "${subjects}"` });
-  }
+  const subjectsProblem = natsSubjectsProblem(subjects);
+  if (subjectsProblem !== undefined) throw new LogaggError('CONFIG_INVALID', { message: `NATS subjects ${subjectsProblem}` });
 
   const nc = await connect({ servers: options.url, name: 'logagg', maxReconnectAttempts: -1, reconnectTimeWait: 1000 });
   let messages: ConsumerMessages;

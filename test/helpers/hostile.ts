@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
 
 /**
- * Hostile-input generators and the oracle they are checked against. The oracle is written from SPEC §2–§3 and
+ * Hostile-input generators and the oracle they are checked against. The oracle is written from docs/spec.md §2–§3 and
  * docs/errors.md, not from src/: it says what POST /publish and GET /events must answer for a given input.
  */
 
@@ -159,7 +159,7 @@ export function poisoned(value: unknown): boolean {
   return false;
 }
 
-/** The events a publish body holds, or the reason it holds none (SPEC §3: one event, an array, or {"events"}). */
+/** The events a publish body holds, or the reason it holds none (docs/spec.md §3: one event, an array, or {"events"}). */
 export function eventsOf(body: string): unknown[] | ErrorCode {
   const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
   let parsed: unknown;

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { StoreKind } from '../../src/schema/store-kind.js';
 
-export type StoreKind = 'pglite' | 'postgres';
+export type { StoreKind };
 
 /** The engines the suite runs on: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
 export function storeKinds(): StoreKind[] {

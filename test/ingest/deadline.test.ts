@@ -9,7 +9,7 @@ import type { PublishResult } from '../../src/schema/publish.js';
 import type { InsertedRow } from '../../src/store/index.js';
 import { makeEvent } from '../helpers/events.js';
 
-// A fake store is allowed here only (STYLE §3): the pipeline's deadline and circuit are about a store that
+// A fake store is allowed here only (docs/style.md §3): the pipeline's deadline and circuit are about a store that
 // does not answer, which the real ones (test/faults/frozen-store.test.ts) take 15 s to show.
 
 /** A store that either answers at once or, while frozen, holds every call until thawed. */

@@ -6,7 +6,7 @@ import type { Event } from '../../src/schema/event.js';
 import type { InsertedRow } from '../../src/store/index.js';
 import { makeEvent } from '../helpers/events.js';
 
-// A fake store is allowed here only (STYLE §3): it records batch sizes and plays the database's key check.
+// A fake store is allowed here only (docs/style.md §3): it records batch sizes and plays the database's key check.
 function fakeStore(options: { delayMs?: number; failOn?: string; unavailable?: boolean } = {}) {
   const keys = new Set<string>();
   const batches: number[] = [];

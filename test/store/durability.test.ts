@@ -20,7 +20,7 @@ const WAL_FILE = /<([^>]*\/pg_wal\/[0-9A-F]{24})>/;
 const RESPONSE = /^\d+ +(?:write|writev|sendto|sendmsg)\(\d+<socket:\[\d+\]>, (?:\[\{iov_base=)?"HTTP\/1\.1 2\d\d /;
 
 /**
- * Replays an strace log (-f -y) in order and checks the crash-consistency property of SPEC §1 on the embedded
+ * Replays an strace log (-f -y) in order and checks the crash-consistency property of docs/spec.md §1 on the embedded
  * store: whenever a 2xx response starts to leave, every WAL segment written before it has been fsynced since.
  * A flush counts when its call returns; a write counts from when it starts (the conservative reading).
  */

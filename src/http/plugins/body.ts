@@ -30,7 +30,7 @@ export interface BodyOptions {
 
 type ParseJson = ReturnType<FastifyInstance['getDefaultJsonParser']>;
 
-/** Refuses a charset other than UTF-8 (SPEC §3 says JSON; RFC 8259 says UTF-8), then decodes strictly. */
+/** Refuses a charset other than UTF-8 (docs/spec.md §3 says JSON; RFC 8259 says UTF-8), then decodes strictly. */
 function decodeUtf8(request: FastifyRequest, body: Buffer, what: string): string {
   const charset = /charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
@@ -208,7 +208,7 @@ export function bodyPlugin(app: FastifyInstance, options: BodyOptions): void {
         : undefined;
     done(new LogaggError('UNSUPPORTED_MEDIA_TYPE', { message }));
   });
-  // Only JSON is an event body (SPEC §3): text/plain would otherwise parse as a string and earn a 422, not 415.
+  // Only JSON is an event body (docs/spec.md §3): text/plain would otherwise parse as a string and earn a 422, not 415.
   app.removeContentTypeParser('text/plain');
 
   // A callback hook, not an async one: it runs on every request, and most carry no Content-Encoding at all.

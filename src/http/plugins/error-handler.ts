@@ -5,6 +5,7 @@ import { ERROR_CODES, type ErrorCode, isLogaggError, LogaggError, RETRY_AFTER_SE
 import type { Metrics } from '../../metrics.js';
 import { otlpStatusBody } from '../../otlp/status.js';
 import type { ErrorBody } from '../../schema/error.js';
+import type { Transport } from '../../schema/transport.js';
 
 // Fastify's own failures, mapped onto our table so every error body has the same shape and code list.
 const FASTIFY_CODES: Record<string, LogaggError['code']> = {
@@ -37,7 +38,7 @@ function toLogaggError(err: FastifyError): LogaggError {
 }
 
 // Inlet routes and the transport label their refusals are counted under (logagg_requests_rejected_total).
-const INLETS = new Map([
+const INLETS = new Map<string, Transport>([
   ['/publish', 'http'],
   ['/v1/logs', 'otlp'],
 ]);

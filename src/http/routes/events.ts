@@ -1,8 +1,9 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ErrorBodySchema } from '../../schema/error.js';
 import { StoredEventSchema } from '../../schema/event.js';
-import { type EventFilter, type EventsQuery, EventsQuerySchema, toEventFilter } from '../../schema/query.js';
+import { type EventFilter, EventsQuerySchema, toEventFilter } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 
 /** A Link to the page next to this one, same filters: after=<last seq> (rel=next) or before=<first seq> (rel=prev). */
@@ -17,9 +18,15 @@ function link(query: EventFilter, cursor: 'after' | 'before', seq: number): stri
   return `</events?${params.toString()}>; rel="${cursor === 'after' ? 'next' : 'prev'}"`;
 }
 
+/**
+ * The 200 body as documented (an array of stored events) and as typed: the page's JSON text, which the store
+ * renders and Fastify sends as it is.
+ */
+const EventPageSchema = Type.Unsafe<string>(Type.Array(StoredEventSchema));
+
 /** GET /events: stored events in commit order, filtered, paged by the seq cursor with a Link header. */
 export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvents'>): void {
-  app.get<{ Querystring: EventsQuery }>(
+  app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/events',
     {
       schema: {
@@ -29,7 +36,7 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
           'rel="prev" while older ones remain (before=<seq>).',
         tags: ['events'],
         querystring: EventsQuerySchema,
-        response: { 200: Type.Array(StoredEventSchema), '4xx': ErrorBodySchema },
+        response: { 200: EventPageSchema, '4xx': ErrorBodySchema },
       },
     },
     async (request, reply) => {

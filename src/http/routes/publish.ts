@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { LogaggError } from '../../errors.js';
@@ -18,9 +19,17 @@ function withLines(problems: EventProblem[], lines: readonly number[]): Array<Ev
   return problems.map((problem) => (problem.index >= 0 ? { ...problem, line: lines[problem.index] } : problem));
 }
 
-/** POST /publish: validate the whole request, queue it, answer after commit (SPEC §1, §3). */
+/**
+ * The body as documented (one event, an array, or {"events": [...]}) and as typed: unknown, because
+ * validatePublishBody checks it, not Fastify (see validatorCompiler below).
+ */
+const PublishBodySchema = Type.Unsafe<unknown>(
+  Type.Union([EventSchema, Type.Array(EventSchema), Type.Object({ events: Type.Array(EventSchema) })]),
+);
+
+/** POST /publish: validate the whole request, queue it, answer after commit (docs/spec.md §1, §3). */
 export function publishRoute(app: FastifyInstance, options: PublishRouteOptions): void {
-  app.post(
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/publish',
     {
       schema: {
@@ -33,7 +42,7 @@ export function publishRoute(app: FastifyInstance, options: PublishRouteOptions)
           'down: retry, duplicates are counted, never stored twice.',
         tags: ['events'],
         consumes: ['application/json', ...NDJSON_TYPES],
-        body: Type.Union([EventSchema, Type.Array(EventSchema), Type.Object({ events: Type.Array(EventSchema) })]),
+        body: PublishBodySchema,
         response: { 200: PublishResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
       },
       // The body schema is for the OpenAPI document only: validatePublishBody checks it, because Fastify's

@@ -1,8 +1,9 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
 import { ErrorBodySchema } from '../../schema/error.js';
-import { MAX_STATS_TOP, type Stats, type StatsQuery, StatsQuerySchema, StatsSchema, type TopicStats } from '../../schema/stats.js';
+import { MAX_STATS_TOP, type Stats, StatsQuerySchema, StatsSchema, type TopicStats } from '../../schema/stats.js';
 import type { Store } from '../../store/index.js';
 
 /**
@@ -28,8 +29,9 @@ export interface StatsRouteOptions {
  * GET /stats: the totals and the top topics, read in one snapshot so they always balance. Its size is bounded
  * whatever the number of topics (the dashboard polls it every second); GET /topics lists them all, page by page.
  */
-export function statsRoute(app: FastifyInstance, options: StatsRouteOptions): void {
-  app.get<{ Querystring: StatsQuery }>(
+export function statsRoute(fastify: FastifyInstance, options: StatsRouteOptions): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     '/stats',
     {
       schema: {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { isLogaggError, LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
@@ -110,7 +111,8 @@ function startCursor(query: StreamQuery, lastEventId: string | string[] | undefi
 }
 
 /** GET /events/stream: Server-Sent Events of committed events, resumable with Last-Event-ID. */
-export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): void {
+export function streamRoute(fastify: FastifyInstance, options: StreamRouteOptions): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const sessions = new Set<StreamSession>();
   let closing = false;
   // Open streams would hold app.close() forever: end them first; clients reconnect elsewhere by Last-Event-ID.
@@ -121,7 +123,7 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
     for (const session of sessions) session.close();
   });
 
-  app.get<{ Querystring: StreamQuery }>(
+  app.get(
     '/events/stream',
     {
       schema: {

@@ -1,12 +1,14 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { ErrorBodySchema } from '../../schema/error.js';
-import { MAX_TOPICS_LIMIT, type TopicsQuery, TopicsQuerySchema, TopicsPageSchema } from '../../schema/stats.js';
+import { MAX_TOPICS_LIMIT, TopicsQuerySchema, TopicsPageSchema } from '../../schema/stats.js';
 import { type Store, TOPIC_SCAN_BUDGET } from '../../store/index.js';
 import { finiteParameter } from './stats.js';
 
 /** GET /topics: every topic with its counters, by name, a bounded page at a time, optionally filtered. */
-export function topicsRoute(app: FastifyInstance, store: Pick<Store, 'topicsPage'>): void {
-  app.get<{ Querystring: TopicsQuery }>(
+export function topicsRoute(fastify: FastifyInstance, store: Pick<Store, 'topicsPage'>): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     '/topics',
     {
       schema: {

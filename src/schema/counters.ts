@@ -1,0 +1,33 @@
+import type { Transport } from './transport.js';
+
+/** What the database keeps per topic (topic_stats): copies received, events stored as new, events expired. */
+export interface PersistedCounters {
+  received: number;
+  unique: number;
+  expired: number;
+}
+
+/** Every counter /stats shows, per topic and in total. */
+export interface Counters {
+  received: number;
+  unique_processed: number;
+  duplicate_dropped: number;
+  stored: number;
+  expired: number;
+}
+
+/**
+ * The one derivation of the figures from the persisted counters, so a topic and the totals cannot disagree:
+ * received = unique_processed + duplicate_dropped and unique_processed = stored + expired (docs/spec.md §3).
+ */
+export function deriveCounters({ received, unique, expired }: PersistedCounters): Counters {
+  return { received, unique_processed: unique, duplicate_dropped: received - unique, stored: unique - expired, expired };
+}
+
+/** What one committed batch did for one (transport, topic): the unit of the per-batch metrics. */
+export interface TallyEntry {
+  transport: Transport;
+  topic: string;
+  received: number;
+  unique: number;
+}
