@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { status: 500, retryable: false, message: 'The configuration is invalid' },
   DATA_DIR_LOCKED: { status: 500, retryable: false, message: 'Another process owns the data directory' },
   MIGRATION_FAILED: { status: 500, retryable: false, message: 'The schema migration failed' },
+  STARTUP_FAILED: { status: 500, retryable: false, message: 'The server could not start' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
