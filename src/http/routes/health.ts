@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { LogaggError } from '../../errors.js';
+import { Type } from 'typebox';
+import { LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
+import { ErrorBodySchema } from '../../schema/error.js';
 import type { Store } from '../../store/index.js';
 
 const READY_TIMEOUT_MS = 2000;
@@ -8,7 +10,20 @@ const READY_TIMEOUT_MS = 2000;
 export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'ping'>): void {
   app.get('/health', { schema: { summary: 'Liveness: 200 while the process runs', tags: ['operations'] } }, async () => ({ status: 'ok' }));
 
-  app.get('/ready', { schema: { summary: 'Readiness: 200 when the store answers, else 503', tags: ['operations'] } }, async () => {
+  // The 503 is documented in OpenAPI (its body and Retry-After): a probe or load balancer acts on it.
+  const readySchema = {
+    summary: 'Readiness: 200 when the store answers, else 503',
+    tags: ['operations'],
+    response: {
+      200: Type.Object({ status: Type.Literal('ready') }),
+      503: {
+        ...ErrorBodySchema,
+        description: `The store does not answer (STORE_UNAVAILABLE, or SHUTTING_DOWN); retry after Retry-After seconds`,
+        headers: { 'retry-after': { type: 'integer', description: `Seconds to wait (${RETRY_AFTER_SECONDS})` } },
+      },
+    },
+  };
+  app.get('/ready', { schema: readySchema }, async () => {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(

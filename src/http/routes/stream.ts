@@ -113,6 +113,14 @@ export function streamRoute(app: FastifyInstance, options: StreamRouteOptions): 
         description: 'Each event once, in seq order, as `id: <seq>`; reconnect with Last-Event-ID to resume.',
         tags: ['events'],
         querystring: StreamQuerySchema,
+        // Documented, not validated here: startCursor reads it (a browser's EventSource sends it on reconnect).
+        headers: Type.Object({
+          'last-event-id': Type.Optional(
+            Type.String({
+              description: 'Resume after this seq (the last `id:` received); wins over ?after; a value that is not a seq is ignored',
+            }),
+          ),
+        }),
       },
     },
     async (request, reply) => {
