@@ -31,6 +31,22 @@ export const DEFAULTS = {
 
 export type EnvName = keyof typeof DEFAULTS;
 
+/** The allowed range of each integer setting, inclusive; docs/config.md's table is checked against it. */
+export const RANGES = {
+  PORT: [0, 65535],
+  BATCH_MAX: [1, 100_000],
+  BATCH_LINGER_MS: [0, 10_000],
+  WORKERS: [1, 64],
+  MAX_QUEUE: [1, 10_000_000],
+  BODY_LIMIT: [1024, 1024 * 1024 * 1024],
+  MAX_BATCH_EVENTS: [1, 1_000_000],
+  SHUTDOWN_TIMEOUT_MS: [0, 600_000],
+  REQUEST_TIMEOUT_MS: [100, 600_000],
+  STORE_TIMEOUT_MS: [100, 600_000],
+  EMBEDDED_STATEMENT_TIMEOUT_MS: [1000, 3_600_000],
+  MIN_FREE_DISK_MB: [0, 1_048_576],
+} as const satisfies Partial<Record<EnvName, readonly [number, number]>>;
+
 export interface Config {
   port: number;
   host: string;
@@ -83,7 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     const value = env[name];
     return value === undefined || value === '' ? DEFAULTS[name] : value;
   };
-  const int = (name: EnvName, min: number, max: number): number => {
+  const int = (name: keyof typeof RANGES): number => {
+    const [min, max] = RANGES[name];
     const text = raw(name);
     const value = Number(text);
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
@@ -117,30 +134,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const subjectsProblem = natsSubjectsProblem(raw('NATS_SUBJECTS'));
   if (subjectsProblem !== undefined) problems.push(`NATS_SUBJECTS ${subjectsProblem}`);
   const config: Config = {
-    port: int('PORT', 0, 65535),
+    port: int('PORT'),
     host: raw('HOST'),
     databaseUrl,
     dataDir: raw('DATA_DIR'),
     embeddedSync: embeddedSync !== 'off',
-    batchMax: int('BATCH_MAX', 1, 100_000),
-    batchLingerMs: int('BATCH_LINGER_MS', 0, 10_000),
-    workers: int('WORKERS', 1, 64),
-    maxQueue: int('MAX_QUEUE', 1, 10_000_000),
-    bodyLimit: int('BODY_LIMIT', 1024, 1024 * 1024 * 1024),
-    maxBatchEvents: int('MAX_BATCH_EVENTS', 1, 1_000_000),
+    batchMax: int('BATCH_MAX'),
+    batchLingerMs: int('BATCH_LINGER_MS'),
+    workers: int('WORKERS'),
+    maxQueue: int('MAX_QUEUE'),
+    bodyLimit: int('BODY_LIMIT'),
+    maxBatchEvents: int('MAX_BATCH_EVENTS'),
     apiKey: optional('API_KEY'),
     logLevel: logLevel as Config['logLevel'],
-    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
-    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 100, 600_000),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS'),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS'),
     natsUrl,
     natsStream: raw('NATS_STREAM'),
     natsSubjects: raw('NATS_SUBJECTS'),
     natsDurable: raw('NATS_DURABLE'),
     retentionMs: duration('RETENTION'),
     dedupRetentionMs: duration('DEDUP_RETENTION'),
-    storeTimeoutMs: int('STORE_TIMEOUT_MS', 100, 600_000),
-    embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS', 1000, 3_600_000),
-    minFreeDiskMb: int('MIN_FREE_DISK_MB', 0, 1_048_576),
+    storeTimeoutMs: int('STORE_TIMEOUT_MS'),
+    embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS'),
+    minFreeDiskMb: int('MIN_FREE_DISK_MB'),
   };
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');
@@ -150,7 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     );
   }
   if (config.maxQueue < config.maxBatchEvents) {
-    problems.push('MAX_QUEUE must be at least MAX_BATCH_EVENTS, or a full batch could never be queued');
+    problems.push(
+      `MAX_QUEUE (${config.maxQueue}) must be at least MAX_BATCH_EVENTS (${config.maxBatchEvents}), or a full batch could never be queued`,
+    );
   }
   if (problems.length > 0) {
     throw new LogaggError('CONFIG_INVALID', { message: `Invalid configuration: ${problems.join('; ')}`, details: problems });

@@ -7,7 +7,11 @@ export const ERROR_CODES = {
   INVALID_JSON: { status: 400, retryable: false, message: 'The body is not valid JSON' },
   BODY_TOO_LARGE: { status: 413, retryable: false, message: 'The body is larger than the limit' },
   BATCH_TOO_LARGE: { status: 413, retryable: false, message: 'The batch holds more events than the limit' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The content type must be application/json or application/x-ndjson' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retryable: false,
+    message: 'The content type must be application/json, or NDJSON as application/x-ndjson, application/ndjson or application/jsonl',
+  },
   UNSUPPORTED_ENCODING: { status: 415, retryable: false, message: 'The content encoding must be gzip or identity' },
   INVALID_OTLP: { status: 400, retryable: false, message: 'The body is not an OTLP/JSON ExportLogsServiceRequest' },
   BAD_REQUEST: { status: 400, retryable: false, message: 'The request is malformed' },
@@ -24,6 +28,7 @@ export const ERROR_CODES = {
   DATA_DIR_LOCKED: { status: 500, retryable: false, message: 'Another process owns the data directory' },
   MIGRATION_FAILED: { status: 500, retryable: false, message: 'The schema migration failed' },
   STORE_FULL: { status: 503, retryable: true, message: "The store's disk is full; retry later" },
+  STARTUP_FAILED: { status: 500, retryable: false, message: 'The server could not start' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

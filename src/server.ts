@@ -4,9 +4,11 @@ import { pathToFileURL } from 'node:url';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
+import { LogaggError } from './errors.js';
 import { Feed } from './ingest/feed.js';
 import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
+import { explainStartupError, type StartupStep } from './startup-errors.js';
 import { createStore } from './store/index.js';
 import { type RetentionJob, startRetention } from './store/retention.js';
 import { startNatsTransport } from './transports/nats.js';
@@ -31,6 +33,12 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
  */
 export async function startAggregator(config: Readonly<Config>, logger: Logger): Promise<Aggregator> {
   const startedAt = Date.now();
+  // Each step that meets the outside world says, on failure, what went wrong and which setting to check.
+  const explained =
+    (step: StartupStep) =>
+    (err: unknown): never => {
+      throw explainStartupError(step, err, config);
+    };
   const store = await createStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -45,11 +53,11 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
       event.state === 'lost'
         ? logger.warn(event, 'embedded engine restarting; publishes get 503 until it is back')
         : logger.info(event, 'embedded engine reopened'),
-  });
+  }).catch(explained('store'));
   if (store.kind === 'pglite' && !config.embeddedSync) {
     logger.warn('EMBEDDED_SYNC=off: commits are not flushed to disk; an OS crash or power cut can lose acknowledged events');
   }
-  const applied = await store.migrate();
+  const applied = await store.migrate().catch(explained('store'));
   logger.info({ store: store.kind, applied }, 'schema ready');
 
   const feed = new Feed(store, {
@@ -85,7 +93,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
   });
-  await app.listen({ port: config.port, host: config.host });
+  // NATS before listen: a NATS failure is reported before any "Server listening" line.
   const transport = config.natsUrl
     ? await startNatsTransport(pipeline, {
         url: config.natsUrl,
@@ -94,8 +102,9 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
         durable: config.natsDurable,
         logger: logger.child({ component: 'nats' }),
         onRejected: (rejected) => metrics.recordRejected('nats', rejected.code),
-      })
+      }).catch(explained('nats'))
     : undefined;
+  await app.listen({ port: config.port, host: config.host }).catch(explained('listen'));
   const retention: RetentionJob | undefined =
     config.retentionMs === undefined
       ? undefined
@@ -159,7 +168,9 @@ export async function serve(config: Readonly<Config>): Promise<void> {
 export function exitOnStartupError(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`logagg: ${message}\n`);
-  if (err instanceof Error && err.cause) process.stderr.write(`cause: ${String(err.cause)}\n`);
+  // A STARTUP_FAILED message already holds the reason; other errors show what they wrap.
+  const explained = err instanceof LogaggError && err.code === 'STARTUP_FAILED';
+  if (err instanceof Error && err.cause && !explained) process.stderr.write(`cause: ${String(err.cause)}\n`);
   process.exit(1);
 }
 

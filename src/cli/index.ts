@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { runMigrateCommand, MIGRATE_USAGE } from './migrate.js';
 import { runPublishCommand } from './publish.js';
-import { runServeCommand, SERVE_USAGE } from './serve.js';
+import { PACKAGE_VERSION, runServeCommand, SERVE_USAGE } from './serve.js';
 import { runStatsCommand, STATS_USAGE } from './stats.js';
 import { runTail } from './tail.js';
 
@@ -14,7 +14,7 @@ commands:
   stats     print the counters
   migrate   apply schema migrations and exit
 
-logagg <command> --help shows a command's options.`;
+logagg <command> --help shows a command's options; logagg --version prints the version.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -38,6 +38,13 @@ async function main(argv: string[]): Promise<number> {
       return runTail(rest, stop.signal);
     }
     case undefined:
+      // No command is a usage error (exit 2, like an unknown one), so a script that forgot it does not pass.
+      console.error(USAGE);
+      return 2;
+    case '--version':
+    case '-v':
+    case 'version':
+      return print(PACKAGE_VERSION);
     case '--help':
     case '-h':
     case 'help':

@@ -60,21 +60,32 @@ function recordHash(record: DecodedRecord): string {
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
-/** What the payload keeps of the record: all of it, in snake_case; absent fields are left out. */
+function isEmpty(object: Record<string, unknown>): boolean {
+  return Object.keys(object).length === 0;
+}
+
+/**
+ * What the payload keeps of the record: all of it, in snake_case. Absent fields are left out, and so are the ones
+ * proto3 cannot tell from absent: an empty scope name or version, no attributes, a time of "0" (docs/integrations.md).
+ */
 function payloadOf(record: DecodedRecord): Record<string, unknown> {
   const payload: Record<string, unknown> = {};
   if (record.body !== undefined) payload.body = record.body.plain;
   if (record.severityNumber !== undefined) payload.severity_number = record.severityNumber;
   if (record.severityText !== undefined) payload.severity_text = record.severityText;
-  payload.attributes = record.attributes.plain;
+  if (!isEmpty(record.attributes.plain)) payload.attributes = record.attributes.plain;
   if (record.eventName !== undefined) payload.event_name = record.eventName;
   if (record.traceId !== undefined) payload.trace_id = record.traceId;
   if (record.spanId !== undefined) payload.span_id = record.spanId;
   if (record.flags !== undefined) payload.flags = record.flags;
-  payload.time_unix_nano = record.timeUnixNano;
-  payload.observed_time_unix_nano = record.observedTimeUnixNano;
-  payload.resource = { attributes: record.resource.plain };
-  payload.scope = { name: record.scope.name, version: record.scope.version, attributes: record.scope.attributes.plain };
+  if (record.timeUnixNano !== '0') payload.time_unix_nano = record.timeUnixNano;
+  if (record.observedTimeUnixNano !== '0') payload.observed_time_unix_nano = record.observedTimeUnixNano;
+  if (!isEmpty(record.resource.plain)) payload.resource = { attributes: record.resource.plain };
+  const scope: Record<string, unknown> = {};
+  if (record.scope.name !== '') scope.name = record.scope.name;
+  if (record.scope.version !== '') scope.version = record.scope.version;
+  if (!isEmpty(record.scope.attributes.plain)) scope.attributes = record.scope.attributes.plain;
+  if (!isEmpty(scope)) payload.scope = scope;
   return payload;
 }
 

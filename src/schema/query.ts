@@ -4,6 +4,24 @@ import { NO_NUL_PATTERN, TIMESTAMP_PATTERN } from './event.js';
 export const DEFAULT_PAGE_LIMIT = 1000;
 export const MAX_PAGE_LIMIT = 10_000;
 
+const TIME_RULE = 'must be an RFC 3339 time such as 2025-10-21T10:00:00Z (an offset of at most ±15:59, years 0001 to 9999)';
+const SEQ_RULE = 'must be a seq: an integer from 0 to 999999999999999';
+const NAME_RULE = 'must be 1 to 255 characters, without U+0000';
+
+/**
+ * What each query parameter of GET /events and /events/stream must be, in words: the schemas check text with
+ * patterns (see limit below), and a pattern is no message for a person. The error handler uses these.
+ */
+export const QUERY_RULES: Readonly<Record<string, string>> = {
+  limit: `must be an integer from 1 to ${MAX_PAGE_LIMIT}`,
+  since: TIME_RULE,
+  until: TIME_RULE,
+  after: SEQ_RULE,
+  before: SEQ_RULE,
+  topic: NAME_RULE,
+  source: NAME_RULE,
+};
+
 /** Filters and cursor of GET /events. */
 export const EventsQuerySchema = Type.Object(
   {

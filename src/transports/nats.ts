@@ -106,9 +106,31 @@ function isMissing(err: unknown, code: number): boolean {
 }
 
 /** Creates the stream if it is missing; an existing stream is used as the operator configured it. */
-async function ensureStream(jsm: JetStreamManager, name: string, subjects: string): Promise<void> {
+/** Whether some subject matches both patterns (tokens: `*` is one token, `>` the rest). */
+export function subjectsOverlap(a: string, b: string): boolean {
+  const x = a.split('.');
+  const y = b.split('.');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    // `>` stands for one token or more, so the other side needs a token here.
+    if (x[i] === '>' || y[i] === '>') return x[i] !== undefined && y[i] !== undefined;
+    if (x[i] === undefined || y[i] === undefined) return false;
+    if (x[i] !== '*' && y[i] !== '*' && x[i] !== y[i]) return false;
+  }
+  return true;
+}
+
+async function ensureStream(jsm: JetStreamManager, name: string, subjects: string, logger: TransportLogger): Promise<void> {
   try {
-    await jsm.streams.info(name);
+    const info = await jsm.streams.info(name);
+    // An existing stream keeps its subjects: if none meets NATS_SUBJECTS, every message would be refused.
+    const existing = info.config.subjects ?? [];
+    if (!existing.some((subject) => subjectsOverlap(subject, subjects))) {
+      logger.warn(
+        { stream: name, streamSubjects: existing, natsSubjects: subjects },
+        `NATS stream "${name}" exists with subjects [${existing.join(', ')}], none of which NATS_SUBJECTS "${subjects}" matches: ` +
+          "its messages would be refused (VALIDATION_FAILED). Set NATS_SUBJECTS to the stream's subjects, or NATS_STREAM to another stream",
+      );
+    }
     return;
   } catch (err) {
     if (!isMissing(err, JetStreamApiCodes.StreamNotFound)) throw err;
@@ -268,7 +290,7 @@ export async function startNatsTransport(pipeline: Pick<Pipeline, 'submit'>, opt
   let messages: ConsumerMessages;
   try {
     const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, stream, subjects);
+    await ensureStream(jsm, stream, subjects, logger);
     await ensureConsumer(jsm, stream, durable, maxInFlight);
     const consumer = await jetstream(nc).consumers.get(stream, durable);
     messages = await consumer.consume({ max_messages: options.batch ?? DEFAULT_BATCH });

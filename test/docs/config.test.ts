@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DEFAULTS, loadConfig, parseDuration } from '../../src/config.js';
+import { DEFAULTS, loadConfig, parseDuration, RANGES } from '../../src/config.js';
 
 function documentedDefaults(file: string): Map<string, string> {
   const rows = readFileSync(file, 'utf8').matchAll(/^\| `([A-Z_]+)` \| (?:`([^`]*)`|\(unset\)) \|/gm);
@@ -13,6 +13,29 @@ describe('configuration', () => {
     for (const file of ['docs/config.md', 'README.md']) {
       assert.deepEqual(Object.fromEntries(documentedDefaults(file)), { ...DEFAULTS }, file);
     }
+  });
+
+  test('docs/config.md states the allowed range of every integer setting, as the errors enforce it', () => {
+    const rows = readFileSync('docs/config.md', 'utf8').matchAll(/^\| `([A-Z_]+)` \| [^|]+ \| `(\d+)` to `(\d+)` \|/gm);
+    const documented = Object.fromEntries([...rows].map((m) => [m[1] as string, [Number(m[2]), Number(m[3])]]));
+    assert.deepEqual(documented, Object.fromEntries(Object.entries(RANGES).map(([name, range]) => [name, [...range]])));
+    for (const [name, [min, max]] of Object.entries(RANGES)) {
+      for (const bad of [min - 1, max + 1]) {
+        if (bad < 0) continue;
+        assert.throws(
+          () => loadConfig({ [name]: String(bad), ...(name === 'MAX_QUEUE' ? { MAX_BATCH_EVENTS: '1' } : {}) }),
+          (err: Error) => err.message.includes(`${name} must be an integer from ${min} to ${max}, got "${bad}"`),
+          `${name}=${bad}`,
+        );
+      }
+    }
+  });
+
+  test('MAX_QUEUE below MAX_BATCH_EVENTS shows both values', () => {
+    assert.throws(
+      () => loadConfig({ MAX_QUEUE: '500', MAX_BATCH_EVENTS: '1000' }),
+      (err: Error) => /MAX_QUEUE \(500\) must be at least MAX_BATCH_EVENTS \(1000\)/.test(err.message),
+    );
   });
 
   test('defaults load into a frozen config that reads the embedded store', () => {

@@ -175,10 +175,32 @@ for (const kind of storeKinds()) {
         span_id: 'eee19b7ec3c1b174',
         flags: 1,
         time_unix_nano: T0,
-        observed_time_unix_nano: '0',
         resource: { attributes: { 'service.name': topic, 'host.name': 'h1' } },
-        scope: { name: 'test-scope', version: '1.2.3', attributes: {} },
+        scope: { name: 'test-scope', version: '1.2.3' },
       });
+    });
+
+    test('absent and empty fields are left out of the payload: scope, attributes, a time of "0"', async () => {
+      const topic = uniqueTopic('bare');
+      const bare = { body: str('bare'), attributes: [], timeUnixNano: '0', observedTimeUnixNano: '0' };
+      const resourceLogs = (scope: Json | undefined) => ({
+        resource: { attributes: [kv('logagg.topic', str(topic))] },
+        scopeLogs: [{ ...(scope === undefined ? {} : { scope }), logRecords: [bare] }],
+      });
+      const request: Json = {
+        resourceLogs: [
+          resourceLogs(undefined),
+          resourceLogs({ name: '', version: '', attributes: [] }),
+          resourceLogs({ name: 'only-name' }),
+        ],
+      };
+      assert.equal((await send(request)).status, 200);
+      const payloads = (await storedIn(topic)).map((event) => event.payload);
+      // The first two records are the same record (an empty scope is no scope): one event.
+      assert.deepEqual(payloads, [
+        { body: 'bare', resource: { attributes: { 'logagg.topic': topic } } },
+        { body: 'bare', resource: { attributes: { 'logagg.topic': topic } }, scope: { name: 'only-name' } },
+      ]);
     });
 
     test('records that cannot be events are rejected with partialSuccess, and the rest of the request is stored', async () => {

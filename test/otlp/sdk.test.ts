@@ -141,7 +141,7 @@ for (const kind of storeKinds()) {
       assert.deepEqual(first?.payload.attributes, { 'order.id': 0, 'order.currency': 'IDR', 'log.record.uid': uids[0] });
       assert.equal(first?.payload.trace_id, spanContext.traceId);
       assert.equal(first?.payload.span_id, spanContext.spanId);
-      assert.deepEqual(first?.payload.scope, { name: 'checkout', version: '2.0.1', attributes: {} });
+      assert.deepEqual(first?.payload.scope, { name: 'checkout', version: '2.0.1' });
       assert.equal((first?.payload.resource as { attributes: Record<string, unknown> }).attributes['host.name'], 'test-host');
       // The record's own time (nanoseconds in the payload), to the microsecond in the event timestamp.
       const nanos = BigInt(String(first?.payload.time_unix_nano));

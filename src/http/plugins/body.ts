@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
 
 // Fatal: a byte sequence that is not UTF-8 is an error, not U+FFFD. Replacement characters would merge distinct
@@ -54,10 +54,14 @@ function parseLine(request: FastifyRequest, raw: string, parseJson: ParseJson): 
   return outcome ?? { error: new Error('the JSON parser did not answer synchronously') };
 }
 
+/** Why secure-json-parse refuses JSON that JSON.parse reads: a key that could pollute prototypes. */
+const PROTOTYPE_KEY =
+  'a "__proto__" key, or a "constructor" object with a "prototype" key, is refused: such keys can change the prototype of objects built from the data (prototype pollution); rename the key';
+
 function syntaxError(raw: string): string {
   try {
     JSON.parse(raw);
-    return 'not valid JSON';
+    return PROTOTYPE_KEY;
   } catch (err) {
     return (err as Error).message;
   }
@@ -133,7 +137,9 @@ export class InflateWithin extends Readable {
     gunzip.on('data', (chunk: Buffer) => {
       this.inflatedLength += chunk.length;
       if (this.inflatedLength > this.limit) {
-        this.destroy(new LogaggError('BODY_TOO_LARGE', { message: `The body inflates to more than ${this.limit} bytes` }));
+        this.destroy(
+          new LogaggError('BODY_TOO_LARGE', { message: `The body inflates to more than the limit of ${this.limit} bytes (BODY_LIMIT)` }),
+        );
         return;
       }
       if (!this.push(chunk)) gunzip.pause();
@@ -191,7 +197,16 @@ export function bodyPlugin(app: FastifyInstance, options: BodyOptions): void {
       done(err as Error);
       return;
     }
-    parseJson(request, text, done);
+    // Fastify's parser drops the reason ("Body is not valid JSON"): say where the JSON breaks, or which key is refused.
+    parseJson(request, text, (err, value: unknown) => {
+      if (err && (err as FastifyError).code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        const reason = syntaxError(text);
+        const message = reason === PROTOTYPE_KEY ? `The body is refused: ${reason}` : `The body is not valid JSON: ${reason}`;
+        done(new LogaggError('INVALID_JSON', { message, cause: err }));
+      } else {
+        done(err, value);
+      }
+    });
   });
   app.addContentTypeParser([...NDJSON_TYPES], { parseAs: 'buffer' }, (request, body, done) => {
     try {

@@ -5,6 +5,7 @@ import { ERROR_CODES, type ErrorCode, isLogaggError, LogaggError, RETRY_AFTER_SE
 import type { Metrics } from '../../metrics.js';
 import { otlpStatusBody } from '../../otlp/status.js';
 import type { ErrorBody } from '../../schema/error.js';
+import { QUERY_RULES } from '../../schema/query.js';
 import type { Transport } from '../../schema/transport.js';
 
 // Fastify's own failures, mapped onto our table so every error body has the same shape and code list.
@@ -16,14 +17,30 @@ const FASTIFY_CODES: Record<string, LogaggError['code']> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
 
-function toLogaggError(err: FastifyError): LogaggError {
+/** A query parameter's rule in words (QUERY_RULES), instead of Ajv's "must match pattern <regex>". */
+function queryProblem(v: NonNullable<FastifyError['validation']>[number]): string | undefined {
+  if (v.keyword === 'additionalProperties') return `unknown query parameter "${String(v.params.additionalProperty)}"`;
+  const field = v.instancePath.slice(1);
+  const rule = QUERY_RULES[field];
+  return rule === undefined ? undefined : `${field} ${rule}`;
+}
+
+function toLogaggError(err: FastifyError, bodyLimit: number | undefined): LogaggError {
   if (isLogaggError(err)) return err;
   if (err.validation) {
+    const query = err.validationContext === 'querystring';
     const details = err.validation.map((v) => ({
       path: `${err.validationContext ?? ''}${v.instancePath}`,
-      message: v.message ?? 'is invalid',
+      message: (query ? queryProblem(v) : undefined) ?? v.message ?? 'is invalid',
     }));
-    return new LogaggError('VALIDATION_FAILED', { message: err.message, details, cause: err });
+    const message = query ? `Invalid query: ${details.map((d) => d.message).join('; ')}` : err.message;
+    return new LogaggError('VALIDATION_FAILED', { message, details, cause: err });
+  }
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined) {
+    return new LogaggError('BODY_TOO_LARGE', {
+      message: `The body is larger than the limit of ${bodyLimit} bytes (BODY_LIMIT)`,
+      cause: err,
+    });
   }
   const mapped = FASTIFY_CODES[err.code];
   if (mapped) return new LogaggError(mapped, { cause: err });
@@ -55,7 +72,7 @@ const BODY_RENDERERS = new Map<string, (err: LogaggError) => unknown>([['/v1/log
 /** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
-    const err = toLogaggError(raw);
+    const err = toLogaggError(raw, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit);
     // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
     const transport = INLETS.get(request.routeOptions.url ?? '');
     if (transport !== undefined) metrics.recordRejected(transport, err.code);

@@ -134,6 +134,14 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
           'EventSource reconnects). See docs/stream.md.',
         tags: ['events'],
         querystring: StreamQuerySchema,
+        // Documented, not validated here: startCursor reads it (a browser's EventSource sends it on reconnect).
+        headers: Type.Object({
+          'last-event-id': Type.Optional(
+            Type.String({
+              description: 'Resume after this seq (the last `id:` received); wins over ?after; a value that is not a seq is ignored',
+            }),
+          ),
+        }),
       },
     },
     async (request, reply) => {
