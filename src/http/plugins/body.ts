@@ -218,7 +218,7 @@ export function bodyPlugin(app: FastifyInstance, options: BodyOptions): void {
   // Refused before a byte is read, with a message that says what to send instead (docs/integrations.md).
   app.addContentTypeParser(PROTOBUF_TYPES, (request, _payload, done) => {
     const message =
-      request.routeOptions.url === '/v1/logs'
+      request.routeOptions.config.inlet?.transport === 'otlp'
         ? 'OTLP/HTTP protobuf is not supported: send OTLP/HTTP JSON (Content-Type: application/json)'
         : undefined;
     done(new LogaggError('UNSUPPORTED_MEDIA_TYPE', { message }));

@@ -3,7 +3,6 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_CODES, type ErrorCode, isLogaggError, LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
-import { otlpStatusBody } from '../../otlp/status.js';
 import type { ErrorBody } from '../../schema/error.js';
 import { QUERY_RULES } from '../../schema/query.js';
 import type { Transport } from '../../schema/transport.js';
@@ -54,28 +53,36 @@ function toLogaggError(err: FastifyError, bodyLimit: number | undefined): Logagg
   return new LogaggError('INTERNAL', { cause: err });
 }
 
-// Inlet routes and the transport label their refusals are counted under (logagg_requests_rejected_total).
-const INLETS = new Map<string, Transport>([
-  ['/publish', 'http'],
-  ['/v1/logs', 'otlp'],
-]);
-
 function errorBody(err: LogaggError): ErrorBody {
   const body: ErrorBody = { error: err.code, message: err.message };
   if (err.details) body.details = err.details;
   return body;
 }
 
-// Routes whose protocol fixes the error body: OTLP/HTTP requires a google.rpc.Status. Every other route: ErrorBody.
-const BODY_RENDERERS = new Map<string, (err: LogaggError) => unknown>([['/v1/logs', otlpStatusBody]]);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route is an inlet: its refusals are counted under this transport (logagg_requests_rejected_total), and
+     * its protocol may fix the error body (OTLP/HTTP asks for a google.rpc.Status). A route declares it; no
+     * plugin keeps a map of URLs (docs/architecture.md).
+     */
+    inlet?: InletConfig;
+  }
+}
+
+export interface InletConfig {
+  transport: Transport;
+  /** The protocol's error body; ErrorBody when absent. */
+  renderError?: (err: LogaggError) => unknown;
+}
 
 /** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     const err = toLogaggError(raw, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit);
     // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
-    const transport = INLETS.get(request.routeOptions.url ?? '');
-    if (transport !== undefined) metrics.recordRejected(transport, err.code);
+    const inlet = request.routeOptions.config.inlet;
+    if (inlet !== undefined) metrics.recordRejected(inlet.transport, err.code);
     // 503s come in floods while overloaded or while the store is away; the store and pipeline report those
     // states, so each refused request is only a debug line. Other 5xx are bugs or store failures: error.
     if (err.status === 503) {
@@ -84,7 +91,7 @@ export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 
       request.log.error({ err: raw, code: err.code }, 'request failed');
     }
     if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    const render = BODY_RENDERERS.get(request.routeOptions.url ?? '') ?? errorBody;
+    const render = inlet?.renderError ?? errorBody;
     return reply.code(err.status).send(render(err));
   });
 

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
 import { exportLogsResponse, mapLogsRequest } from '../../otlp/index.js';
+import { otlpStatusBody } from '../../otlp/status.js';
 import { ExportLogsRequestSchema, ExportLogsResponseSchema, OtlpStatusSchema } from '../../schema/otlp.js';
 import { NdjsonBody } from '../plugins/body.js';
 
@@ -40,6 +41,7 @@ export function otlpLogsRoute(app: FastifyInstance, options: OtlpRouteOptions): 
       // For the OpenAPI document only: OTLP/JSON asks receivers to ignore unknown fields and to read 64-bit
       // integers as strings or numbers, which src/otlp/decode.ts does.
       validatorCompiler: () => () => true,
+      config: { inlet: { transport: 'otlp', renderError: otlpStatusBody } },
     },
     async (request) => {
       if (request.body instanceof NdjsonBody) {

@@ -48,6 +48,7 @@ export function publishRoute(app: FastifyInstance, options: PublishRouteOptions)
       // The body schema is for the OpenAPI document only: validatePublishBody checks it, because Fastify's
       // validator strips unknown fields and coerces types, and cannot name each bad index.
       validatorCompiler: () => () => true,
+      config: { inlet: { transport: 'http' } },
     },
     async (request) => {
       const ndjson = request.body instanceof NdjsonBody ? request.body : undefined;
