@@ -5,6 +5,7 @@ import { ERROR_CODES, type ErrorCode, isLogaggError, LogaggError, RETRY_AFTER_SE
 import type { Metrics } from '../../metrics.js';
 import { otlpStatusBody } from '../../otlp/status.js';
 import type { ErrorBody } from '../../schema/error.js';
+import { bodyLimitOf, bodyTooLarge } from './body-limit.js';
 
 // Fastify's own failures, mapped onto our table so every error body has the same shape and code list.
 const FASTIFY_CODES: Record<string, LogaggError['code']> = {
@@ -54,7 +55,8 @@ const BODY_RENDERERS = new Map<string, (err: LogaggError) => unknown>([['/v1/log
 /** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
-    const err = toLogaggError(raw);
+    // Fastify's own 413 (a chunked body past the limit) does not say the limit; ours does.
+    const err = raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? bodyTooLarge(bodyLimitOf(request)) : toLogaggError(raw);
     // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
     const transport = INLETS.get(request.routeOptions.url ?? '');
     if (transport !== undefined) metrics.recordRejected(transport, err.code);
