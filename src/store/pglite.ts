@@ -40,7 +40,7 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
   const started = performance.now();
   const pgdata = join(options.dataDir, 'pgdata');
   const sync = options.sync ?? true;
-  let db: PGlite;
+  let db: PGlite | undefined;
   try {
     db = sync
       ? await PGlite.create(pgdata, { startParams: [...DURABLE_START_PARAMS], extensions: { durableFsyncExtension } })
@@ -50,6 +50,9 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
       await assertDurable(db);
     }
   } catch (err) {
+    // An engine that opened but is refused (not durable) is shut down cleanly before the lock goes: else the next
+    // start would find an unclean shutdown and replay WAL.
+    await db?.close().catch(() => undefined);
     lock.release();
     throw new LogaggError('STORE_FAILED', { message: `Could not open the embedded store in ${options.dataDir}`, cause: err });
   }
