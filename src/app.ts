@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { authPlugin } from './http/plugins/auth.js';
 import { bodyPlugin } from './http/plugins/body.js';
+import { bodyLimitPlugin } from './http/plugins/body-limit.js';
 import { docsPlugin } from './http/plugins/docs.js';
 import { clientErrorHandler, errorHandlerPlugin } from './http/plugins/error-handler.js';
 import { dashboardRoute } from './http/routes/dashboard.js';
@@ -56,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler,
   });
   bodyPlugin(app, { maxBatchEvents: options.maxBatchEvents });
+  bodyLimitPlugin(app);
 
   // A keep-alive connection whose request is answered after close() began would stay open until its idle timeout
   // and hold shutdown up: answer every response from then on with Connection: close.

@@ -32,6 +32,29 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
  * Composition root: config → store → migrate → pipeline → app → listen → transport. stop() runs in reverse.
  */
 export async function startAggregator(config: Readonly<Config>, logger: Logger): Promise<Aggregator> {
+  // What is started so far, undone in reverse if a later step fails: a failed start (migration, listen, NATS)
+  // must not leave the store open, the port taken or the data-dir lock behind (the next start would then report
+  // a crash recovery, or find the directory locked by this very process).
+  const undo: { what: string; run: () => Promise<void> }[] = [];
+  try {
+    return await startParts(config, logger, undo);
+  } catch (err) {
+    for (const step of undo.reverse()) {
+      try {
+        await step.run();
+      } catch (cleanupErr) {
+        logger.warn({ err: cleanupErr }, `could not ${step.what} after a failed start`);
+      }
+    }
+    throw err;
+  }
+}
+
+async function startParts(
+  config: Readonly<Config>,
+  logger: Logger,
+  undo: { what: string; run: () => Promise<void> }[],
+): Promise<Aggregator> {
   const startedAt = Date.now();
   // Each step that meets the outside world says, on failure, what went wrong and which setting to check.
   const explained =
@@ -54,6 +77,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
         ? logger.warn(event, 'embedded engine restarting; publishes get 503 until it is back')
         : logger.info(event, 'embedded engine reopened'),
   }).catch(explained('store'));
+  undo.push({ what: 'close the store', run: () => store.close() });
   if (store.kind === 'pglite' && !config.embeddedSync) {
     logger.warn('EMBEDDED_SYNC=off: commits are not flushed to disk; an OS crash or power cut can lose acknowledged events');
   }
@@ -80,6 +104,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     onBatch: (tally) => metrics.recordBatch(tally),
     onStoreError: (code) => metrics.recordStoreError(code),
   });
+  undo.push({ what: 'close the pipeline', run: () => pipeline.close() });
   const app = await buildApp({
     store,
     pipeline,
@@ -93,6 +118,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
   });
+  undo.push({ what: 'close the HTTP server', run: () => app.close() });
   // NATS before listen: a NATS failure is reported before any "Server listening" line.
   const transport = config.natsUrl
     ? await startNatsTransport(pipeline, {
@@ -104,6 +130,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
         onRejected: (rejected) => metrics.recordRejected('nats', rejected.code),
       }).catch(explained('nats'))
     : undefined;
+  if (transport) undo.push({ what: 'close the NATS transport', run: () => transport.close() });
   await app.listen({ port: config.port, host: config.host }).catch(explained('listen'));
   const retention: RetentionJob | undefined =
     config.retentionMs === undefined

@@ -1,9 +1,14 @@
 import type { Event } from '../schema/event.js';
+import { BatchQueue } from './batch-queue.js';
+import { BatchSender } from './batch-sender.js';
 import { createEvent, type NewEvent } from './event.js';
-import { createClient, type PublishReceipt } from './http.js';
+import { createClient } from './http.js';
+import { PendingLedger } from './pending-ledger.js';
 import { PublisherClosedError, QueueFullError } from './publish-errors.js';
-import { settleRefused } from './refusal.js';
 import type { RetryNotice, RetryPolicy } from './retry.js';
+import { callSafely, type Entry, newEntry, type PublishAck, Settlement } from './settlement.js';
+
+export type { BatchReceipt, PublishAck, PublishOutcome } from './settlement.js';
 
 export interface PublisherOptions {
   /** Base URL of an aggregator, e.g. http://127.0.0.1:8080. */
@@ -35,26 +40,6 @@ export interface PublisherOptions {
 // of linger adds little to a log line's latency and lets a busy process fill batches.
 export const DEFAULT_PUBLISHER_OPTIONS = Object.freeze({ batchMax: 500, lingerMs: 50, maxQueue: 10_000, concurrency: 4 });
 
-/** One committed request, shared by the acks of all its events. */
-export interface BatchReceipt extends PublishReceipt {
-  /** Events in the request. */
-  events: number;
-}
-
-/**
- * What the server's answer says about this event. The server counts per request, not per event, so this is
- * `unique` or `duplicate` only when the whole request was; otherwise `unknown` (still committed, stored once).
- */
-export type PublishOutcome = 'unique' | 'duplicate' | 'unknown';
-
-/** The resolution of publish(): the event is committed in the store. */
-export interface PublishAck {
-  topic: string;
-  event_id: string;
-  outcome: PublishOutcome;
-  batch: BatchReceipt;
-}
-
 export interface Publisher {
   /** Enqueues one event (id and timestamp fixed now unless given); resolves once the server committed it. */
   publish(event: NewEvent): Promise<PublishAck>;
@@ -68,64 +53,65 @@ export interface Publisher {
   readonly pending: number;
 }
 
-// An entry keeps the event only as JSON: the caller's objects die young, which measurably cut the garbage
-// collector's share of a busy publisher (objects living through a round trip get promoted to the old generation).
-interface Entry {
-  topic: string;
-  eventId: string;
-  /** Serialized at publish time: a caller mutating its payload afterwards cannot change what a retry sends. */
-  json: string;
-  resolve: (ack: PublishAck) => void;
-  reject: (error: Error) => void;
-  promise: Promise<PublishAck>;
-  /** Publish order, and when it was enqueued (performance.now()). */
-  seq: number;
-  at: number;
-}
-
-/** A flush() waiting for the events published up to `upTo` that were still pending when it was called. */
-interface FlushWaiter {
-  upTo: number;
-  remaining: number;
-  done: () => void;
-}
-
 function positiveInteger(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer of at least ${min}, got ${value}`);
   return value;
 }
 
-function outcomeOf(receipt: PublishReceipt): PublishOutcome {
-  const { received, unique, duplicates } = receipt.result;
-  if (unique === received) return 'unique';
-  // A retried request whose first answer was lost reports its own earlier copy as a duplicate.
-  if (duplicates === received && receipt.uncertainAttempts === 0) return 'duplicate';
-  return 'unknown';
-}
-
-/**
- * Runs a caller's callback. One that throws must not break the bookkeeping of the events being settled, nor turn
- * into an unhandled rejection (it runs inside promise chains): the throw becomes a warning, visible on stderr.
- */
-function callSafely(name: string, callback: () => void): void {
-  try {
-    callback();
-  } catch (err) {
-    process.emitWarning(`the ${name} callback threw: ${err instanceof Error ? err.message : String(err)}`, 'LogaggClientWarning');
-  }
-}
-
 const describeInput = (input: unknown): string => (input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input);
 
-const noop = (): void => undefined;
+/**
+ * Cuts the queue into requests: a full batch goes at once, a partial one once its oldest event has lingered
+ * lingerMs or was published before a flush(); at most `concurrency` requests in flight.
+ */
+class Pump {
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerHead: Entry | undefined;
+  /** Events published up to this order go without waiting for the linger. */
+  flushedUpTo = 0;
 
-// One shared executor instead of a closure per publish(): the Promise constructor runs it synchronously, so the
-// settlers are read back right after.
-const captured: { resolve: (ack: PublishAck) => void; reject: (error: Error) => void } = { resolve: noop, reject: noop };
-const captureSettlers = (resolve: (ack: PublishAck) => void, reject: (error: Error) => void): void => {
-  captured.resolve = resolve;
-  captured.reject = reject;
-};
+  constructor(
+    private readonly queue: BatchQueue<Entry>,
+    private readonly sender: BatchSender,
+    private readonly limits: { batchMax: number; lingerMs: number; concurrency: number },
+  ) {}
+
+  private ripe(head: Entry): boolean {
+    return head.seq <= this.flushedUpTo || performance.now() >= head.at + this.limits.lingerMs;
+  }
+
+  readonly run = (): void => {
+    const { batchMax, concurrency, lingerMs } = this.limits;
+    const { queue } = this;
+    while (queue.length > 0 && this.inFlight < concurrency && (queue.length >= batchMax || this.ripe(queue.peek() as Entry))) {
+      this.inFlight++;
+      void this.sender.send(queue.take(batchMax)).finally(() => {
+        this.inFlight--;
+        this.run();
+      });
+    }
+    // With every slot busy no timer is needed: the next request to finish pumps again.
+    const head = queue.peek();
+    if (head === undefined || this.inFlight >= concurrency) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerHead = undefined;
+    } else if (this.timerHead !== head) {
+      clearTimeout(this.timer);
+      this.timerHead = head;
+      // Not unref'd: a process ending naturally still sends what lingers instead of dropping it.
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.timerHead = undefined;
+          this.run();
+        },
+        Math.max(0, head.at + lingerMs - performance.now()),
+      );
+    }
+  };
+}
 
 /** Creates a batching publisher: size and linger batches, retries by the one policy, bounded memory. */
 export function createPublisher(options: PublisherOptions): Publisher {
@@ -142,150 +128,40 @@ export function createPublisher(options: PublisherOptions): Publisher {
     onRetry: options.onRetry && ((notice) => callSafely('onRetry', () => options.onRetry?.(notice))),
     random: options.random,
   });
-
-  let queue: Entry[] = [];
-  let pending = 0;
-  // In flush order, so ascending by upTo.
-  const flushWaiters: FlushWaiter[] = [];
-  let roomWaiters: (() => void)[] = [];
-  let inFlight = 0;
-  let lingerTimer: NodeJS.Timeout | undefined;
-  let timerHead: Entry | undefined;
-  let lastSeq = 0;
-  let flushedUpTo = 0;
+  const ledger = new PendingLedger(maxQueue);
+  const settlement = new Settlement(ledger, options.onError);
+  const queue = new BatchQueue<Entry>();
+  const pump = new Pump(queue, new BatchSender(client, settlement), { batchMax, lingerMs, concurrency });
   let closed = false;
   let closing: Promise<void> | undefined;
-
-  // Bookkeeping runs synchronously as each event settles: no promise per event beyond the caller's own.
-  const settle = (entry: Entry): void => {
-    pending--;
-    // A waiter counts the events still pending when its flush was called, which include everything an earlier
-    // waiter still counts: waiters finish in order. So count down from the back while they wait for this event,
-    // then pop the finished ones off the front (no scan or copy of the whole list per event).
-    for (let i = flushWaiters.length - 1; i >= 0 && entry.seq <= (flushWaiters[i] as FlushWaiter).upTo; i--)
-      (flushWaiters[i] as FlushWaiter).remaining--;
-    while (flushWaiters.length > 0 && (flushWaiters[0] as FlushWaiter).remaining === 0) (flushWaiters.shift() as FlushWaiter).done();
-    if (pending < maxQueue && roomWaiters.length > 0) {
-      const waiters = roomWaiters;
-      roomWaiters = [];
-      for (const wake of waiters) wake();
-    }
-  };
-
-  const tell = (error: Error, events: () => readonly Event[]): void => {
-    const { onError } = options;
-    if (onError) callSafely('onError', () => onError(error, events()));
-  };
-
-  const fail = (entries: readonly Entry[], error: Error): void => {
-    for (const entry of entries) {
-      // Marked handled just before it rejects: a caller that does not await (fire and forget) must not crash on
-      // an unhandled rejection; one that awaits still gets the error, and onError hears of it either way.
-      entry.promise.catch(noop);
-      entry.reject(error);
-      settle(entry);
-    }
-    tell(error, () => entries.map((entry) => JSON.parse(entry.json) as Event));
-  };
-
-  const send = async (entries: Entry[]): Promise<void> => {
-    const body = entries.length === 1 ? (entries[0] as Entry).json : `[${entries.map((entry) => entry.json).join(',')}]`;
-    let receipt: PublishReceipt;
-    try {
-      receipt = await client.publishRaw(body);
-    } catch (err) {
-      await settleRefused(entries, err, { send, fail });
-      return;
-    }
-    const batch: BatchReceipt = { ...receipt, events: entries.length };
-    const outcome = outcomeOf(receipt);
-    // Each event's own promise settles before any flush() that waits for it.
-    for (const entry of entries) {
-      entry.resolve({ topic: entry.topic, event_id: entry.eventId, outcome, batch });
-      settle(entry);
-    }
-  };
-
-  // A partial batch goes once its oldest event has lingered lingerMs, or was published before a flush().
-  const ripe = (head: Entry): boolean => head.seq <= flushedUpTo || performance.now() >= head.at + lingerMs;
-
-  const pump = (): void => {
-    while (queue.length > 0 && inFlight < concurrency && (queue.length >= batchMax || ripe(queue[0] as Entry))) {
-      const entries = queue.length <= batchMax ? queue : queue.slice(0, batchMax);
-      queue = queue.length <= batchMax ? [] : queue.slice(batchMax);
-      inFlight++;
-      void send(entries).finally(() => {
-        inFlight--;
-        pump();
-      });
-    }
-    // With every slot busy no timer is needed: the next request to finish pumps again.
-    const head = queue[0];
-    if (head === undefined || inFlight >= concurrency) {
-      clearTimeout(lingerTimer);
-      lingerTimer = undefined;
-      timerHead = undefined;
-    } else if (timerHead !== head) {
-      clearTimeout(lingerTimer);
-      timerHead = head;
-      // Not unref'd: a process ending naturally still sends what lingers instead of dropping it.
-      lingerTimer = setTimeout(
-        () => {
-          lingerTimer = undefined;
-          timerHead = undefined;
-          pump();
-        },
-        Math.max(0, head.at + lingerMs - performance.now()),
-      );
-    }
-  };
-
-  const refuse = (error: Error, events: readonly Event[]): Promise<PublishAck> => {
-    tell(error, () => events);
-    const refused = Promise.reject(error);
-    refused.catch(noop);
-    return refused;
-  };
 
   const publish = (input: NewEvent): Promise<PublishAck> => {
     // Like every other refusal, a promise that rejects (a caller awaiting it in a try block sees it), not a throw.
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      return refuse(new TypeError(`publish expects an event object, got ${describeInput(input)}`), []);
+      return settlement.refuse(new TypeError(`publish expects an event object, got ${describeInput(input)}`), []);
     }
     // Unknown fields ride along so the server refuses a typo (docs/spec.md §2) instead of the client dropping it.
     const complete = input.event_id !== undefined && input.timestamp !== undefined && input.payload !== undefined;
     const event: Event = complete ? (input as Event) : { ...input, ...createEvent(input) };
-    if (closed) return refuse(new PublisherClosedError(), [event]);
-    if (pending >= maxQueue) return refuse(new QueueFullError(maxQueue), [event]);
+    if (closed) return settlement.refuse(new PublisherClosedError(), [event]);
+    if (ledger.full) return settlement.refuse(new QueueFullError(maxQueue), [event]);
     let json: string;
     try {
       json = JSON.stringify(event);
     } catch (err) {
       // A cycle or a BigInt in the payload: this event can never be sent, and no other event is affected.
-      return refuse(err instanceof Error ? err : new TypeError(String(err)), [event]);
+      return settlement.refuse(err instanceof Error ? err : new TypeError(String(err)), [event]);
     }
-    const promise = new Promise<PublishAck>(captureSettlers);
-    pending++;
-    queue.push({
-      topic: event.topic,
-      eventId: event.event_id,
-      json,
-      resolve: captured.resolve,
-      reject: captured.reject,
-      promise,
-      seq: ++lastSeq,
-      at: performance.now(),
-    });
-    pump();
-    return promise;
+    const entry = newEntry(event.topic, event.event_id, json, ledger.admit());
+    queue.push(entry);
+    pump.run();
+    return entry.promise;
   };
 
   const flush = (): Promise<void> => {
-    flushedUpTo = lastSeq;
-    pump();
-    // Every pending event was published before this call, so the flush waits for exactly `pending` of them.
-    if (pending === 0) return Promise.resolve();
-    return new Promise((done) => flushWaiters.push({ upTo: lastSeq, remaining: pending, done }));
+    pump.flushedUpTo = ledger.lastAdmitted;
+    pump.run();
+    return ledger.whenSettled();
   };
 
   return {
@@ -296,16 +172,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
         closed = true;
         await flush();
         client.close();
-        for (const wake of roomWaiters.splice(0)) wake();
+        ledger.wakeRoomWaiters();
       })();
       return closing;
     },
-    waitForRoom() {
-      if (pending < maxQueue || closed) return Promise.resolve();
-      return new Promise((resolve) => roomWaiters.push(resolve));
-    },
+    waitForRoom: () => ledger.whenRoom(closed),
     get pending() {
-      return pending;
+      return ledger.pending;
     },
   };
 }

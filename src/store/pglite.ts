@@ -177,6 +177,7 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
   try {
     running = await startWorker(init, onReply, onExit);
   } catch (err) {
+    // The worker closes an engine it refused (not durable) before it fails, so the lock can go.
     lock.release();
     throw new LogaggError('STORE_FAILED', { message: `Could not open the embedded store in ${options.dataDir}`, cause: err });
   }

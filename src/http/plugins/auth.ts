@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
-// Liveness stays open so an orchestrator can probe without the key.
-const OPEN_PATHS = new Set(['/health']);
+// Liveness and readiness stay open: a load balancer's or Kubernetes' probe cannot send a key. /ready tells only
+// ready or not and a reason code (docs/security.md).
+const OPEN_PATHS = new Set(['/health', '/ready']);
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -14,15 +15,41 @@ declare module 'fastify' {
   }
 }
 
-/** When API_KEY is set, every request but /health and public routes must carry it as `Authorization: Bearer` or `X-API-Key`. */
+// RFC 7235 §2.1: the scheme is case-insensitive; the credentials follow after one or more spaces.
+const CREDENTIALS = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S.*)$/;
+
+/**
+ * The key a request offers: `Authorization: Bearer <key>` (any case of the scheme), `Authorization: Basic` with the
+ * key as the password (what Grafana-like tools offer; the user name is ignored), or `X-API-Key: <key>`.
+ */
+function offeredKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header === undefined ? null : CREDENTIALS.exec(header);
+  if (match) {
+    const scheme = (match[1] as string).toLowerCase();
+    const credentials = (match[2] as string).trim();
+    if (scheme === 'bearer') return credentials;
+    if (scheme === 'basic') {
+      // RFC 7617: user-id ":" password, base64; a user id holds no colon, so the password is after the first.
+      const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      return colon === -1 ? undefined : decoded.slice(colon + 1);
+    }
+  }
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey : undefined;
+}
+
+/** When API_KEY is set, every request but /health, /ready and public routes must carry it (see offeredKey). */
 export function authPlugin(app: FastifyInstance, apiKey: string): void {
   const expected = digest(apiKey);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (OPEN_PATHS.has(request.url.split('?')[0] ?? '') || request.routeOptions.config.public === true) return;
-    const header = request.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : request.headers['x-api-key'];
+    const given = offeredKey(request);
     // Compare digests in constant time, so the key cannot be guessed byte by byte from timings.
-    if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+      // RFC 9110 §11.6.1: a 401 names the schemes it takes; Basic makes a browser-like tool ask for a password.
+      reply.header('www-authenticate', 'Bearer, Basic realm="logagg", charset="UTF-8"');
       throw new LogaggError('UNAUTHORIZED');
     }
   });

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
+import { bodyTooLarge } from './body-limit.js';
 
 // Fatal: a byte sequence that is not UTF-8 is an error, not U+FFFD. Replacement characters would merge distinct
 // event_ids into one key, and the second event would be dropped as a duplicate of the first.
@@ -137,9 +138,7 @@ export class InflateWithin extends Readable {
     gunzip.on('data', (chunk: Buffer) => {
       this.inflatedLength += chunk.length;
       if (this.inflatedLength > this.limit) {
-        this.destroy(
-          new LogaggError('BODY_TOO_LARGE', { message: `The body inflates to more than the limit of ${this.limit} bytes (BODY_LIMIT)` }),
-        );
+        this.destroy(bodyTooLarge(this.limit, true));
         return;
       }
       if (!this.push(chunk)) gunzip.pause();

@@ -6,6 +6,7 @@ import type { Metrics } from '../../metrics.js';
 import type { ErrorBody } from '../../schema/error.js';
 import { QUERY_RULES } from '../../schema/query.js';
 import type { Transport } from '../../schema/transport.js';
+import { bodyLimitOf, bodyTooLarge } from './body-limit.js';
 
 // Fastify's own failures, mapped onto our table so every error body has the same shape and code list.
 const FASTIFY_CODES: Record<string, LogaggError['code']> = {
@@ -24,7 +25,7 @@ function queryProblem(v: NonNullable<FastifyError['validation']>[number]): strin
   return rule === undefined ? undefined : `${field} ${rule}`;
 }
 
-function toLogaggError(err: FastifyError, bodyLimit: number | undefined): LogaggError {
+function toLogaggError(err: FastifyError): LogaggError {
   if (isLogaggError(err)) return err;
   if (err.validation) {
     const query = err.validationContext === 'querystring';
@@ -34,12 +35,6 @@ function toLogaggError(err: FastifyError, bodyLimit: number | undefined): Logagg
     }));
     const message = query ? `Invalid query: ${details.map((d) => d.message).join('; ')}` : err.message;
     return new LogaggError('VALIDATION_FAILED', { message, details, cause: err });
-  }
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined) {
-    return new LogaggError('BODY_TOO_LARGE', {
-      message: `The body is larger than the limit of ${bodyLimit} bytes (BODY_LIMIT)`,
-      cause: err,
-    });
   }
   const mapped = FASTIFY_CODES[err.code];
   if (mapped) return new LogaggError(mapped, { cause: err });
@@ -79,7 +74,8 @@ export interface InletConfig {
 /** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
-    const err = toLogaggError(raw, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit);
+    // Fastify's own 413 (a chunked body past the limit) does not say the limit; ours does.
+    const err = raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? bodyTooLarge(bodyLimitOf(request)) : toLogaggError(raw);
     // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
     const inlet = request.routeOptions.config.inlet;
     if (inlet !== undefined) metrics.recordRejected(inlet.transport, err.code);
