@@ -12,7 +12,10 @@ const NAME_RULE = 'must be 1 to 255 characters, without U+0000';
  * What each query parameter of GET /events and /events/stream must be, in words: the schemas check text with
  * patterns (see limit below), and a pattern is no message for a person. The error handler uses these.
  */
-export const QUERY_RULES: Readonly<Record<string, string>> = {
+/** A sentence per query parameter for its validation errors (a route declares them in config.queryRules). */
+export type QueryRules = Readonly<Record<string, string>>;
+
+export const QUERY_RULES: QueryRules = {
   limit: `must be an integer from 1 to ${MAX_PAGE_LIMIT}`,
   since: TIME_RULE,
   until: TIME_RULE,

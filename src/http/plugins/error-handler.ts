@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_CODES, type ErrorCode, isLogaggError, LogaggError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { ErrorBody } from '../../schema/error.js';
-import { QUERY_RULES } from '../../schema/query.js';
+import type { QueryRules } from '../../schema/query.js';
 import type { Transport } from '../../schema/transport.js';
 import { bodyLimitOf, bodyTooLarge } from './body-limit.js';
 
@@ -17,21 +17,20 @@ const FASTIFY_CODES: Record<string, LogaggError['code']> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
 
-/** A query parameter's rule in words (QUERY_RULES), instead of Ajv's "must match pattern <regex>". */
-function queryProblem(v: NonNullable<FastifyError['validation']>[number]): string | undefined {
+/** A query parameter's problem, named: the route's rule in words where it has one, else Ajv's own words. */
+function queryProblem(v: NonNullable<FastifyError['validation']>[number], rules: QueryRules): string {
   if (v.keyword === 'additionalProperties') return `unknown query parameter "${String(v.params.additionalProperty)}"`;
   const field = v.instancePath.slice(1);
-  const rule = QUERY_RULES[field];
-  return rule === undefined ? undefined : `${field} ${rule}`;
+  return `${field} ${rules[field] ?? v.message ?? 'is invalid'}`;
 }
 
-function toLogaggError(err: FastifyError): LogaggError {
+function toLogaggError(err: FastifyError, rules: QueryRules = {}): LogaggError {
   if (isLogaggError(err)) return err;
   if (err.validation) {
     const query = err.validationContext === 'querystring';
     const details = err.validation.map((v) => ({
       path: `${err.validationContext ?? ''}${v.instancePath}`,
-      message: (query ? queryProblem(v) : undefined) ?? v.message ?? 'is invalid',
+      message: query ? queryProblem(v, rules) : (v.message ?? 'is invalid'),
     }));
     const message = query ? `Invalid query: ${details.map((d) => d.message).join('; ')}` : err.message;
     return new LogaggError('VALIDATION_FAILED', { message, details, cause: err });
@@ -62,6 +61,8 @@ declare module 'fastify' {
      * plugin keeps a map of URLs (docs/architecture.md).
      */
     inlet?: InletConfig;
+    /** Sentences for its query parameters' validation errors, where Ajv's own ("must match pattern …") would not help. */
+    queryRules?: QueryRules;
   }
 }
 
@@ -75,7 +76,10 @@ export interface InletConfig {
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     // Fastify's own 413 (a chunked body past the limit) does not say the limit; ours does.
-    const err = raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? bodyTooLarge(bodyLimitOf(request)) : toLogaggError(raw);
+    const err =
+      raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? bodyTooLarge(bodyLimitOf(request))
+        : toLogaggError(raw, request.routeOptions.config.queryRules);
     // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
     const inlet = request.routeOptions.config.inlet;
     if (inlet !== undefined) metrics.recordRejected(inlet.transport, err.code);

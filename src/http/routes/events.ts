@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ErrorBodySchema } from '../../schema/error.js';
 import { StoredEventSchema } from '../../schema/event.js';
-import { type EventFilter, EventsQuerySchema, toEventFilter } from '../../schema/query.js';
+import { type EventFilter, EventsQuerySchema, QUERY_RULES, toEventFilter } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 
 /** A Link to the page next to this one, same filters: after=<last seq> (rel=next) or before=<first seq> (rel=prev). */
@@ -38,6 +38,7 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
         querystring: EventsQuerySchema,
         response: { 200: EventPageSchema, '4xx': ErrorBodySchema },
       },
+      config: { queryRules: QUERY_RULES },
     },
     async (request, reply) => {
       const filter = toEventFilter(request.query);

@@ -5,6 +5,7 @@ import { isLogaggError, LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
 import type { Feed, FeedEvent, FeedSubscriber } from '../../ingest/feed.js';
 import { NO_NUL_PATTERN } from '../../schema/event.js';
+import { QUERY_RULES } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 
 const StreamQuerySchema = Type.Object({
@@ -143,6 +144,7 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
           ),
         }),
       },
+      config: { queryRules: QUERY_RULES },
     },
     async (request, reply) => {
       if (closing) throw new LogaggError('SHUTTING_DOWN');
