@@ -4,6 +4,7 @@
 # a cache folder of its own (never the system). Usage:
 #   scripts/test-node-versions.sh            # the default matrix (MATRIX below)
 #   scripts/test-node-versions.sh 26:all 22:client   # <major>:<suite> pairs; suites: all, contract, client
+#   scripts/test-node-versions.sh --parallel [runs]  # in parallel lanes (as .ci/run does)
 #   scripts/test-node-versions.sh --install  # only install (and verify) the pinned binaries
 # Env: LOGAGG_NODE_CACHE (default ~/.cache/logagg-node); TEST_DATABASE_URL as for `npm test`.
 set -euo pipefail
@@ -61,27 +62,67 @@ if [ "${1:-}" = "--install" ]; then
   exit 0
 fi
 
+# Runs <major>:<suite> pairs one after the other; prints what ran and fails if any did.
+run_lane() {
+  local failed=() run major suite nodebin start files
+  for run in "$@"; do
+    major=${run%%:*}
+    suite=${run#*:}
+    [ "$suite" != "$run" ] || suite=all
+    nodebin=$(install_node "$major")
+    mapfile -t files < <(suite_files "$suite")
+    start=$SECONDS
+    echo "== node $("$nodebin" --version): $suite (${#files[@]} files)"
+    # The child processes the tests spawn (servers, CLIs) use process.execPath, and `node` on PATH is this one too.
+    if PATH="$(dirname "$nodebin"):$PATH" "$nodebin" --import tsx --test --test-concurrency=1 "${files[@]}"; then
+      echo "== node $major $suite: passed in $((SECONDS - start)) s"
+    else
+      echo "== node $major $suite: FAILED in $((SECONDS - start)) s"
+      failed+=("$run")
+    fi
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "node versions: failed ${failed[*]}"
+    return 1
+  fi
+  echo "node versions: passed $*"
+}
+
+# --parallel: each whole-suite run in a lane of its own, the smaller runs together in one more lane, all at once.
+# The tests spend much of their time waiting (servers, timers, the database), so lanes overlap well even on two
+# cores; each lane's output is kept apart and printed whole when all are done.
+parallel=false
+if [ "${1:-}" = "--parallel" ]; then
+  parallel=true
+  shift
+fi
 runs=("$@")
 [ ${#runs[@]} -gt 0 ] || runs=("${MATRIX[@]}")
-failed=()
-for run in "${runs[@]}"; do
-  major=${run%%:*}
-  suite=${run#*:}
-  [ "$suite" != "$run" ] || suite=all
-  nodebin=$(install_node "$major")
-  mapfile -t files < <(suite_files "$suite")
-  start=$SECONDS
-  echo "== node $("$nodebin" --version): $suite (${#files[@]} files)"
-  # The child processes the tests spawn (servers, CLIs) use process.execPath, and `node` on PATH is this one too.
-  if PATH="$(dirname "$nodebin"):$PATH" "$nodebin" --import tsx --test --test-concurrency=1 "${files[@]}"; then
-    echo "== node $major $suite: passed in $((SECONDS - start)) s"
-  else
-    echo "== node $major $suite: FAILED in $((SECONDS - start)) s"
-    failed+=("$run")
-  fi
-done
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "node versions: failed ${failed[*]}" >&2
-  exit 1
+for major in $(printf '%s\n' "${runs[@]%%:*}" | sort -u); do install_node "$major" >/dev/null; done
+if ! $parallel; then
+  run_lane "${runs[@]}"
+  exit
 fi
-echo "node versions: passed ${runs[*]}"
+lanes=()
+rest=()
+for run in "${runs[@]}"; do
+  if [ "${run#*:}" = all ] || [ "${run#*:}" = "$run" ]; then lanes+=("$run"); else rest+=("$run"); fi
+done
+[ ${#rest[@]} -eq 0 ] || lanes+=("${rest[*]}")
+logs=$(mktemp -d)
+pids=()
+for i in "${!lanes[@]}"; do
+  # shellcheck disable=SC2086 # a lane is a space-separated list of runs
+  run_lane ${lanes[$i]} >"$logs/$i.log" 2>&1 &
+  pids+=($!)
+done
+status=0
+for i in "${!lanes[@]}"; do
+  wait "${pids[$i]}" || status=1
+done
+for i in "${!lanes[@]}"; do
+  echo "==== lane $((i + 1)) of ${#lanes[@]}: ${lanes[$i]}"
+  cat "$logs/$i.log"
+done
+rm -rf "$logs"
+exit $status
