@@ -68,9 +68,11 @@ export async function spawnServer(
   const url = `http://127.0.0.1:${port}`;
   let exitCode: number | string | undefined;
   void exited.then((code) => (exitCode = code));
+  // Generous: CI runs the Node version matrix beside the main suite on two cores, and a start under that load
+  // (tsx, PGlite's WebAssembly) has taken over 15 s. Only a failing start ever waits this long.
   await waitFor(
     async () => (await fetch(`${url}/health`)).ok,
-    30_000,
+    60_000,
     'the server to listen',
     () => exitCode !== undefined,
   );

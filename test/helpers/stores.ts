@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -18,10 +19,47 @@ export interface StoreLocation {
   destroy(): Promise<void>;
 }
 
+export interface FreshStoreOptions {
+  /**
+   * pglite only: start from an empty DATA_DIR (PGlite runs initdb itself) instead of a copy of the initdb'ed
+   * template. For tests of the first start itself, or that put a whole DATA_DIR in place.
+   */
+  empty?: boolean;
+}
+
+/**
+ * A PGlite data directory right after initdb, made once per PGlite version and shared by every test run on this
+ * machine: initdb costs seconds of CPU per fresh store, a copy tens of milliseconds. Made in a staging folder and
+ * renamed into place, so concurrent runs never see half a template (the loser of a race keeps the winner's).
+ */
+async function pgliteTemplate(): Promise<string> {
+  // The package exports no package.json: find it above its entry point.
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const root = entry.slice(0, entry.lastIndexOf('/dist/'));
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const template = join(tmpdir(), `logagg-pglite-template-${version}`);
+  if (existsSync(join(template, 'pgdata', 'PG_VERSION'))) return template;
+  const stage = mkdtempSync(`${template}.stage-`);
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = await PGlite.create(join(stage, 'pgdata'));
+    await db.close();
+    renameSync(stage, template);
+  } catch (err) {
+    rmSync(stage, { recursive: true, force: true });
+    if (!existsSync(join(template, 'pgdata', 'PG_VERSION'))) throw err;
+  }
+  return template;
+}
+
 /** A store nobody else uses: a fresh PostgreSQL database or a fresh PGlite directory. */
-export async function freshStore(kind: StoreKind): Promise<StoreLocation> {
+export async function freshStore(kind: StoreKind, options: FreshStoreOptions = {}): Promise<StoreLocation> {
   const dataDir = mkdtempSync(join(tmpdir(), 'logagg-test-'));
   if (kind === 'pglite') {
+    if (!options.empty) {
+      // A reflink where the filesystem has them, else a plain copy; never hard links (PostgreSQL writes in place).
+      cpSync(join(await pgliteTemplate(), 'pgdata'), join(dataDir, 'pgdata'), { recursive: true, mode: constants.COPYFILE_FICLONE });
+    }
     return { databaseUrl: undefined, dataDir, destroy: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
   const adminUrl = process.env.TEST_DATABASE_URL as string;

@@ -161,6 +161,31 @@ describe('InflateWithin', { timeout: 10_000 }, () => {
     assert.equal(source.listenerCount('data'), 0);
     source.destroy();
   });
+
+  test('refuses a body whose encoded length passes the limit itself, before Fastify would', async () => {
+    const source = Readable.from([MEMBER, MEMBER]);
+    const inflate = new InflateWithin(source, 100);
+    const failure = await new Promise<Error>((resolve) => {
+      inflate.on('error', resolve);
+      inflate.resume();
+    });
+    assert.equal((failure as Error & { code?: string }).code, 'BODY_TOO_LARGE');
+    assert.match(failure.message, /larger than 100 bytes/);
+  });
+
+  test('an error after the reader stopped listening (Fastify, once it has answered) is not an uncaught exception', async () => {
+    const source = new Readable({
+      read() {
+        this.push(MEMBER);
+      },
+    });
+    const inflate = new InflateWithin(source, 3 * 1024 * 1024);
+    inflate.resume();
+    // Without a listener of our own, this error would end the test process.
+    await new Promise<void>((resolve) => inflate.once('close', resolve));
+    assert.equal(inflate.destroyed, true);
+    source.destroy();
+  });
 });
 
 describe('gzip bomb under the default limits', { timeout: 120_000 }, () => {

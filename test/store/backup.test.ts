@@ -78,7 +78,7 @@ describe('backup, restore and moving stores', { timeout: 180_000 }, () => {
 
   test('a copy of a stopped embedded store DATA_DIR is a working backup', async (t) => {
     const original = await freshStore('pglite');
-    const copy = await freshStore('pglite');
+    const copy = await freshStore('pglite', { empty: true });
     t.after(async () => {
       await original.destroy();
       await copy.destroy();

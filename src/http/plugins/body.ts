@@ -119,6 +119,12 @@ export class InflateWithin extends Readable {
   private gunzip: Gunzip | undefined;
   private readonly countEncoded = (chunk: Buffer): void => {
     this.receivedEncodedLength += chunk.length;
+    // Fastify refuses a body whose encoded length passes the limit by dropping its listeners, without destroying
+    // this stream, which would then error with no one listening. Refuse it here first. (On Node 22+, whose
+    // streams buffer 64 KiB, a gzip stream that never ends reached Fastify's check first and crashed the server.)
+    if (this.receivedEncodedLength > this.limit) {
+      this.destroy(new LogaggError('BODY_TOO_LARGE', { message: `The body is larger than ${this.limit} bytes` }));
+    }
   };
 
   constructor(
@@ -126,6 +132,8 @@ export class InflateWithin extends Readable {
     private readonly limit: number,
   ) {
     super();
+    // Fastify stops listening once it has answered; an error after that is already answered, never a crash.
+    this.on('error', () => {});
   }
 
   override _read(): void {
