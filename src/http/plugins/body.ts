@@ -123,7 +123,7 @@ export class InflateWithin extends Readable {
     // this stream, which would then error with no one listening. Refuse it here first. (On Node 22+, whose
     // streams buffer 64 KiB, a gzip stream that never ends reached Fastify's check first and crashed the server.)
     if (this.receivedEncodedLength > this.limit) {
-      this.destroy(new LogaggError('BODY_TOO_LARGE', { message: `The body is larger than ${this.limit} bytes` }));
+      this.destroy(bodyTooLarge(this.limit));
     }
   };
 
