@@ -170,7 +170,7 @@ describe('InflateWithin', { timeout: 10_000 }, () => {
       inflate.resume();
     });
     assert.equal((failure as Error & { code?: string }).code, 'BODY_TOO_LARGE');
-    assert.match(failure.message, /larger than 100 bytes/);
+    assert.match(failure.message, /exceeds the limit of 100 bytes \(BODY_LIMIT\)/);
   });
 
   test('an error after the reader stopped listening (Fastify, once it has answered) is not an uncaught exception', async () => {
