@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runPublisher } from '../../src/cli/publish-run.js';
 import type { ErrorBody } from '../../src/schema/error.js';
+import { faultLoad } from '../helpers/load.js';
 import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { startPgCluster } from '../helpers/pg-cluster.js';
 import { spawnServer, waitFor } from '../helpers/process.js';
@@ -42,25 +42,8 @@ describe('frozen store', { timeout: 240_000 }, () => {
       await server.exited;
     });
     const pid = server.child.pid;
-    let sent = 0;
-    const publishing = runPublisher(
-      {
-        url: server.url,
-        events: 30_000,
-        dupRate: 0.3,
-        topics: 5,
-        payloadBytes: 64,
-        batch: 20,
-        concurrency: 8,
-        seed: 11,
-        topicPrefix: uniqueTopic('frozen'),
-        timeoutMs: 10_000,
-        retry: { maxAttempts: 400, baseDelayMs: 50, maxDelayMs: 500, maxRetryAfterMs: 1000 },
-      },
-      (progress) => (sent = progress.sentEvents),
-      50,
-    );
-    await waitFor(async () => sent >= 3000, 60_000, 'load to build up');
+    const load = faultLoad(server.url, { seed: 11, topicPrefix: uniqueTopic('frozen'), timeoutMs: 10_000 });
+    await waitFor(async () => load.sent() >= 3000, 60_000, 'load to build up');
 
     // Single-event publishes of our own: each one that gets 2xx must be in the store at the end.
     const probeTopic = uniqueTopic('frozen-probe');
@@ -134,7 +117,7 @@ describe('frozen store', { timeout: 240_000 }, () => {
     figures.firstCommitAfterThawMs = Math.round(performance.now() - thawedAt);
     await waitFor(async () => (await fetch(`${server.url}/ready`)).status === 200, 30_000, '/ready after the thaw');
 
-    const report = await publishing;
+    const report = await load.done;
     figures.publisherRetried = report.retried;
     figures.publisherEvents = report.sent;
     t.diagnostic(`frozen-store figures: ${JSON.stringify(figures)}`);

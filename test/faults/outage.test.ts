@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runPublisher } from '../../src/cli/publish-run.js';
 import type { ErrorBody } from '../../src/schema/error.js';
+import { faultLoad } from '../helpers/load.js';
 import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { peakRssMiB, spawnServer, waitFor } from '../helpers/process.js';
 import { startPgCluster } from '../helpers/pg-cluster.js';
@@ -23,25 +23,8 @@ describe('store outage', { timeout: 240_000 }, () => {
       await server.exited;
     });
     const baseline = peakRssMiB(Number(server.child.pid));
-    let sent = 0;
-    const publishing = runPublisher(
-      {
-        url: server.url,
-        events: 30_000,
-        dupRate: 0.3,
-        topics: 5,
-        payloadBytes: 64,
-        batch: 20,
-        concurrency: 8,
-        seed: 7,
-        topicPrefix: uniqueTopic('outage'),
-        timeoutMs: 5000,
-        retry: { maxAttempts: 400, baseDelayMs: 50, maxDelayMs: 500, maxRetryAfterMs: 1000 },
-      },
-      (progress) => (sent = progress.sentEvents),
-      50,
-    );
-    await waitFor(async () => sent >= 3000, 60_000, 'load to build up');
+    const load = faultLoad(server.url, { seed: 7, topicPrefix: uniqueTopic('outage'), timeoutMs: 5000 });
+    await waitFor(async () => load.sent() >= 3000, 60_000, 'load to build up');
     cluster.stop();
     try {
       await waitFor(async () => (await fetch(`${server.url}/ready`)).status === 503, 10_000, '/ready to answer 503');
@@ -58,7 +41,7 @@ describe('store outage', { timeout: 240_000 }, () => {
       cluster.start();
     }
     await waitFor(async () => (await fetch(`${server.url}/ready`)).status === 200, 30_000, 'the server to recover by itself');
-    const report = await publishing;
+    const report = await load.done;
     assert.ok(report.retried > 0, 'the publisher never had to retry: the outage missed the load');
     assert.deepEqual(
       report.checks.filter((check) => !check.ok),

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './process.js';
 
 /**
  * A PostgreSQL cluster of the test's own, so that a fault test may stop, freeze or starve it without touching
@@ -40,17 +40,6 @@ const run = (args: string[]): void => {
   const [command, ...rest] = asOwner(args);
   execFileSync(command as string, rest, { stdio: 'ignore' });
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
   const parent = mkdtempSync(join(options.parentDir ?? tmpdir(), 'logagg-pg-'));

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startAggregator } from '../../src/server.js';
+import { freePort } from '../helpers/process.js';
 import { freshStore, storeKinds } from '../helpers/stores.js';
 
 /** A pino logger whose lines the test reads back. */
@@ -31,11 +32,6 @@ async function withBusyPort<T>(use: (port: number) => Promise<T>): Promise<T> {
   } finally {
     await new Promise((resolve) => holder.close(resolve));
   }
-}
-
-/** A port nothing listens on (taken and released again). */
-async function freePort(): Promise<number> {
-  return withBusyPort(async (port) => port);
 }
 
 const env = (dataDir: string, databaseUrl: string | undefined, extra: Record<string, string> = {}) =>
