@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { LogaggError } from './errors.js';
 import { Feed } from './ingest/feed.js';
+import { type OtlpGrpcServer, startOtlpGrpc } from './inlets/otlp/grpc.js';
 import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
@@ -19,6 +20,8 @@ export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json
 /** A running aggregator: where it listens and how to stop it. */
 export interface Aggregator {
   url: string;
+  /** The OTLP/gRPC port when OTLP_GRPC_PORT is set. */
+  otlpGrpcPort?: number;
   /** Stops accepting, answers in-flight requests, commits what is queued, closes transport and store. */
   stop(): Promise<void>;
 }
@@ -104,6 +107,25 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
         onRejected: (rejected) => metrics.recordRejected('nats', rejected.code),
       }).catch(explained('nats'))
     : undefined;
+  const otlpGrpc: OtlpGrpcServer | undefined =
+    config.otlpGrpcPort === undefined
+      ? undefined
+      : await startOtlpGrpc({
+          pipeline,
+          host: config.host,
+          port: config.otlpGrpcPort,
+          maxBatchEvents: config.maxBatchEvents,
+          bodyLimit: config.bodyLimit,
+          apiKey: config.apiKey,
+          logger: logger.child({ component: 'otlp-grpc' }),
+          onRejected: (code) => metrics.recordRejected('otlp-grpc', code),
+        }).catch((err: unknown) => {
+          const reason = err instanceof Error ? err.message : String(err);
+          throw new LogaggError('STARTUP_FAILED', {
+            message: `Cannot listen for OTLP/gRPC on ${config.host}:${config.otlpGrpcPort} (OTLP_GRPC_PORT, HOST): ${reason}`,
+            cause: err,
+          });
+        });
   await app.listen({ port: config.port, host: config.host }).catch(explained('listen'));
   const retention: RetentionJob | undefined =
     config.retentionMs === undefined
@@ -122,10 +144,12 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
 
   return {
     url: `http://${host}:${port}`,
+    ...(otlpGrpc ? { otlpGrpcPort: otlpGrpc.port } : {}),
     async stop() {
       // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
+      // So does the gRPC server's close, for its calls in flight.
       await retention?.stop();
-      await app.close();
+      await Promise.all([app.close(), otlpGrpc?.close()]);
       // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
       await transport?.close();
       await pipeline.close();
