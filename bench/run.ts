@@ -9,6 +9,7 @@ import { batchedIngestScenario } from './scenarios/batched-ingest.bench.js';
 import { briefWorkloadScenario } from './scenarios/brief-workload.bench.js';
 import { embeddedBatchedScenario } from './scenarios/embedded-batched.bench.js';
 import { ndjsonIngestScenario } from './scenarios/ndjson-ingest.bench.js';
+import { otlpIngestScenario } from './scenarios/otlp-ingest.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
 import { retentionScenario } from './scenarios/retention.bench.js';
@@ -26,6 +27,7 @@ const SCENARIOS: readonly Scenario[] = [
   embeddedBatchedScenario,
   retentionScenario,
   topicsScenario,
+  otlpIngestScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--quick] [--only id,id] [--server dist|source] [--out FILE] [--cpu-prof DIR]

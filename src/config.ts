@@ -27,6 +27,7 @@ export const DEFAULTS = {
   STORE_TIMEOUT_MS: '5000',
   EMBEDDED_STATEMENT_TIMEOUT_MS: '30000',
   MIN_FREE_DISK_MB: '64',
+  OTLP_GRPC_PORT: '',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -45,6 +46,7 @@ export const RANGES = {
   STORE_TIMEOUT_MS: [100, 600_000],
   EMBEDDED_STATEMENT_TIMEOUT_MS: [1000, 3_600_000],
   MIN_FREE_DISK_MB: [0, 1_048_576],
+  OTLP_GRPC_PORT: [0, 65535],
 } as const satisfies Partial<Record<EnvName, readonly [number, number]>>;
 
 export interface Config {
@@ -77,6 +79,8 @@ export interface Config {
   embeddedStatementTimeoutMs: number;
   /** Embedded store: writes are refused with STORE_FULL below this much free space in DATA_DIR; 0 turns it off. */
   minFreeDiskMb: number;
+  /** OTLP/gRPC port (LogsService/Export); undefined: no gRPC listener. 0 picks a free port. */
+  otlpGrpcPort: number | undefined;
 }
 
 const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -158,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     storeTimeoutMs: int('STORE_TIMEOUT_MS'),
     embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS'),
     minFreeDiskMb: int('MIN_FREE_DISK_MB'),
+    otlpGrpcPort: optional('OTLP_GRPC_PORT') === undefined ? undefined : int('OTLP_GRPC_PORT'),
   };
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');

@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { LogaggError } from './errors.js';
 import { Feed } from './ingest/feed.js';
+import { type OtlpGrpcServer, startOtlpGrpc } from './inlets/otlp/grpc.js';
 import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
@@ -19,6 +20,8 @@ export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json
 /** A running aggregator: where it listens and how to stop it. */
 export interface Aggregator {
   url: string;
+  /** The OTLP/gRPC port when OTLP_GRPC_PORT is set. */
+  otlpGrpcPort?: number;
   /** Stops accepting, answers in-flight requests, commits what is queued, closes transport and store. */
   stop(): Promise<void>;
 }
@@ -131,6 +134,26 @@ async function startParts(
       }).catch(explained('nats'))
     : undefined;
   if (transport) undo.push({ what: 'close the NATS transport', run: () => transport.close() });
+  const otlpGrpc: OtlpGrpcServer | undefined =
+    config.otlpGrpcPort === undefined
+      ? undefined
+      : await startOtlpGrpc({
+          pipeline,
+          host: config.host,
+          port: config.otlpGrpcPort,
+          maxBatchEvents: config.maxBatchEvents,
+          bodyLimit: config.bodyLimit,
+          apiKey: config.apiKey,
+          logger: logger.child({ component: 'otlp-grpc' }),
+          onRejected: (code) => metrics.recordRejected('otlp-grpc', code),
+        }).catch((err: unknown) => {
+          const reason = err instanceof Error ? err.message : String(err);
+          throw new LogaggError('STARTUP_FAILED', {
+            message: `Cannot listen for OTLP/gRPC on ${config.host}:${config.otlpGrpcPort} (OTLP_GRPC_PORT, HOST): ${reason}`,
+            cause: err,
+          });
+        });
+  if (otlpGrpc) undo.push({ what: 'stop the OTLP/gRPC server', run: () => otlpGrpc.close() });
   await app.listen({ port: config.port, host: config.host }).catch(explained('listen'));
   const retention: RetentionJob | undefined =
     config.retentionMs === undefined
@@ -149,10 +172,12 @@ async function startParts(
 
   return {
     url: `http://${host}:${port}`,
+    ...(otlpGrpc ? { otlpGrpcPort: otlpGrpc.port } : {}),
     async stop() {
       // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
+      // So does the gRPC server's close, for its calls in flight.
       await retention?.stop();
-      await app.close();
+      await Promise.all([app.close(), otlpGrpc?.close()]);
       // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
       await transport?.close();
       await pipeline.close();

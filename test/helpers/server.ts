@@ -5,6 +5,8 @@ import { freshStore, type StoreKind, type StoreLocation } from './stores.js';
 
 export interface TestServer {
   url: string;
+  /** Set when the options asked for OTLP/gRPC. */
+  otlpGrpcPort?: number;
   /** Graceful stop: stop accepting, commit what is queued, close the store. */
   stop(): Promise<void>;
 }
@@ -22,6 +24,8 @@ export interface TestServerOptions {
   /** RETENTION and DEDUP_RETENTION, e.g. "3s". */
   retention?: string;
   dedupRetention?: string;
+  /** Listen for OTLP/gRPC too, on a free port (OTLP_GRPC_PORT=0). */
+  otlpGrpc?: boolean;
 }
 
 /** The real server (the same composition root as `npm start`) on a real store, on 127.0.0.1. */
@@ -41,6 +45,7 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     API_KEY: options.apiKey,
     RETENTION: options.retention,
     DEDUP_RETENTION: options.dedupRetention,
+    OTLP_GRPC_PORT: options.otlpGrpc ? '0' : undefined,
   };
   const config = loadConfig(env);
   return startAggregator(config, createLogger(config));
@@ -50,7 +55,7 @@ export async function startServer(location: StoreLocation, options: TestServerOp
  * One real server on a fresh store for the enclosing describe(): started before its tests, stopped and the
  * store deleted after them. Read `.url` inside tests (it is set once the suite starts).
  */
-export function serverForSuite(kind: StoreKind, options: TestServerOptions = {}): { readonly url: string } {
+export function serverForSuite(kind: StoreKind, options: TestServerOptions = {}): { readonly url: string; readonly otlpGrpcPort: number } {
   let location: StoreLocation | undefined;
   let server: TestServer | undefined;
   before(async () => {
@@ -65,6 +70,10 @@ export function serverForSuite(kind: StoreKind, options: TestServerOptions = {})
     get url() {
       if (!server) throw new Error('the suite server is not started yet: read .url inside a test');
       return server.url;
+    },
+    get otlpGrpcPort() {
+      if (server?.otlpGrpcPort === undefined) throw new Error('no OTLP/gRPC port: start the suite server with { otlpGrpc: true }');
+      return server.otlpGrpcPort;
     },
   };
 }

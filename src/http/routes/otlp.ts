@@ -1,8 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
+import { acceptOtlpProtobuf, mapProtobufLogs, PROTOBUF_TYPE, ProtobufBody } from '../../inlets/otlp/proto-http.js';
+import { encodeExportLogsResponse } from '../../inlets/otlp/proto.js';
 import { exportLogsResponse, mapLogsRequest } from '../../otlp/index.js';
 import { otlpStatusBody } from '../../otlp/status.js';
 import { ExportLogsRequestSchema, ExportLogsResponseSchema, OtlpStatusSchema } from '../../schema/otlp.js';
@@ -21,20 +23,26 @@ const OtlpBodySchema = Type.Unsafe<unknown>(ExportLogsRequestSchema);
  * the same validation and group commit as POST /publish; answered after commit.
  */
 export function otlpLogsRoute(app: FastifyInstance, options: OtlpRouteOptions): void {
+  // Its own scope: the protobuf parser and error re-encoding apply to this route only.
+  void app.register(async (scope) => otlpLogsScope(scope, options));
+}
+
+function otlpLogsScope(app: FastifyInstance, options: OtlpRouteOptions): void {
+  acceptOtlpProtobuf(app);
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/v1/logs',
     {
       schema: {
-        summary: 'OpenTelemetry logs (OTLP/HTTP, JSON encoding); answered after they are committed',
+        summary: 'OpenTelemetry logs (OTLP/HTTP, JSON or protobuf encoding); answered after they are committed',
         description:
-          'An ExportLogsServiceRequest in OTLP/JSON (protobuf is refused with 415). Each log record becomes ' +
+          'An ExportLogsServiceRequest in OTLP/JSON or protobuf (application/x-protobuf, answered in protobuf). Each log record becomes ' +
           'an event: topic from the logagg.topic attribute (record, then resource), else service.name; ' +
           'event_id from log.record.uid, else a sha256 of the record. 200 with {} when all were stored, with ' +
           'partialSuccess when some were rejected (the rest are stored); 400 when the body does not decode; ' +
           '503 + Retry-After when overloaded or the store is down (OTLP exporters retry it). Error bodies are ' +
           'a google.rpc.Status ({code, message, details}), as OTLP/HTTP asks, not the error shape of the other routes.',
         tags: ['events'],
-        consumes: ['application/json'],
+        consumes: ['application/json', 'application/x-protobuf'],
         body: OtlpBodySchema,
         response: { 200: ExportLogsResponseSchema, '4xx': OtlpStatusSchema, '5xx': OtlpStatusSchema },
       },
@@ -43,13 +51,21 @@ export function otlpLogsRoute(app: FastifyInstance, options: OtlpRouteOptions): 
       validatorCompiler: () => () => true,
       config: { inlet: { transport: 'otlp', renderError: otlpStatusBody } },
     },
-    async (request) => {
+    async (request, reply) => {
       if (request.body instanceof NdjsonBody) {
-        throw new LogaggError('UNSUPPORTED_MEDIA_TYPE', { message: 'POST /v1/logs takes OTLP/JSON (Content-Type: application/json)' });
+        throw new LogaggError('UNSUPPORTED_MEDIA_TYPE', {
+          message: 'POST /v1/logs takes OTLP/JSON (application/json) or OTLP/protobuf (application/x-protobuf)',
+        });
       }
-      const mapped = mapLogsRequest(request.body, { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() });
+      const mapOptions = { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() };
+      const protobuf = request.body instanceof ProtobufBody;
+      const mapped =
+        request.body instanceof ProtobufBody ? mapProtobufLogs(request.body.bytes, mapOptions) : mapLogsRequest(request.body, mapOptions);
       await options.pipeline.submit(mapped.events, 'otlp');
-      return exportLogsResponse(mapped.rejected);
+      const response = exportLogsResponse(mapped.rejected);
+      if (!protobuf) return response;
+      // Bytes, not the JSON the response schema types: the schema documents the JSON encoding only.
+      return (reply as FastifyReply).type(PROTOBUF_TYPE).send(Buffer.from(encodeExportLogsResponse(response)));
     },
   );
 }

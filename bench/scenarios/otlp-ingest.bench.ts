@@ -1,0 +1,139 @@
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { planStream, type StreamOptions } from '../../src/cli/publish-stream.js';
+import { encodeExportLogsRequest } from '../../src/inlets/otlp/proto.js';
+import type { Event } from '../../src/schema/event.js';
+import type { Stats } from '../../src/schema/stats.js';
+import { startAggregator } from '../aggregator.js';
+import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
+
+// OTLP/HTTP protobuf and OTLP/gRPC against POST /publish JSON: the same planned stream (same events, same
+// duplicates) in the same batch sizes, each run on a fresh aggregator, alternating, so the ratios share the
+// machine's conditions. Bodies are encoded before the clock starts, for every format alike: the figure is the
+// server's, not the bench client's encoder.
+
+type Format = 'json' | 'otlp-proto' | 'otlp-grpc';
+const FORMATS: readonly Format[] = ['json', 'otlp-proto', 'otlp-grpc'];
+const EXPORT = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+const identity = (bytes: Buffer): Buffer => bytes;
+
+interface FormatRun {
+  rate: number;
+  verified: boolean;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** An event as the OTLP log record an SDK would send for it: uid = event_id, logagg.topic = topic. */
+function toOtlp(events: readonly Event[]): Record<string, unknown> {
+  const str = (value: string) => ({ stringValue: value });
+  const bySource = new Map<string, Event[]>();
+  for (const event of events) bySource.set(event.source, [...(bySource.get(event.source) ?? []), event]);
+  return {
+    resourceLogs: [...bySource].map(([source, group]) => ({
+      resource: { attributes: [{ key: 'service.name', value: str(source) }] },
+      scopeLogs: [
+        {
+          scope: { name: 'bench' },
+          logRecords: group.map((event) => ({
+            timeUnixNano: (BigInt(Date.parse(event.timestamp)) * 1_000_000n).toString(),
+            severityNumber: 9,
+            body: str(JSON.stringify(event.payload)),
+            attributes: [
+              { key: 'logagg.topic', value: str(event.topic) },
+              { key: 'log.record.uid', value: str(event.event_id) },
+            ],
+          })),
+        },
+      ],
+    })),
+  };
+}
+
+function post(agent: Agent, url: string, contentType: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('error', reject);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function runFormat(ctx: BenchContext, format: Format, options: Omit<StreamOptions, 'seed' | 'topicPrefix'>): Promise<FormatRun> {
+  const grpcPort = await freePort();
+  const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, { OTLP_GRPC_PORT: String(grpcPort) }, ctx.nodeArgs);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+  try {
+    const stream = planStream({ ...options, seed: 42, topicPrefix: 'bench' });
+    const bodies: Buffer[] = [];
+    for (let start = 0; start < stream.order.length; start += options.batch) {
+      const events = Array.from(stream.order.subarray(start, start + options.batch), (index) => stream.eventAt(index));
+      bodies.push(format === 'json' ? Buffer.from(JSON.stringify(events)) : Buffer.from(encodeExportLogsRequest(toOtlp(events))));
+    }
+    const send = (body: Buffer): Promise<boolean> => {
+      if (format === 'json') return post(agent, `${aggregator.url}/publish`, 'application/json', body).then((s) => s === 200);
+      if (format === 'otlp-proto') return post(agent, `${aggregator.url}/v1/logs`, 'application/x-protobuf', body).then((s) => s === 200);
+      return new Promise((resolve) =>
+        client.makeUnaryRequest(EXPORT, identity, identity, body, new Metadata(), (err: ServiceError | null) => resolve(err === null)),
+      );
+    };
+    let failed = 0;
+    let next = 0;
+    const started = performance.now();
+    const worker = async (): Promise<void> => {
+      for (let r = next++; r < bodies.length; r = next++) if (!(await send(bodies[r] as Buffer))) failed++;
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    const elapsedMs = performance.now() - started;
+    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
+    const verified = failed === 0 && stats.received === stream.order.length && stats.unique_processed === stream.distinct;
+    if (!verified)
+      ctx.log(`${format}: verification FAILED (${failed} refused, received ${stats.received}, unique ${stats.unique_processed})`);
+    const rate = (stream.order.length / elapsedMs) * 1000;
+    ctx.log(`${format}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(rate)}/s`);
+    return { rate, verified };
+  } finally {
+    client.close();
+    agent.destroy();
+    await aggregator.stop();
+  }
+}
+
+export const otlpIngestScenario: Scenario = {
+  id: 'otlp-ingest',
+  title: 'OTLP protobuf (HTTP) and gRPC vs POST /publish JSON (PostgreSQL)',
+  async run(ctx: BenchContext) {
+    const events = ctx.quick ? 20_000 : 200_000;
+    const options = { events, dupRate: 0.3, topics: 5, batch: 100, concurrency: 16, payloadBytes: 100 };
+    const samples: Record<Format, FormatRun[]> = { json: [], 'otlp-proto': [], 'otlp-grpc': [] };
+    for (let run = 0; run < ctx.runs; run++) for (const format of FORMATS) samples[format].push(await runFormat(ctx, format, options));
+    const rates = (format: Format) => samples[format].map((r) => r.rate);
+    const ratio = (format: Format) => samples[format].map((r, i) => r.rate / (samples.json[i]?.rate ?? r.rate));
+    return {
+      title: this.title,
+      workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates, one format per run, alternating`,
+      figures: [
+        figure('POST /publish JSON throughput', 'events/s', rates('json')),
+        figure('OTLP/HTTP protobuf throughput', 'events/s', rates('otlp-proto')),
+        figure('OTLP/gRPC throughput', 'events/s', rates('otlp-grpc')),
+        figure('OTLP protobuf ÷ JSON (same run)', 'ratio', ratio('otlp-proto'), { op: '>=', value: 0.8 }),
+        figure('OTLP gRPC ÷ JSON (same run)', 'ratio', ratio('otlp-grpc'), { op: '>=', value: 0.8 }),
+      ],
+      verified: FORMATS.every((format) => samples[format].every((r) => r.verified)),
+    };
+  },
+};

@@ -1,0 +1,157 @@
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { TooManyRecordsError } from '../../otlp/decode.js';
+import type { ExportLogsResponse, OtlpStatus } from '../../schema/otlp.js';
+import { MAX_PAYLOAD_DEPTH } from '../../schema/validate.js';
+
+// OTLP/protobuf, read with protobufjs from the official .proto files (vendored in ./proto, see its README) and
+// turned into the OTLP/JSON shape that src/otlp/decode.ts reads: one mapping, one event_id derivation, one
+// validation for both encodings, so a record sent as protobuf gets the event_id it gets as JSON.
+
+const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
+const FILES = ['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'google/rpc/status.proto'];
+
+// Message nesting protobufjs will follow (its default, 100, is protoc's). A payload value nests two messages per
+// level (AnyValue → KeyValueList → KeyValue → AnyValue), under four above the body: room for every depth that
+// POST /publish accepts, so a too-deep value is rejected per record by the shared decoder, as in JSON. Past this
+// the whole request is refused (400), which also bounds the decoder's recursion.
+const RECURSION_LIMIT = 2 * (MAX_PAYLOAD_DEPTH + 2) + 8;
+protobuf.util.recursionLimit = RECURSION_LIMIT;
+protobuf.Reader.recursionLimit = RECURSION_LIMIT;
+
+interface Types {
+  request: protobuf.Type;
+  response: protobuf.Type;
+  status: protobuf.Type;
+}
+
+let types: Types | undefined;
+
+/** Parsed once, on first use (a server that never sees protobuf never reads the files). */
+function loadTypes(): Types {
+  if (types) return types;
+  const root = new protobuf.Root();
+  // Imports name paths from the proto root ("opentelemetry/proto/logs/v1/logs.proto"), not from the importer.
+  root.resolvePath = (_origin, target) => PROTO_DIR + target;
+  root.loadSync(FILES);
+  types = {
+    request: root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest'),
+    response: root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse'),
+    status: root.lookupType('google.rpc.Status'),
+  };
+  return types;
+}
+
+/** The body is not an ExportLogsServiceRequest in protobuf: the whole request is refused (INVALID_OTLP, 400). */
+export class ProtobufDecodeError extends Error {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'ProtobufDecodeError';
+  }
+}
+
+const WIRE_LEN = 2;
+
+/** Calls `visit` with the bytes of each length-delimited `field` of a message, skipping (but checking) the others. */
+function eachMessage(bytes: Uint8Array, field: number, visit: (message: Uint8Array) => void): void {
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === field && (tag & 7) === WIRE_LEN) visit(reader.bytes());
+    else reader.skipType(tag & 7);
+  }
+}
+
+/**
+ * Counts the log records on the wire, without decoding them, and stops past `max`: a body of millions of empty
+ * records (two bytes each) is refused (413) before a single object is built for it.
+ */
+function checkRecordCount(bytes: Uint8Array, max: number): void {
+  let count = 0;
+  // ExportLogsServiceRequest.resource_logs = 1 → ResourceLogs.scope_logs = 2 → ScopeLogs.log_records = 2.
+  eachMessage(bytes, 1, (resourceLogs) =>
+    eachMessage(resourceLogs, 2, (scopeLogs) =>
+      eachMessage(scopeLogs, 2, () => {
+        if (++count > max) throw new TooManyRecordsError(max);
+      }),
+    ),
+  );
+}
+
+// toObject: 64-bit integers as decimal strings (as OTLP/JSON sends them), enums as numbers, bytes as base64 (as
+// OTLP/JSON sends bytesValue), and only the fields that were on the wire (proto3: an absent field is its default).
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: String, defaults: false };
+
+type Json = Record<string, unknown>;
+const children = (value: unknown, key: string): Json[] => ((value as Json | undefined)?.[key] as Json[] | undefined) ?? [];
+
+/** OTLP/JSON writes trace and span ids in hex, not base64 (the one place it departs from proto3 JSON). */
+function idsToHex(request: Json): void {
+  for (const resourceLogs of children(request, 'resourceLogs')) {
+    for (const scopeLogs of children(resourceLogs, 'scopeLogs')) {
+      for (const record of children(scopeLogs, 'logRecords')) {
+        if (typeof record.traceId === 'string') record.traceId = Buffer.from(record.traceId, 'base64').toString('hex');
+        if (typeof record.spanId === 'string') record.spanId = Buffer.from(record.spanId, 'base64').toString('hex');
+      }
+    }
+  }
+}
+
+/**
+ * An ExportLogsServiceRequest in protobuf, as the OTLP/JSON object src/otlp/decode.ts reads. Throws
+ * ProtobufDecodeError when the bytes do not decode (truncated, wrong wire types, invalid UTF-8 in a string,
+ * nested past RECURSION_LIMIT) and TooManyRecordsError past `maxRecords`.
+ */
+export function decodeExportLogsRequest(bytes: Uint8Array, maxRecords: number): Json {
+  const { request } = loadTypes();
+  try {
+    checkRecordCount(bytes, maxRecords);
+    const json = request.toObject(request.decode(bytes), TO_OBJECT);
+    idsToHex(json);
+    return json;
+  } catch (err) {
+    if (err instanceof TooManyRecordsError) throw err;
+    throw new ProtobufDecodeError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+/** The ExportLogsServiceResponse in protobuf: empty on full success, partial_success otherwise. */
+export function encodeExportLogsResponse(response: ExportLogsResponse): Uint8Array {
+  const { response: type } = loadTypes();
+  return type.encode(type.fromObject(response)).finish();
+}
+
+/** A google.rpc.Status in protobuf: the error body of OTLP/HTTP with protobuf, and gRPC's grpc-status-details-bin. */
+export function encodeStatus(status: OtlpStatus): Uint8Array {
+  const { status: type } = loadTypes();
+  return type.encode(type.fromObject({ code: status.code, message: status.message })).finish();
+}
+
+/** Reads a google.rpc.Status (for tests and clients of this module). */
+export function decodeStatus(bytes: Uint8Array): { code: number; message: string } {
+  const { status: type } = loadTypes();
+  const status = type.toObject(type.decode(bytes), { defaults: true }) as { code: number; message: string };
+  return { code: status.code, message: status.message };
+}
+
+/** Reads an ExportLogsServiceResponse (for tests). */
+export function decodeExportLogsResponse(bytes: Uint8Array): ExportLogsResponse {
+  const { response: type } = loadTypes();
+  return type.toObject(type.decode(bytes), { longs: Number }) as ExportLogsResponse;
+}
+
+/** Encodes an OTLP/JSON-shaped ExportLogsServiceRequest as protobuf (for tests and the bench; ids in hex). */
+export function encodeExportLogsRequest(json: Json): Uint8Array {
+  const { request } = loadTypes();
+  const copy = structuredClone(json);
+  for (const resourceLogs of children(copy, 'resourceLogs')) {
+    for (const scopeLogs of children(resourceLogs, 'scopeLogs')) {
+      for (const record of children(scopeLogs, 'logRecords')) {
+        for (const key of ['traceId', 'spanId']) {
+          if (typeof record[key] === 'string') record[key] = Buffer.from(record[key], 'hex').toString('base64');
+        }
+      }
+    }
+  }
+  return request.encode(request.fromObject(copy)).finish();
+}
