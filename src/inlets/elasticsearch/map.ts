@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MAX_PAYLOAD_DEPTH } from '../../schema/validate.js';
 import type { Event } from '../../schema/event.js';
 import { MAX_NAME_LENGTH, TIMESTAMP_PATTERN } from '../../schema/event.js';
 import type { ItemError } from './decode.js';
@@ -8,12 +9,17 @@ export const DEFAULT_ES_SOURCE = 'elasticsearch';
 /** Names the canonical encoding the derived `_id` hashes; a change of encoding gets a new tag, never a silent change. */
 const ID_ENCODING = 'logagg-es-doc-v1';
 
-/** A JSON value with object keys sorted at every level, so equal documents serialize equally whatever their key order. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
+/**
+ * A JSON value with object keys sorted at every level, so equal documents serialize equally whatever their key
+ * order. Below MAX_PAYLOAD_DEPTH it stops (such a document is refused by the event schema anyway): a nesting bomb
+ * must not overflow the stack here first.
+ */
+function canonical(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) return value;
+  if (depth > MAX_PAYLOAD_DEPTH) return null;
+  if (Array.isArray(value)) return value.map((item) => canonical(item, depth + 1));
   const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) sorted[key] = canonical((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value).sort()) sorted[key] = canonical((value as Record<string, unknown>)[key], depth + 1);
   return sorted;
 }
 
