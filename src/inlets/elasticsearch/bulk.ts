@@ -29,7 +29,7 @@ function failed(item: BulkItem, id: string | undefined, error: ItemError): BulkR
 }
 
 /** What an item can be stored as, or why not: everything short of the database's answer. */
-function prepare(item: BulkItem, receivedAt: number): { id?: string; event?: Event; error?: ItemError } {
+function prepare(item: BulkItem, receivedAt: string): { id?: string; event?: Event; error?: ItemError } {
   if (item.action === 'delete' || item.action === 'update') {
     // logagg keeps events as they were sent: nothing is deleted or changed in place.
     return {
@@ -61,7 +61,7 @@ function prepare(item: BulkItem, receivedAt: number): { id?: string; event?: Eve
  * Whether an event is new is the database's answer for this request (the pipeline's per-event result).
  */
 export async function storeBulk(items: readonly BulkItem[], submit: SubmitPerEvent, startedAt: number): Promise<BulkResponse> {
-  const receivedAt = Date.now();
+  const receivedAt = new Date().toISOString();
   const prepared = items.map((item) => prepare(item, receivedAt));
   const candidates: Event[] = [];
   const positions: number[] = [];
@@ -92,8 +92,9 @@ export async function storeBulk(items: readonly BulkItem[], submit: SubmitPerEve
     }
   });
   const stored = events.length === 0 ? [] : ((await submit(events)).stored ?? []);
-  const fresh = new Map<number, boolean>();
-  submitted.forEach((position, i) => fresh.set(position, stored[i] === true));
+  // Per position: whether the database stored this item's event (undefined for items never submitted).
+  const fresh = new Array<boolean | undefined>(items.length);
+  for (let i = 0; i < submitted.length; i++) fresh[submitted[i] as number] = stored[i] === true;
 
   let errors = false;
   const answers = items.map((item, position): BulkResponseItem => {
@@ -102,9 +103,13 @@ export async function storeBulk(items: readonly BulkItem[], submit: SubmitPerEve
       errors = true;
       return failed(item, entry.id, entry.error);
     }
-    const base = { _index: item.index, _id: entry.id, _version: 1 };
-    if (fresh.get(position) === true) return { [item.action]: { ...base, result: 'created', _shards: SHARDS, status: 201 } };
-    if (item.action === 'index') return { index: { ...base, result: 'noop', _shards: SHARDS, status: 200 } };
+    // Plain literals, no spread or computed keys: this runs once per event.
+    if (fresh[position] === true) {
+      const created = { _index: item.index, _id: entry.id, _version: 1, result: 'created', _shards: SHARDS, status: 201 };
+      return item.action === 'create' ? { create: created } : { index: created };
+    }
+    if (item.action === 'index')
+      return { index: { _index: item.index, _id: entry.id, _version: 1, result: 'noop', _shards: SHARDS, status: 200 } };
     errors = true;
     return failed(item, entry.id, {
       status: 409,

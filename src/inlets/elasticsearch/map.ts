@@ -99,9 +99,9 @@ function sourceOf(document: Record<string, unknown>): string {
  * the event_id, the whole document the payload. Returns an item error for a date Elasticsearch would refuse; the
  * event schema is checked after (src/schema/validate.ts), like every inlet's.
  */
-export function documentToEvent(index: string, id: string, document: Record<string, unknown>, receivedAt: number): Event | ItemError {
+export function documentToEvent(index: string, id: string, document: Record<string, unknown>, receivedAt: string): Event | ItemError {
   const time = documentTime(document);
-  let timestamp = new Date(receivedAt).toISOString();
+  let timestamp = receivedAt;
   if (time) {
     const parsed = toTimestamp(time.value);
     if (parsed === undefined) {

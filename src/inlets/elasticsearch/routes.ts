@@ -91,11 +91,13 @@ export function elasticsearchRoutes(app: FastifyInstance, options: Elasticsearch
       }
     });
     const parseLine: (request: FastifyRequest) => ParseLine = (request) => (raw) => {
-      let outcome: { value: unknown } | { error: Error } = { error: new Error('the JSON parser did not answer') };
+      let outcome: { value: unknown } | { error: Error } | undefined;
       parseJson(request, raw, (err, value: unknown) => {
         outcome = err ? { error: err } : { value };
       });
-      return outcome;
+      // The parser answers synchronously. An Error made up front would cost a stack trace per line (it halved
+      // the bulk inlet's throughput); only a parser that broke that contract gets here.
+      return outcome ?? { error: new Error('the JSON parser did not answer synchronously') };
     };
 
     const bulk = {
