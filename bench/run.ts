@@ -7,6 +7,7 @@ import { describeEnvironment, renderResults, resultsTable } from './report.js';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario.js';
 import { batchedIngestScenario } from './scenarios/batched-ingest.bench.js';
 import { briefWorkloadScenario } from './scenarios/brief-workload.bench.js';
+import { esBulkScenario } from './scenarios/es-bulk.bench.js';
 import { embeddedBatchedScenario } from './scenarios/embedded-batched.bench.js';
 import { ndjsonIngestScenario } from './scenarios/ndjson-ingest.bench.js';
 import { otlpIngestScenario } from './scenarios/otlp-ingest.bench.js';
@@ -21,6 +22,7 @@ const SCENARIOS: readonly Scenario[] = [
   rawCeilingScenario,
   batchedIngestScenario,
   ndjsonIngestScenario,
+  esBulkScenario,
   singleIngestScenario,
   briefWorkloadScenario,
   queryLatencyScenario,

@@ -13,6 +13,7 @@ import { publishRoute } from './http/routes/publish.js';
 import { statsRoute } from './http/routes/stats.js';
 import { streamRoute } from './http/routes/stream.js';
 import { topicsRoute } from './http/routes/topics.js';
+import { elasticsearchRoutes } from './inlets/elasticsearch/routes.js';
 import type { Feed } from './ingest/feed.js';
 import type { Pipeline } from './ingest/index.js';
 import type { Metrics } from './metrics.js';
@@ -95,5 +96,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   topicsRoute(app, options.store);
   healthRoutes(app, options.store);
   dashboardRoute(app);
+  elasticsearchRoutes(app, { pipeline: options.pipeline, store: options.store, maxBatchEvents: options.maxBatchEvents });
   return app;
 }

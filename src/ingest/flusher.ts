@@ -3,7 +3,7 @@ import type { TallyEntry } from '../schema/counters.js';
 import type { Event } from '../schema/event.js';
 import type { Transport } from '../schema/transport.js';
 import type { Store } from '../store/index.js';
-import type { Pending } from './queue.js';
+import type { Pending, SubmitResult } from './queue.js';
 
 export type BatchWriter = Pick<Store, 'insertBatch'>;
 
@@ -62,9 +62,12 @@ export async function flushBatch(store: BatchWriter, batch: readonly Pending[], 
       topics = new Map();
       byTransport.set(pending.transport, topics);
     }
-    for (const event of pending.events) {
+    const stored = pending.perEvent === true ? new Array<boolean>(pending.events.length) : undefined;
+    for (let i = 0; i < pending.events.length; i++) {
+      const event = pending.events[i] as Event;
       const isNew = fresh.get(event.topic)?.delete(event.event_id) === true;
       if (isNew) unique++;
+      if (stored) stored[i] = isNew;
       if (topics) {
         let entry = topics.get(event.topic);
         if (!entry) {
@@ -75,7 +78,9 @@ export async function flushBatch(store: BatchWriter, batch: readonly Pending[], 
         if (isNew) entry.unique++;
       }
     }
-    pending.resolve({ received: pending.events.length, unique, duplicates: pending.events.length - unique });
+    const result: SubmitResult = { received: pending.events.length, unique, duplicates: pending.events.length - unique };
+    if (stored) result.stored = stored;
+    pending.resolve(result);
   }
   const report: FlushReport = { events: events.length, unique: inserted.length };
   if (byTransport) report.byTopic = toTopicTally(byTransport);

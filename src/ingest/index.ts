@@ -1,12 +1,13 @@
 import { LogaggError } from '../errors.js';
 import type { BatchTally } from '../metrics.js';
 import type { Event } from '../schema/event.js';
-import type { PublishResult } from '../schema/publish.js';
 import type { Transport } from '../schema/transport.js';
 import { Batcher } from './batcher.js';
 import { Circuit } from './circuit.js';
 import { type BatchWriter, type FlushReport, flushBatch } from './flusher.js';
-import { IngestQueue, type Pending } from './queue.js';
+import { IngestQueue, type Pending, type SubmitOptions, type SubmitResult } from './queue.js';
+
+export type { SubmitOptions, SubmitResult } from './queue.js';
 
 export interface PipelineOptions {
   batchMax: number;
@@ -46,7 +47,7 @@ export interface PipelineFigures {
 
 export interface Pipeline {
   /** Queues a request's events; resolves once they are committed, with this request's own outcome. */
-  submit(events: readonly Event[], transport?: Transport): Promise<PublishResult>;
+  submit(events: readonly Event[], transport?: Transport, options?: SubmitOptions): Promise<SubmitResult>;
   figures(): PipelineFigures;
   /** Refuses new requests, commits everything queued, resolves when the last batch is answered. */
   close(): Promise<void>;
@@ -146,11 +147,12 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
   });
 
   return {
-    submit(events, transport = 'http') {
+    submit(events, transport = 'http', submitOptions = {}) {
       if (closing) return Promise.reject(new LogaggError('SHUTTING_DOWN'));
-      if (events.length === 0) return Promise.resolve({ received: 0, unique: 0, duplicates: 0 });
-      return new Promise<PublishResult>((resolve, reject) => {
-        const pending: Pending = { events, transport, enqueuedAt: performance.now(), resolve, reject };
+      if (events.length === 0)
+        return Promise.resolve({ received: 0, unique: 0, duplicates: 0, ...(submitOptions.perEvent ? { stored: [] } : {}) });
+      return new Promise<SubmitResult>((resolve, reject) => {
+        const pending: Pending = { events, transport, enqueuedAt: performance.now(), perEvent: submitOptions.perEvent, resolve, reject };
         try {
           queue.push(pending);
         } catch (err) {

@@ -3,13 +3,28 @@ import type { Event } from '../schema/event.js';
 import type { PublishResult } from '../schema/publish.js';
 import type { Transport } from '../schema/transport.js';
 
+/**
+ * A request's outcome: its counts, and when asked for (SubmitOptions.perEvent) whether the database stored each
+ * event (true) or already held its key (false), in the request's order. An inlet whose protocol answers per item
+ * (the Elasticsearch bulk API) reads this: the database's answer, never a guess kept in memory.
+ */
+export interface SubmitResult extends PublishResult {
+  stored?: boolean[];
+}
+
+export interface SubmitOptions {
+  /** Fill SubmitResult.stored (one boolean per event: a little work per event, so only when asked). */
+  perEvent?: boolean;
+}
+
 /** One publish request waiting for its commit. */
 export interface Pending {
   readonly events: readonly Event[];
   /** Where the events came from, for metrics. */
   readonly transport: Transport;
   readonly enqueuedAt: number;
-  resolve(result: PublishResult): void;
+  readonly perEvent?: boolean;
+  resolve(result: SubmitResult): void;
   reject(err: Error): void;
 }
 

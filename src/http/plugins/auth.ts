@@ -19,8 +19,9 @@ declare module 'fastify' {
 const CREDENTIALS = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S.*)$/;
 
 /**
- * The key a request offers: `Authorization: Bearer <key>` (any case of the scheme), `Authorization: Basic` with the
- * key as the password (what Grafana-like tools offer; the user name is ignored), or `X-API-Key: <key>`.
+ * The key a request offers: `Authorization: Bearer <key>` (any case of the scheme); `ApiKey <key>`, as the
+ * Elasticsearch clients send it; `Basic` with the key as the password (Grafana, rsyslog, Filebeat, Logstash: the
+ * user name is ignored); or `X-API-Key: <key>`.
  */
 function offeredKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -28,7 +29,7 @@ function offeredKey(request: FastifyRequest): string | undefined {
   if (match) {
     const scheme = (match[1] as string).toLowerCase();
     const credentials = (match[2] as string).trim();
-    if (scheme === 'bearer') return credentials;
+    if (scheme === 'bearer' || scheme === 'apikey') return credentials;
     if (scheme === 'basic') {
       // RFC 7617: user-id ":" password, base64; a user id holds no colon, so the password is after the first.
       const decoded = Buffer.from(credentials, 'base64').toString('utf8');
