@@ -27,6 +27,8 @@ export const DEFAULTS = {
   STORE_TIMEOUT_MS: '5000',
   EMBEDDED_STATEMENT_TIMEOUT_MS: '30000',
   MIN_FREE_DISK_MB: '64',
+  LOKI_TOPIC_LABELS: 'topic,service_name,job,app',
+  LOKI_SOURCE_LABELS: 'source,host,instance,hostname',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -77,6 +79,9 @@ export interface Config {
   embeddedStatementTimeoutMs: number;
   /** Embedded store: writes are refused with STORE_FULL below this much free space in DATA_DIR; 0 turns it off. */
   minFreeDiskMb: number;
+  /** Loki push: the stream labels that name an event's topic, then its source (the first one present). */
+  lokiTopicLabels: string[];
+  lokiSourceLabels: string[];
 }
 
 const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -109,6 +114,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     return value;
   };
   const optional = (name: EnvName): string | undefined => raw(name) || undefined;
+  const labelList = (name: EnvName): string[] => {
+    const names = raw(name)
+      .split(',')
+      .map((label) => label.trim())
+      .filter((label) => label !== '');
+    const bad = names.find((label) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label));
+    if (bad !== undefined) problems.push(`${name} must be comma-separated label names (letters, digits, _), got "${bad}"`);
+    return names;
+  };
   const duration = (name: EnvName): number | undefined => {
     const text = optional(name);
     if (text === undefined) return undefined;
@@ -158,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     storeTimeoutMs: int('STORE_TIMEOUT_MS'),
     embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS'),
     minFreeDiskMb: int('MIN_FREE_DISK_MB'),
+    lokiTopicLabels: labelList('LOKI_TOPIC_LABELS'),
+    lokiSourceLabels: labelList('LOKI_SOURCE_LABELS'),
   };
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');

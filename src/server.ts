@@ -92,6 +92,7 @@ export async function startAggregator(config: Readonly<Config>, logger: Logger):
     apiKey: config.apiKey,
     requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
+    loki: { topicLabels: config.lokiTopicLabels, sourceLabels: config.lokiSourceLabels },
   });
   // NATS before listen: a NATS failure is reported before any "Server listening" line.
   const transport = config.natsUrl
