@@ -8,6 +8,7 @@ import type { BenchContext, Scenario, ScenarioResult } from './scenario.js';
 import { batchedIngestScenario } from './scenarios/batched-ingest.bench.js';
 import { briefWorkloadScenario } from './scenarios/brief-workload.bench.js';
 import { embeddedBatchedScenario } from './scenarios/embedded-batched.bench.js';
+import { lokiPushScenario } from './scenarios/loki-push.bench.js';
 import { ndjsonIngestScenario } from './scenarios/ndjson-ingest.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
@@ -20,6 +21,7 @@ const SCENARIOS: readonly Scenario[] = [
   rawCeilingScenario,
   batchedIngestScenario,
   ndjsonIngestScenario,
+  lokiPushScenario,
   singleIngestScenario,
   briefWorkloadScenario,
   queryLatencyScenario,
