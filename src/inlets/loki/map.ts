@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Event } from '../../schema/event.js';
 import type { PushEntry, PushStream } from './decode.js';
 
@@ -14,12 +14,20 @@ export const DEFAULT_LOKI_SOURCE = 'loki';
 /** Names the encoding event_id hashes; a change of encoding gets a new tag, never a silent change of ids. */
 const EVENT_ID_ENCODING = 'logagg-loki-entry-v1';
 
-/** RFC 3339 in UTC to the microsecond (what the store keeps), truncated, never rounded into the next second. */
+/** sha256 in hex: one-shot crypto.hash where Node has it (20.12+), a third of createHash's cost at these sizes. */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+/**
+ * RFC 3339 in UTC to the microsecond (what the store keeps), truncated, never rounded into the next second. On
+ * the decimal text: no BigInt on the hot path (tsNs is canonical digits, at most 19).
+ */
 export function nanosToTimestamp(tsNs: string): string {
-  const ns = BigInt(tsNs);
-  const iso = new Date(Number(ns / 1_000_000n)).toISOString();
-  const micros = ((ns / 1000n) % 1000n).toString().padStart(3, '0');
-  return `${iso.slice(0, 23)}${micros}Z`;
+  const digits = tsNs.padStart(10, '0');
+  const seconds = Number(digits.slice(0, -9));
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${digits.slice(-9, -3)}Z`;
 }
 
 function firstPresent(labels: ReadonlyMap<string, string>, names: readonly string[]): string | undefined {
@@ -51,7 +59,7 @@ export function streamsToEvents(streams: readonly PushStream[], mapping: LokiMap
 }
 
 function entryEvent(entry: PushEntry, identity: string, topic: string, source: string, labels: Record<string, string>): Event {
-  const eventId = createHash('sha256').update(identity).update(entry.tsNs).update('\u0000').update(entry.line).digest('hex');
+  const eventId = sha256Hex(`${identity}${entry.tsNs}\u0000${entry.line}`);
   const payload: Record<string, unknown> = { line: entry.line, labels, ts_ns: entry.tsNs };
   if (entry.metadata !== undefined) payload.structured_metadata = Object.fromEntries(entry.metadata);
   return { topic, event_id: eventId, timestamp: nanosToTimestamp(entry.tsNs), source, payload };
