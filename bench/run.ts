@@ -9,6 +9,7 @@ import { batchedIngestScenario } from './scenarios/batched-ingest.bench.js';
 import { briefWorkloadScenario } from './scenarios/brief-workload.bench.js';
 import { esBulkScenario } from './scenarios/es-bulk.bench.js';
 import { embeddedBatchedScenario } from './scenarios/embedded-batched.bench.js';
+import { lokiPushScenario } from './scenarios/loki-push.bench.js';
 import { ndjsonIngestScenario } from './scenarios/ndjson-ingest.bench.js';
 import { otlpIngestScenario } from './scenarios/otlp-ingest.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
@@ -23,6 +24,7 @@ const SCENARIOS: readonly Scenario[] = [
   batchedIngestScenario,
   ndjsonIngestScenario,
   esBulkScenario,
+  lokiPushScenario,
   singleIngestScenario,
   briefWorkloadScenario,
   queryLatencyScenario,

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { DEFAULTS } from './config.js';
 import { authPlugin } from './http/plugins/auth.js';
 import { bodyPlugin } from './http/plugins/body.js';
 import { bodyLimitPlugin } from './http/plugins/body-limit.js';
@@ -17,6 +18,8 @@ import { elasticsearchRoutes } from './inlets/elasticsearch/routes.js';
 import type { Feed } from './ingest/feed.js';
 import type { Pipeline } from './ingest/index.js';
 import type { Metrics } from './metrics.js';
+import { lokiRoutes } from './inlets/loki/routes.js';
+import type { LokiMapping } from './inlets/loki/map.js';
 import type { Store } from './store/index.js';
 
 export interface AppOptions {
@@ -33,9 +36,16 @@ export interface AppOptions {
   /** Longest a client may take to send a whole request (headers and body): slow-body clients are cut off. */
   requestTimeoutMs: number;
   startedAt?: number;
+  /** Loki push: which stream labels name topic and source; LOKI_TOPIC_LABELS and LOKI_SOURCE_LABELS by default. */
+  loki?: LokiMapping;
 }
 
 const CLOSE_GRACE_MS = 5000;
+const labelList = (text: string): string[] => text.split(',');
+const DEFAULT_LOKI_MAPPING: LokiMapping = {
+  topicLabels: labelList(DEFAULTS.LOKI_TOPIC_LABELS),
+  sourceLabels: labelList(DEFAULTS.LOKI_SOURCE_LABELS),
+};
 
 /** Builds the HTTP app on a store and a pipeline; it never listens and never reads the environment. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -90,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.apiKey) authPlugin(app, options.apiKey);
   publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   otlpLogsRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
+  lokiRoutes(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents, mapping: options.loki ?? DEFAULT_LOKI_MAPPING });
   eventsRoute(app, options.store);
   streamRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });

@@ -28,6 +28,8 @@ export const DEFAULTS = {
   EMBEDDED_STATEMENT_TIMEOUT_MS: '30000',
   MIN_FREE_DISK_MB: '64',
   OTLP_GRPC_PORT: '',
+  LOKI_TOPIC_LABELS: 'topic,service_name,job,app',
+  LOKI_SOURCE_LABELS: 'source,host,instance,hostname',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -81,6 +83,9 @@ export interface Config {
   minFreeDiskMb: number;
   /** OTLP/gRPC port (LogsService/Export); undefined: no gRPC listener. 0 picks a free port. */
   otlpGrpcPort: number | undefined;
+  /** Loki push: the stream labels that name an event's topic, then its source (the first one present). */
+  lokiTopicLabels: string[];
+  lokiSourceLabels: string[];
 }
 
 const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -113,6 +118,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     return value;
   };
   const optional = (name: EnvName): string | undefined => raw(name) || undefined;
+  const labelList = (name: EnvName): string[] => {
+    const names = raw(name)
+      .split(',')
+      .map((label) => label.trim())
+      .filter((label) => label !== '');
+    const bad = names.find((label) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label));
+    if (bad !== undefined) problems.push(`${name} must be comma-separated label names (letters, digits, _), got "${bad}"`);
+    return names;
+  };
   const duration = (name: EnvName): number | undefined => {
     const text = optional(name);
     if (text === undefined) return undefined;
@@ -163,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS'),
     minFreeDiskMb: int('MIN_FREE_DISK_MB'),
     otlpGrpcPort: optional('OTLP_GRPC_PORT') === undefined ? undefined : int('OTLP_GRPC_PORT'),
+    lokiTopicLabels: labelList('LOKI_TOPIC_LABELS'),
+    lokiSourceLabels: labelList('LOKI_SOURCE_LABELS'),
   };
   if (config.dedupRetentionMs !== undefined && config.retentionMs === undefined && optional('RETENTION') === undefined) {
     problems.push('DEDUP_RETENTION needs RETENTION: without retention every key is kept with its event forever');

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   },
   UNSUPPORTED_ENCODING: { status: 415, retryable: false, message: 'The content encoding must be gzip or identity' },
   INVALID_OTLP: { status: 400, retryable: false, message: 'The body is not an OTLP/JSON ExportLogsServiceRequest' },
+  INVALID_LOKI: { status: 400, retryable: false, message: 'The body is not a Loki push request' },
   BAD_REQUEST: { status: 400, retryable: false, message: 'The request is malformed' },
   REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are larger than the limit' },

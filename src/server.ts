@@ -120,6 +120,7 @@ async function startParts(
     apiKey: config.apiKey,
     requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
+    loki: { topicLabels: config.lokiTopicLabels, sourceLabels: config.lokiSourceLabels },
   });
   undo.push({ what: 'close the HTTP server', run: () => app.close() });
   // NATS before listen: a NATS failure is reported before any "Server listening" line.

@@ -1,2 +1,2 @@
 /** The inlets events arrive by: the label of every per-transport metric and of each request in the pipeline. */
-export type Transport = 'http' | 'otlp' | 'nats' | 'otlp-grpc' | 'elasticsearch';
+export type Transport = 'http' | 'otlp' | 'nats' | 'otlp-grpc' | 'elasticsearch' | 'loki';

@@ -35,6 +35,7 @@ describe('npm run bench:quick', { timeout: 300_000 }, () => {
         'Batched ingest (embedded PGlite)',
         'Retention and the dedup window (PostgreSQL)',
         'NDJSON vs JSON batched ingest (PostgreSQL)',
+        'Loki push (JSON, protobuf) vs POST /publish JSON (PostgreSQL)',
       ]) {
         assert.ok(results.includes(`| ${title}`), `${title} is in the table`);
       }

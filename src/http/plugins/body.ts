@@ -237,7 +237,12 @@ export function bodyPlugin(app: FastifyInstance, options: BodyOptions): void {
   app.addHook('preParsing', (request, _reply, payload, done) => {
     const header = request.headers['content-encoding'];
     // GET and HEAD carry no body to decode.
-    if (header === undefined || request.method === 'GET' || request.method === 'HEAD') {
+    if (
+      header === undefined ||
+      request.method === 'GET' ||
+      request.method === 'HEAD' ||
+      request.routeOptions.config.inlet?.ownsContentEncoding
+    ) {
       done(null, payload);
       return;
     }

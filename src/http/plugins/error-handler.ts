@@ -70,6 +70,8 @@ export interface InletConfig {
   transport: Transport;
   /** The protocol's error body; ErrorBody when absent. */
   renderError?: (err: LogaggError) => unknown;
+  /** The route undoes Content-Encoding itself (the Loki push takes deflate and snappy): the body plugin leaves it. */
+  ownsContentEncoding?: boolean;
 }
 
 /** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */

@@ -1,0 +1,163 @@
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import snappyjs from 'snappyjs';
+import { latencySummary } from '../../src/cli/percentiles.js';
+import { planStream, type StreamOptions } from '../../src/cli/publish-stream.js';
+import type { Event } from '../../src/schema/event.js';
+import type { Stats } from '../../src/schema/stats.js';
+import { startAggregator } from '../aggregator.js';
+import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
+
+type Inlet = 'publish' | 'loki-json' | 'loki-proto';
+
+const PushRequest = new protobuf.Root()
+  .loadSync(fileURLToPath(new URL('../../src/inlets/loki/push.proto', import.meta.url)))
+  .lookupType('logproto.PushRequest');
+
+interface LokiStream {
+  labels: Record<string, string>;
+  entries: Array<{ ns: bigint; line: string }>;
+}
+
+/** A batch as Loki streams: one per (topic, source), the event_id in the line so distinct events stay distinct entries. */
+function lokiStreams(events: readonly Event[]): LokiStream[] {
+  const streams = new Map<string, LokiStream>();
+  for (const e of events) {
+    const key = `${e.topic}\u0000${e.source}`;
+    let stream = streams.get(key);
+    if (!stream) streams.set(key, (stream = { labels: { topic: e.topic, source: e.source }, entries: [] }));
+    stream.entries.push({ ns: BigInt(Date.parse(e.timestamp)) * 1_000_000n, line: `${e.event_id} ${JSON.stringify(e.payload)}` });
+  }
+  return [...streams.values()];
+}
+
+const ENCODERS: Record<Inlet, { path: string; contentType: string; encode(events: readonly Event[]): Buffer }> = {
+  publish: { path: '/publish', contentType: 'application/json', encode: (events) => Buffer.from(JSON.stringify(events)) },
+  'loki-json': {
+    path: '/loki/api/v1/push',
+    contentType: 'application/json',
+    encode: (events) =>
+      Buffer.from(
+        JSON.stringify({
+          streams: lokiStreams(events).map((s) => ({ stream: s.labels, values: s.entries.map((e) => [e.ns.toString(), e.line]) })),
+        }),
+      ),
+  },
+  'loki-proto': {
+    path: '/loki/api/v1/push',
+    contentType: 'application/x-protobuf',
+    encode: (events) => {
+      const streams = lokiStreams(events).map((s) => ({
+        labels: `{${Object.entries(s.labels)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(', ')}}`,
+        entries: s.entries.map((e) => ({
+          timestamp: { seconds: Number(e.ns / 1_000_000_000n), nanos: Number(e.ns % 1_000_000_000n) },
+          line: e.line,
+        })),
+      }));
+      return Buffer.from(snappyjs.compress(Buffer.from(PushRequest.encode(PushRequest.fromObject({ streams })).finish())));
+    },
+  },
+};
+
+interface InletRun {
+  rate: number;
+  p99: number;
+  verified: boolean;
+}
+
+function post(agent: Agent, url: string, contentType: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('error', reject);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** One run of one inlet on a fresh aggregator: the same planned stream, bodies encoded before the clock starts. */
+async function runInlet(ctx: BenchContext, inlet: Inlet, options: Omit<StreamOptions, 'seed' | 'topicPrefix'>): Promise<InletRun> {
+  const stream = planStream({ ...options, seed: 42, topicPrefix: 'bench' });
+  const { path, contentType, encode } = ENCODERS[inlet];
+  const bodies: Buffer[] = [];
+  for (let start = 0; start < stream.order.length; start += options.batch) {
+    const events: Event[] = [];
+    for (let k = start; k < Math.min(stream.order.length, start + options.batch); k++)
+      events.push(stream.eventAt(stream.order[k] as number));
+    bodies.push(encode(events));
+  }
+  const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  try {
+    const latencies = new Float64Array(bodies.length);
+    const ok = inlet === 'publish' ? 200 : 204;
+    let failed = 0;
+    let next = 0;
+    const started = performance.now();
+    const worker = async (): Promise<void> => {
+      for (let r = next++; r < bodies.length; r = next++) {
+        const sent = performance.now();
+        if ((await post(agent, `${aggregator.url}${path}`, contentType, bodies[r] as Buffer)) !== ok) failed++;
+        latencies[r] = performance.now() - sent;
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    const elapsedMs = performance.now() - started;
+    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
+    const verified = failed === 0 && stats.received === stream.order.length && stats.unique_processed === stream.distinct;
+    if (!verified)
+      ctx.log(
+        `${inlet}: verification FAILED (${failed} refused, received ${stats.received}, unique ${stats.unique_processed} of ${stream.distinct})`,
+      );
+    const run = { rate: (stream.order.length / elapsedMs) * 1000, p99: latencySummary(latencies).p99, verified };
+    ctx.log(
+      `${inlet}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(run.rate)}/s, p99 ${run.p99.toFixed(1)} ms`,
+    );
+    return run;
+  } finally {
+    agent.destroy();
+    await aggregator.stop();
+  }
+}
+
+/**
+ * The same batched workload through POST /publish (JSON) and through the Loki push (JSON, and protobuf + snappy),
+ * alternating run by run on fresh aggregators: what Loki's decoding and derived ids cost beside the native inlet.
+ */
+export const lokiPushScenario: Scenario = {
+  id: 'loki-push',
+  title: 'Loki push (JSON, protobuf) vs POST /publish JSON (PostgreSQL)',
+  async run(ctx: BenchContext) {
+    const events = ctx.quick ? 5_000 : 200_000;
+    const options = { events, dupRate: 0.3, topics: 5, batch: 100, concurrency: 16, payloadBytes: 100 };
+    const samples: Record<Inlet, InletRun[]> = { publish: [], 'loki-json': [], 'loki-proto': [] };
+    const inlets = ['publish', 'loki-json', 'loki-proto'] as const;
+    for (let run = 0; run < ctx.runs; run++) {
+      for (const inlet of inlets) samples[inlet].push(await runInlet(ctx, inlet, options));
+    }
+    const rates = (inlet: Inlet) => samples[inlet].map((r) => r.rate);
+    const ratio = (inlet: Inlet) => samples[inlet].map((r, i) => r.rate / (samples.publish[i]?.rate ?? r.rate));
+    return {
+      title: this.title,
+      workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates, one inlet per run, alternating`,
+      figures: [
+        figure('POST /publish JSON throughput', 'events/s', rates('publish')),
+        figure('Loki push JSON throughput', 'events/s', rates('loki-json')),
+        figure('Loki push protobuf throughput', 'events/s', rates('loki-proto')),
+        figure('Loki JSON ÷ /publish JSON (same run)', 'ratio', ratio('loki-json'), { op: '>=', value: 0.8 }),
+        figure('Loki protobuf ÷ /publish JSON (same run)', 'ratio', ratio('loki-proto'), { op: '>=', value: 0.8 }),
+        figure(
+          'Loki protobuf request latency p99',
+          'ms',
+          samples['loki-proto'].map((r) => r.p99),
+        ),
+      ],
+      verified: inlets.every((inlet) => samples[inlet].every((r) => r.verified)),
+    };
+  },
+};
