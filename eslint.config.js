@@ -18,7 +18,7 @@ const UP_FROM_SCHEMA = [
   '**/config.js',
   '**/store/**',
   '**/ingest/**',
-  '**/otlp/**',
+  '**/inlets/**',
   '**/http/**',
   '**/app.js',
   '**/server.js',
@@ -46,12 +46,13 @@ export default tseslint.config(
     },
   },
   restrict(['src/schema/**'], UP_FROM_SCHEMA),
-  restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/http/**', '**/app.js', '**/server.js']),
-  restrict(['src/store/**'], ['**/ingest/**', '**/http/**', '**/app.js', '**/server.js', 'fastify', '@nats-io/*']),
+  restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js']),
+  restrict(['src/store/**'], ['**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js', 'fastify', '@nats-io/*']),
   restrict(
     ['src/ingest/**'],
     [
       '**/http/**',
+      '**/inlets/**',
       '**/app.js',
       '**/server.js',
       'pg',
@@ -62,30 +63,13 @@ export default tseslint.config(
       '**/store/sql.js',
     ],
   ),
-  // OTLP mapping sits beside ingest/: schema/ and errors.ts below it, never the HTTP layer or a store engine.
-  restrict(
-    ['src/otlp/**'],
-    [
-      '**/http/**',
-      '**/ingest/**',
-      '**/store/**',
-      '**/transports/**',
-      '**/app.js',
-      '**/server.js',
-      '**/config.js',
-      'pg',
-      '@electric-sql/*',
-      'fastify',
-    ],
-  ),
   restrict(
     ['src/http/**'],
     ['**/app.js', '**/server.js', 'pg', '@electric-sql/*', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js'],
   ),
-  restrict(
-    ['src/transports/**'],
-    ['**/http/**', '**/store/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify'],
-  ),
+  // Inlets (docs/style.md §1): decode → map → pipeline.submit. Below them: schema/,
+  // errors.ts, metrics.ts and the pipeline's public surface (ingest/); never a store, the config or the app.
+  restrict(['src/inlets/**'], ['**/store/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*']),
   // cli/serve.ts and cli/migrate.ts are composition roots (docs/style.md §1); the other tools speak HTTP only.
   {
     ...restrict(
@@ -94,7 +78,7 @@ export default tseslint.config(
         '**/store/**',
         '**/ingest/**',
         '**/http/**',
-        '**/transports/**',
+        '**/inlets/**',
         '**/app.js',
         '**/server.js',
         '**/config.js',
@@ -108,7 +92,7 @@ export default tseslint.config(
   // Route types come from the route's TypeBox schemas (withTypeProvider<TypeBoxTypeProvider>()), never from a
   // hand-written generic that can drift from them (docs/style.md §3).
   {
-    files: ['src/http/**'],
+    files: ['src/http/**', 'src/inlets/**'],
     rules: {
       'no-restricted-syntax': [
         'error',

@@ -10,7 +10,7 @@ import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 import { assertStatus, type Json, kv, logs, str } from './otlp.js';
 
-/** A stored event whose payload is an OTLP record (src/otlp/map.ts). */
+/** A stored event whose payload is an OTLP record (src/inlets/otlp/map.ts). */
 type OtlpEvent = Omit<StoredEvent, 'payload'> & { payload: Record<string, unknown> };
 
 const T0 = '1700000000123456789';

@@ -7,7 +7,7 @@ import { ErrorBodySchema } from '../../schema/error.js';
 import { EventSchema } from '../../schema/event.js';
 import { PublishResultSchema } from '../../schema/publish.js';
 import { type EventProblem, validatePublishBody } from '../../schema/validate.js';
-import { NDJSON_TYPES, NdjsonBody } from '../plugins/body.js';
+import { NDJSON_TYPES, NdjsonBody } from '../../http/plugins/body.js';
 
 export interface PublishRouteOptions {
   pipeline: Pipeline;

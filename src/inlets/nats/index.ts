@@ -12,11 +12,11 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { type ErrorCode, isLogaggError, LogaggError } from '../errors.js';
-import type { Pipeline } from '../ingest/index.js';
-import type { Event } from '../schema/event.js';
-import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from '../schema/nats.js';
-import { validatePublishBody } from '../schema/validate.js';
+import { type ErrorCode, isLogaggError, LogaggError } from '../../errors.js';
+import type { Pipeline } from '../../ingest/index.js';
+import type { Event } from '../../schema/event.js';
+import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from '../../schema/nats.js';
+import { validatePublishBody } from '../../schema/validate.js';
 
 type LogFn = (obj: object, msg: string) => void;
 

@@ -3,17 +3,17 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
-import { exportLogsResponse, mapLogsRequest } from '../../otlp/index.js';
-import { otlpStatusBody } from '../../otlp/status.js';
+import { exportLogsResponse, mapLogsRequest } from './index.js';
+import { otlpStatusBody } from './status.js';
 import { ExportLogsRequestSchema, ExportLogsResponseSchema, OtlpStatusSchema } from '../../schema/otlp.js';
-import { NdjsonBody } from '../plugins/body.js';
+import { NdjsonBody } from '../../http/plugins/body.js';
 
 export interface OtlpRouteOptions {
   pipeline: Pipeline;
   maxBatchEvents: number;
 }
 
-// The body as documented and as typed: unknown, because src/otlp/decode.ts checks it, not Fastify.
+// The body as documented and as typed: unknown, because src/inlets/otlp/decode.ts checks it, not Fastify.
 const OtlpBodySchema = Type.Unsafe<unknown>(ExportLogsRequestSchema);
 
 /**
@@ -39,7 +39,7 @@ export function otlpLogsRoute(app: FastifyInstance, options: OtlpRouteOptions): 
         response: { 200: ExportLogsResponseSchema, '4xx': OtlpStatusSchema, '5xx': OtlpStatusSchema },
       },
       // For the OpenAPI document only: OTLP/JSON asks receivers to ignore unknown fields and to read 64-bit
-      // integers as strings or numbers, which src/otlp/decode.ts does.
+      // integers as strings or numbers, which src/inlets/otlp/decode.ts does.
       validatorCompiler: () => () => true,
       config: { inlet: { transport: 'otlp', renderError: otlpStatusBody } },
     },
