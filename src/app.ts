@@ -55,7 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Malformed request lines, oversized headers and timeouts get the same JSON error shape as everything else.
     clientErrorHandler,
   });
-  bodyPlugin(app, { maxBatchEvents: options.maxBatchEvents });
+  bodyPlugin(app);
 
   // A keep-alive connection whose request is answered after close() began would stay open until its idle timeout
   // and hold shutdown up: answer every response from then on with Connection: close.

@@ -24,8 +24,12 @@ function queryProblem(v: NonNullable<FastifyError['validation']>[number]): strin
   return rule === undefined ? undefined : `${field} ${rule}`;
 }
 
-function toLogaggError(err: FastifyError, bodyLimit: number | undefined): LogaggError {
+function toLogaggError(err: FastifyError, bodyLimit: number | undefined, inlet: InletConfig | undefined): LogaggError {
   if (isLogaggError(err)) return err;
+  // No parser in the route's scope reads this content type: the route says what it takes instead.
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && inlet?.unsupportedMediaType !== undefined) {
+    return new LogaggError('UNSUPPORTED_MEDIA_TYPE', { message: inlet.unsupportedMediaType, cause: err });
+  }
   if (err.validation) {
     const query = err.validationContext === 'querystring';
     const details = err.validation.map((v) => ({
@@ -74,14 +78,19 @@ export interface InletConfig {
   transport: Transport;
   /** The protocol's error body; ErrorBody when absent. */
   renderError?: (err: LogaggError) => unknown;
+  /**
+   * The 415 message when no parser in the route's scope reads the request's content type: what the route takes
+   * instead. Absent: the UNSUPPORTED_MEDIA_TYPE message of src/errors.ts (JSON or NDJSON, POST /publish's types).
+   */
+  unsupportedMediaType?: string;
 }
 
 /** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
-    const err = toLogaggError(raw, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit);
     // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
     const inlet = request.routeOptions.config.inlet;
+    const err = toLogaggError(raw, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit, inlet);
     if (inlet !== undefined) metrics.recordRejected(inlet.transport, err.code);
     // 503s come in floods while overloaded or while the store is away; the store and pipeline report those
     // states, so each refused request is only a debug line. Other 5xx are bugs or store failures: error.

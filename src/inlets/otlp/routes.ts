@@ -1,12 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
 import { exportLogsResponse, mapLogsRequest } from './index.js';
 import { otlpStatusBody } from './status.js';
 import { ExportLogsRequestSchema, ExportLogsResponseSchema, OtlpStatusSchema } from '../../schema/otlp.js';
-import { NdjsonBody } from '../../http/plugins/body.js';
 
 export interface OtlpRouteOptions {
   pipeline: Pipeline;
@@ -41,12 +39,15 @@ export function otlpLogsRoute(app: FastifyInstance, options: OtlpRouteOptions): 
       // For the OpenAPI document only: OTLP/JSON asks receivers to ignore unknown fields and to read 64-bit
       // integers as strings or numbers, which src/inlets/otlp/decode.ts does.
       validatorCompiler: () => () => true,
-      config: { inlet: { transport: 'otlp', renderError: otlpStatusBody } },
+      config: {
+        inlet: {
+          transport: 'otlp',
+          renderError: otlpStatusBody,
+          unsupportedMediaType: 'POST /v1/logs takes OTLP/HTTP JSON (Content-Type: application/json); OTLP/HTTP protobuf is not supported',
+        },
+      },
     },
     async (request) => {
-      if (request.body instanceof NdjsonBody) {
-        throw new LogaggError('UNSUPPORTED_MEDIA_TYPE', { message: 'POST /v1/logs takes OTLP/JSON (Content-Type: application/json)' });
-      }
       const mapped = mapLogsRequest(request.body, { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() });
       await options.pipeline.submit(mapped.events, 'otlp');
       return exportLogsResponse(mapped.rejected);
