@@ -3,22 +3,41 @@ import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-// Imports point down (docs/style.md §1): each folder lists what it must not reach.
+// Imports point down (docs/style.md §1): each folder lists what it must not reach. A pattern is a glob, a list of
+// globs read as one group (`!` excepts), or { regex } for what globs cannot say.
 const restrict = (files, patterns) => ({
   files,
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point down: see docs/style.md §1' })) },
+      {
+        patterns: patterns.map((pattern) => ({
+          ...(typeof pattern === 'string' ? { group: [pattern] } : Array.isArray(pattern) ? { group: pattern } : pattern),
+          message: 'Imports point down: see docs/style.md §1',
+        })),
+      },
     ],
   },
 });
+// An inlet (src/inlets/<name>/, docs/architecture.md) reaches schema/, errors.ts, metrics.ts, the pipeline's
+// public surface (ingest/index.ts) and the shared helpers at the root of src/inlets/; never a store, the config,
+// the app, the HTTP plumbing (types aside) or another inlet. Only the composition root knows every inlet.
+const FROM_INLET = [
+  ['**/ingest/**', '!**/ingest/index.js'],
+  { group: ['**/http/**'], allowTypeImports: true },
+  '**/store/**',
+  '**/app.js',
+  '**/server.js',
+  '**/config.js',
+  'pg',
+  '@electric-sql/*',
+];
 const UP_FROM_SCHEMA = [
   '**/errors.js',
   '**/config.js',
   '**/store/**',
   '**/ingest/**',
-  '**/otlp/**',
+  '**/inlets/**',
   '**/http/**',
   '**/app.js',
   '**/server.js',
@@ -46,12 +65,13 @@ export default tseslint.config(
     },
   },
   restrict(['src/schema/**'], UP_FROM_SCHEMA),
-  restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/http/**', '**/app.js', '**/server.js']),
-  restrict(['src/store/**'], ['**/ingest/**', '**/http/**', '**/app.js', '**/server.js', 'fastify', '@nats-io/*']),
+  restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js']),
+  restrict(['src/store/**'], ['**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js', 'fastify', '@nats-io/*']),
   restrict(
     ['src/ingest/**'],
     [
       '**/http/**',
+      '**/inlets/**',
       '**/app.js',
       '**/server.js',
       'pg',
@@ -62,30 +82,25 @@ export default tseslint.config(
       '**/store/sql.js',
     ],
   ),
-  // OTLP mapping sits beside ingest/: schema/ and errors.ts below it, never the HTTP layer or a store engine.
-  restrict(
-    ['src/otlp/**'],
-    [
-      '**/http/**',
-      '**/ingest/**',
-      '**/store/**',
-      '**/transports/**',
-      '**/app.js',
-      '**/server.js',
-      '**/config.js',
-      'pg',
-      '@electric-sql/*',
-      'fastify',
-    ],
-  ),
+  // The HTTP plumbing serves every route; it may use the inlets' shared helpers (src/inlets/*.ts), never an inlet.
   restrict(
     ['src/http/**'],
-    ['**/app.js', '**/server.js', 'pg', '@electric-sql/*', '**/store/postgres.js', '**/store/pglite.js', '**/store/sql.js'],
+    [
+      '**/app.js',
+      '**/server.js',
+      'pg',
+      '@electric-sql/*',
+      '**/store/postgres.js',
+      '**/store/pglite.js',
+      '**/store/sql.js',
+      { regex: '/inlets/[^/]+/' },
+    ],
   ),
-  restrict(
-    ['src/transports/**'],
-    ['**/http/**', '**/store/**', '**/app.js', '**/server.js', '**/config.js', 'pg', '@electric-sql/*', 'fastify'],
-  ),
+  // Shared inlet helpers: plain functions below every inlet and the HTTP plumbing.
+  restrict(['src/inlets/*.ts'], [...FROM_INLET, '**/ingest/**', '**/http/**', 'fastify', '@nats-io/*', { regex: '^\\./[^/]+/' }]),
+  // An inlet's own files, at its top and nested: `../x/` (or `../../x/`) would be another inlet.
+  restrict(['src/inlets/*/*.ts'], [...FROM_INLET, { regex: '^\\.\\./[^./][^/]*/' }]),
+  restrict(['src/inlets/*/*/**'], [...FROM_INLET, { regex: '^\\.\\./\\.\\./[^./][^/]*/' }]),
   // cli/serve.ts and cli/migrate.ts are composition roots (docs/style.md §1); the other tools speak HTTP only.
   {
     ...restrict(
@@ -94,7 +109,7 @@ export default tseslint.config(
         '**/store/**',
         '**/ingest/**',
         '**/http/**',
-        '**/transports/**',
+        '**/inlets/**',
         '**/app.js',
         '**/server.js',
         '**/config.js',
@@ -108,7 +123,7 @@ export default tseslint.config(
   // Route types come from the route's TypeBox schemas (withTypeProvider<TypeBoxTypeProvider>()), never from a
   // hand-written generic that can drift from them (docs/style.md §3).
   {
-    files: ['src/http/**'],
+    files: ['src/http/**', 'src/inlets/**'],
     rules: {
       'no-restricted-syntax': [
         'error',

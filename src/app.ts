@@ -9,8 +9,8 @@ import { dashboardRoute } from './http/routes/dashboard.js';
 import { eventsRoute } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoute } from './http/routes/metrics.js';
-import { otlpLogsRoute } from './http/routes/otlp.js';
-import { publishRoute } from './http/routes/publish.js';
+import { otlpLogsRoute } from './inlets/otlp/routes.js';
+import { publishRoute } from './inlets/http/routes.js';
 import { statsRoute } from './http/routes/stats.js';
 import { streamRoute } from './http/routes/stream.js';
 import { topicsRoute } from './http/routes/topics.js';
@@ -67,7 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Malformed request lines, oversized headers and timeouts get the same JSON error shape as everything else.
     clientErrorHandler,
   });
-  bodyPlugin(app, { maxBatchEvents: options.maxBatchEvents });
+  bodyPlugin(app);
   bodyLimitPlugin(app);
 
   // A keep-alive connection whose request is answered after close() began would stay open until its idle timeout

@@ -12,7 +12,7 @@ import { Metrics } from './metrics.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
 import { createStore } from './store/index.js';
 import { type RetentionJob, startRetention } from './store/retention.js';
-import { startNatsTransport } from './transports/nats.js';
+import { startNatsTransport } from './inlets/nats/index.js';
 
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;

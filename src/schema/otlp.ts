@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-// OTLP/JSON shapes for the OpenAPI document. The route decodes the body itself (src/otlp/decode.ts): AnyValue
+// OTLP/JSON shapes for the OpenAPI document. The route decodes the body itself (src/inlets/otlp/decode.ts): AnyValue
 // nests, 64-bit integers come as strings or numbers, and unknown fields must be ignored, not refused.
 
 const AnyValueSchema = Type.Object(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NDJSON_TYPES } from '../../src/http/plugins/body.js';
+import { NDJSON_TYPES } from '../../src/inlets/http/ndjson.js';
 import { serverForSuite } from '../helpers/server.js';
 
 interface ErrorAnswer {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { subjectsOverlap, startNatsTransport } from '../../src/transports/nats.js';
+import { subjectsOverlap, startNatsTransport } from '../../src/inlets/nats/index.js';
 import { NATS_URL, scratchStream } from '../helpers/nats.js';
 
 describe('NATS_SUBJECTS that match no subject of the existing stream', { timeout: 60_000 }, () => {

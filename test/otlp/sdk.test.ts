@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/process.js';
 import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 
-/** A stored event whose payload is an OTLP record (src/otlp/map.ts). */
+/** A stored event whose payload is an OTLP record (src/inlets/otlp/map.ts). */
 type OtlpEvent = Omit<StoredEvent, 'payload'> & { payload: Record<string, unknown> };
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof OTLPLogExporter>[0]>;

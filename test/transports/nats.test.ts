@@ -5,7 +5,7 @@ import { createPipeline, type Pipeline } from '../../src/ingest/index.js';
 import type { Event, StoredEvent } from '../../src/schema/event.js';
 import type { Stats, TopicCounts } from '../../src/schema/stats.js';
 import { createStore, type Store } from '../../src/store/index.js';
-import { type NatsTransport, type RejectedMessage, startNatsTransport } from '../../src/transports/nats.js';
+import { type NatsTransport, type RejectedMessage, startNatsTransport } from '../../src/inlets/nats/index.js';
 import { get, makeEvent, uniqueTopic } from '../helpers/events.js';
 import { NATS_URL, type ScratchStream, scratchStream } from '../helpers/nats.js';
 import { spawnServer, waitFor } from '../helpers/process.js';

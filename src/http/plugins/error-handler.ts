@@ -24,8 +24,12 @@ function queryProblem(v: NonNullable<FastifyError['validation']>[number], rules:
   return `${field} ${rules[field] ?? v.message ?? 'is invalid'}`;
 }
 
-function toLogaggError(err: FastifyError, rules: QueryRules = {}): LogaggError {
+function toLogaggError(err: FastifyError, rules: QueryRules = {}, inlet?: InletConfig): LogaggError {
   if (isLogaggError(err)) return err;
+  // No parser in the route's scope reads this content type: the route says what it takes instead.
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && inlet?.unsupportedMediaType !== undefined) {
+    return new LogaggError('UNSUPPORTED_MEDIA_TYPE', { message: inlet.unsupportedMediaType, cause: err });
+  }
   if (err.validation) {
     const query = err.validationContext === 'querystring';
     const details = err.validation.map((v) => ({
@@ -72,18 +76,23 @@ export interface InletConfig {
   renderError?: (err: LogaggError) => unknown;
   /** The route undoes Content-Encoding itself (the Loki push takes deflate and snappy): the body plugin leaves it. */
   ownsContentEncoding?: boolean;
+  /**
+   * The 415 message when no parser in the route's scope reads the request's content type: what the route takes
+   * instead. Absent: the UNSUPPORTED_MEDIA_TYPE message of src/errors.ts (JSON or NDJSON, POST /publish's types).
+   */
+  unsupportedMediaType?: string;
 }
 
 /** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
+    // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
+    const inlet = request.routeOptions.config.inlet;
     // Fastify's own 413 (a chunked body past the limit) does not say the limit; ours does.
     const err =
       raw.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? bodyTooLarge(bodyLimitOf(request))
-        : toLogaggError(raw, request.routeOptions.config.queryRules);
-    // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
-    const inlet = request.routeOptions.config.inlet;
+        : toLogaggError(raw, request.routeOptions.config.queryRules, inlet);
     if (inlet !== undefined) metrics.recordRejected(inlet.transport, err.code);
     // 503s come in floods while overloaded or while the store is away; the store and pipeline report those
     // states, so each refused request is only a debug line. Other 5xx are bugs or store failures: error.

@@ -1,14 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
-import type { Store } from '../../store/index.js';
 import { storeBulk } from './bulk.js';
 import { catHealthRow, clusterHealthBody, esErrorBody, infoBody, licenseBody, PRODUCT_HEADER, xpackBody } from './compat.js';
 import { decodeBulk, type ParseLine } from './decode.js';
 
+/** What the health probes ask of the store (an inlet never imports a store: docs/architecture.md). */
+export interface StoreProbe {
+  ping(): Promise<unknown>;
+}
+
 export interface ElasticsearchRouteOptions {
   pipeline: Pipeline;
-  store: Pick<Store, 'ping'>;
+  store: StoreProbe;
   maxBatchEvents: number;
 }
 
@@ -48,7 +52,7 @@ const ACCEPT_STRATEGY = {
   mustMatchWhenDerived: false,
 };
 
-async function storeUp(store: Pick<Store, 'ping'>): Promise<boolean> {
+async function storeUp(store: StoreProbe): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);

@@ -3,8 +3,8 @@ import { Metadata, Server, ServerCredentials, type ServiceDefinition, type Servi
 import type { Logger } from 'pino';
 import { isLogaggError, LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
-import { exportLogsResponse } from '../../otlp/index.js';
-import { otlpStatusBody } from '../../otlp/status.js';
+import { exportLogsResponse } from './index.js';
+import { otlpStatusBody } from './status.js';
 import { encodeExportLogsResponse, encodeStatus } from './proto.js';
 import { mapProtobufLogs } from './proto-http.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
-import { mapLogsRequest, type MappedLogs } from '../../otlp/index.js';
-import { TooManyRecordsError } from '../../otlp/decode.js';
+import { mapLogsRequest, type MappedLogs } from './index.js';
+import { TooManyRecordsError } from './decode.js';
 import type { OtlpStatus } from '../../schema/otlp.js';
 import { decodeExportLogsRequest, encodeStatus, ProtobufDecodeError } from './proto.js';
 

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { TooManyRecordsError } from '../../otlp/decode.js';
+import { TooManyRecordsError } from './decode.js';
 import type { ExportLogsResponse, OtlpStatus } from '../../schema/otlp.js';
 import { MAX_PAYLOAD_DEPTH } from '../../schema/validate.js';
 

@@ -1,5 +1,5 @@
-import type { LogaggError } from '../errors.js';
-import type { OtlpStatus } from '../schema/otlp.js';
+import type { LogaggError } from '../../errors.js';
+import type { OtlpStatus } from '../../schema/otlp.js';
 
 /** google.rpc.Code values used below (https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto). */
 const GRPC = {

@@ -1,21 +1,19 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
-import { acceptOtlpProtobuf, mapProtobufLogs, PROTOBUF_TYPE, ProtobufBody } from '../../inlets/otlp/proto-http.js';
-import { encodeExportLogsResponse } from '../../inlets/otlp/proto.js';
-import { exportLogsResponse, mapLogsRequest } from '../../otlp/index.js';
-import { otlpStatusBody } from '../../otlp/status.js';
+import { exportLogsResponse, mapLogsRequest } from './index.js';
+import { acceptOtlpProtobuf, mapProtobufLogs, PROTOBUF_TYPE, ProtobufBody } from './proto-http.js';
+import { encodeExportLogsResponse } from './proto.js';
+import { otlpStatusBody } from './status.js';
 import { ExportLogsRequestSchema, ExportLogsResponseSchema, OtlpStatusSchema } from '../../schema/otlp.js';
-import { NdjsonBody } from '../plugins/body.js';
 
 export interface OtlpRouteOptions {
   pipeline: Pipeline;
   maxBatchEvents: number;
 }
 
-// The body as documented and as typed: unknown, because src/otlp/decode.ts checks it, not Fastify.
+// The body as documented and as typed: unknown, because src/inlets/otlp/decode.ts checks it, not Fastify.
 const OtlpBodySchema = Type.Unsafe<unknown>(ExportLogsRequestSchema);
 
 /**
@@ -47,16 +45,17 @@ function otlpLogsScope(app: FastifyInstance, options: OtlpRouteOptions): void {
         response: { 200: ExportLogsResponseSchema, '4xx': OtlpStatusSchema, '5xx': OtlpStatusSchema },
       },
       // For the OpenAPI document only: OTLP/JSON asks receivers to ignore unknown fields and to read 64-bit
-      // integers as strings or numbers, which src/otlp/decode.ts does.
+      // integers as strings or numbers, which src/inlets/otlp/decode.ts does.
       validatorCompiler: () => () => true,
-      config: { inlet: { transport: 'otlp', renderError: otlpStatusBody } },
+      config: {
+        inlet: {
+          transport: 'otlp',
+          renderError: otlpStatusBody,
+          unsupportedMediaType: 'POST /v1/logs takes OTLP/JSON (application/json) or OTLP/protobuf (application/x-protobuf)',
+        },
+      },
     },
     async (request, reply) => {
-      if (request.body instanceof NdjsonBody) {
-        throw new LogaggError('UNSUPPORTED_MEDIA_TYPE', {
-          message: 'POST /v1/logs takes OTLP/JSON (application/json) or OTLP/protobuf (application/x-protobuf)',
-        });
-      }
       const mapOptions = { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() };
       const protobuf = request.body instanceof ProtobufBody;
       const mapped =

@@ -1,4 +1,4 @@
-import { MAX_PAYLOAD_DEPTH } from '../schema/validate.js';
+import { MAX_PAYLOAD_DEPTH } from '../../schema/validate.js';
 
 /**
  * An OTLP AnyValue or attribute list, read twice over: `plain` is the JSON kept in the payload, `canon` a

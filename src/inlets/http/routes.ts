@@ -7,7 +7,7 @@ import { ErrorBodySchema } from '../../schema/error.js';
 import { EventSchema } from '../../schema/event.js';
 import { PublishResultSchema } from '../../schema/publish.js';
 import { type EventProblem, validatePublishBody } from '../../schema/validate.js';
-import { NDJSON_TYPES, NdjsonBody } from '../plugins/body.js';
+import { addNdjsonParser, NDJSON_TYPES, NdjsonBody } from './ndjson.js';
 
 export interface PublishRouteOptions {
   pipeline: Pipeline;
@@ -27,8 +27,18 @@ const PublishBodySchema = Type.Unsafe<unknown>(
   Type.Union([EventSchema, Type.Array(EventSchema), Type.Object({ events: Type.Array(EventSchema) })]),
 );
 
-/** POST /publish: validate the whole request, queue it, answer after commit (docs/spec.md §1, §3). */
+/**
+ * POST /publish: validate the whole request, queue it, answer after commit (docs/spec.md §1, §3). Its own scope
+ * holds the NDJSON parser, so no other route reads NDJSON as events.
+ */
 export function publishRoute(app: FastifyInstance, options: PublishRouteOptions): void {
+  void app.register(async (scope) => {
+    addNdjsonParser(scope, options.maxBatchEvents);
+    publishPost(scope, options);
+  });
+}
+
+function publishPost(app: FastifyInstance, options: PublishRouteOptions): void {
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/publish',
     {

@@ -1,7 +1,7 @@
-import { LogaggError } from '../errors.js';
-import type { Event } from '../schema/event.js';
-import type { ExportLogsResponse } from '../schema/otlp.js';
-import { validatePublishBody } from '../schema/validate.js';
+import { LogaggError } from '../../errors.js';
+import type { Event } from '../../schema/event.js';
+import type { ExportLogsResponse } from '../../schema/otlp.js';
+import { validatePublishBody } from '../../schema/validate.js';
 import { decodeLogsRequest, OtlpDecodeError, type RejectedRecord, TooManyRecordsError } from './decode.js';
 import { RecordRejection, recordToEvent } from './map.js';
 

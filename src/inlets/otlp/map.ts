@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Event } from '../schema/event.js';
+import type { Event } from '../../schema/event.js';
 import type { Attributes, DecodedRecord } from './decode.js';
 
 /** Topic when neither `logagg.topic` nor `service.name` is set (docs/integrations.md). */
