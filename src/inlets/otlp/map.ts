@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Event } from '../../schema/event.js';
 import type { Attributes, DecodedRecord } from './decode.js';
 
@@ -8,6 +8,7 @@ const DEFAULT_OTLP_TOPIC = 'otlp';
 const DEFAULT_OTLP_SOURCE = 'otlp';
 /** Names the canonical encoding that event_id hashes; a change of encoding gets a new tag, never a silent change. */
 const EVENT_ID_ENCODING = 'logagg-otlp-log-v1';
+const ENCODING_JSON = JSON.stringify(EVENT_ID_ENCODING);
 
 const TOPIC_KEY = 'logagg.topic';
 const UID_KEY = 'log.record.uid';
@@ -29,11 +30,52 @@ function explicitString(attributes: Attributes, key: string): string | undefined
   return text;
 }
 
-/** RFC 3339 in UTC with all nine digits of the nanoseconds (the store keeps microseconds; the payload keeps all). */
+/**
+ * RFC 3339 in UTC with all nine digits of the nanoseconds (the store keeps microseconds; the payload keeps all).
+ * `nanos` is a decimal string without leading zeros (decode.ts), so the split is done on the text: the
+ * milliseconds (at most 2^64 / 10^6, well within a double's exact integers) and the last nine digits.
+ */
 function nanosToTimestamp(nanos: string): string {
-  const ns = BigInt(nanos);
-  const seconds = new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19);
-  return `${seconds}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+  const ms = nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0;
+  const seconds = new Date(ms).toISOString().slice(0, 19);
+  return `${seconds}.${nanos.slice(-9).padStart(9, '0')}Z`;
+}
+
+// crypto.hash (Node ≥ 20.12) skips the Hash object createHash builds, a good part of the cost of one short digest.
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+/**
+ * What map.ts reads of a resource, worked out once per ResourceLogs: every record of it shares the same
+ * Attributes object (decode.ts), and a batch usually has one resource for all its records.
+ */
+interface ResourceFacts {
+  /** JSON of the resource's canon, the second element of the identity that event_id hashes. */
+  canonJson: string;
+  /** Whether logagg.topic is set at all, and its text when it is a string. */
+  hasTopic: boolean;
+  topic: string | undefined;
+  serviceName: string | undefined;
+  hostName: string | undefined;
+}
+
+const resourceFacts = new WeakMap<Attributes, ResourceFacts>();
+
+function factsOf(resource: Attributes): ResourceFacts {
+  let facts = resourceFacts.get(resource);
+  if (facts === undefined) {
+    facts = {
+      canonJson: JSON.stringify(resource.canon),
+      hasTopic: resource.canon.some(([name]) => name === TOPIC_KEY),
+      topic: stringAttribute(resource, TOPIC_KEY),
+      serviceName: stringAttribute(resource, 'service.name'),
+      hostName: stringAttribute(resource, 'host.name'),
+    };
+    resourceFacts.set(resource, facts);
+  }
+  return facts;
 }
 
 /**
@@ -42,22 +84,18 @@ function nanosToTimestamp(nanos: string): string {
  * re-encoding of the same record by another exporter (an int as "5" or 5, attributes in another order) hashes
  * the same, and a retry of the same bytes always does.
  */
-function recordHash(record: DecodedRecord): string {
-  const identity = [
-    EVENT_ID_ENCODING,
-    record.resource.canon,
-    record.scope.name,
-    record.timeUnixNano,
-    record.observedTimeUnixNano,
-    record.severityNumber ?? 0,
-    record.severityText ?? '',
-    record.body?.canon ?? null,
-    record.attributes.canon,
-    record.traceId?.toLowerCase() ?? '',
-    record.spanId?.toLowerCase() ?? '',
-    record.eventName ?? '',
-  ];
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+function recordHash(record: DecodedRecord, resourceCanonJson: string): string {
+  // The JSON of the array [EVENT_ID_ENCODING, resource canon, scope name, ...], built element by element (JSON
+  // of an array is its elements' JSON joined by commas) so the resource's part is serialized once per resource.
+  // The text, and so every event_id, is byte for byte what JSON.stringify of the whole array gives.
+  const identity =
+    `[${ENCODING_JSON},${resourceCanonJson},${JSON.stringify(record.scope.name)},` +
+    `${JSON.stringify(record.timeUnixNano)},${JSON.stringify(record.observedTimeUnixNano)},` +
+    `${JSON.stringify(record.severityNumber ?? 0)},${JSON.stringify(record.severityText ?? '')},` +
+    `${JSON.stringify(record.body?.canon ?? null)},${JSON.stringify(record.attributes.canon)},` +
+    `${JSON.stringify(record.traceId?.toLowerCase() ?? '')},${JSON.stringify(record.spanId?.toLowerCase() ?? '')},` +
+    `${JSON.stringify(record.eventName ?? '')}]`;
+  return sha256Hex(identity);
 }
 
 function isEmpty(object: Record<string, unknown>): boolean {
@@ -94,13 +132,15 @@ function payloadOf(record: DecodedRecord): Record<string, unknown> {
  * timestamp of a record that carries neither time. Throws RecordRejection; the schema check comes after.
  */
 export function recordToEvent(record: DecodedRecord, receivedAt: number): Event {
-  const topic =
-    explicitString(record.attributes, TOPIC_KEY) ??
-    explicitString(record.resource, TOPIC_KEY) ??
-    stringAttribute(record.resource, 'service.name') ??
-    DEFAULT_OTLP_TOPIC;
-  const eventId = explicitString(record.attributes, UID_KEY) ?? recordHash(record);
-  const source = stringAttribute(record.resource, 'service.name') ?? stringAttribute(record.resource, 'host.name') ?? DEFAULT_OTLP_SOURCE;
+  const resource = factsOf(record.resource);
+  let topic = explicitString(record.attributes, TOPIC_KEY);
+  if (topic === undefined && resource.hasTopic) {
+    if (resource.topic === undefined) throw new RecordRejection(`attribute ${TOPIC_KEY} must be a string`);
+    topic = resource.topic;
+  }
+  topic ??= resource.serviceName ?? DEFAULT_OTLP_TOPIC;
+  const eventId = explicitString(record.attributes, UID_KEY) ?? recordHash(record, resource.canonJson);
+  const source = resource.serviceName ?? resource.hostName ?? DEFAULT_OTLP_SOURCE;
   const timestamp =
     record.timeUnixNano !== '0'
       ? nanosToTimestamp(record.timeUnixNano)
