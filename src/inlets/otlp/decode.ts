@@ -154,8 +154,15 @@ function bigInteger(value: unknown, path: string, min: bigint, max: bigint): big
   return parsed;
 }
 
+// Decimal text that is already what BigInt(text).toString() gives and within range, so the BigInt is skipped:
+// no sign, no leading zero, at most 19 digits (< 10^19 < 2^64) for a time; at most 15 (< 2^53) for an int.
+const CANONICAL_NANOS = /^(?:0|[1-9][0-9]{0,18})$/;
+const CANONICAL_SAFE_INT = /^(?:0|-?[1-9][0-9]{0,14})$/;
+
 function nanos(value: unknown, path: string): string {
   if (value === undefined || value === null) return '0';
+  if (typeof value === 'string' && CANONICAL_NANOS.test(value)) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
   return bigInteger(value, path, 0n, UINT64_MAX).toString();
 }
 
@@ -172,6 +179,9 @@ function decodeAnyValue(value: unknown, path: string, depth: number): Decoded {
     return { plain: any.boolValue, canon: ['b', any.boolValue] };
   }
   if (any.intValue !== undefined) {
+    if (typeof any.intValue === 'string' && CANONICAL_SAFE_INT.test(any.intValue)) {
+      return { plain: Number(any.intValue), canon: ['i', any.intValue] };
+    }
     const int = bigInteger(any.intValue, `${path}/intValue`, INT64_MIN, INT64_MAX);
     // JSON numbers are doubles (payloads are read with JSON.parse): past 2^53 the exact value stays a string.
     const asNumber = Number(int);
