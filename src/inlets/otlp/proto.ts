@@ -78,23 +78,89 @@ function checkRecordCount(bytes: Uint8Array, max: number): void {
   );
 }
 
-// toObject: 64-bit integers as decimal strings (as OTLP/JSON sends them), enums as numbers, bytes as base64 (as
-// OTLP/JSON sends bytesValue), and only the fields that were on the wire (proto3: an absent field is its default).
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: String, defaults: false };
-
 type Json = Record<string, unknown>;
 const children = (value: unknown, key: string): Json[] => ((value as Json | undefined)?.[key] as Json[] | undefined) ?? [];
 
+// A decoded message into the OTLP/JSON shape decode.ts reads, field by field: what Type.toObject({ longs: String,
+// enums: Number, bytes: String, defaults: false }) gives, for the fields decode.ts reads, without the generic
+// walk over every field of every message (which cost about as much as decoding). As toObject does, a field is
+// copied only when it was on the wire (an own property), so proto3's "absent" stays absent.
+type Message = Record<string, unknown>;
+const has = (message: Message, key: string): boolean => Object.hasOwn(message, key) && message[key] != null;
+/** 64-bit integers as decimal text: protobufjs reads them as Long (or a number when Long is missing). */
+const longText = (value: unknown): string => (typeof value === 'number' ? String(value) : String(value as { toString(): string }));
+const base64 = (bytes: unknown): string => Buffer.from(bytes as Uint8Array).toString('base64');
 /** OTLP/JSON writes trace and span ids in hex, not base64 (the one place it departs from proto3 JSON). */
-function idsToHex(request: Json): void {
-  for (const resourceLogs of children(request, 'resourceLogs')) {
-    for (const scopeLogs of children(resourceLogs, 'scopeLogs')) {
-      for (const record of children(scopeLogs, 'logRecords')) {
-        if (typeof record.traceId === 'string') record.traceId = Buffer.from(record.traceId, 'base64').toString('hex');
-        if (typeof record.spanId === 'string') record.spanId = Buffer.from(record.spanId, 'base64').toString('hex');
-      }
-    }
-  }
+const hex = (bytes: unknown): string => Buffer.from(bytes as Uint8Array).toString('hex');
+
+function copy(from: Message, to: Json, key: string, convert?: (value: unknown) => unknown): void {
+  if (has(from, key)) to[key] = convert ? convert(from[key]) : from[key];
+}
+
+function list(from: Message, to: Json, key: string, convert: (value: Message) => Json): void {
+  const items = from[key] as Message[] | undefined;
+  if (items && items.length > 0) to[key] = items.map(convert);
+}
+
+const keyValue = (kv: Message): Json => {
+  const json: Json = {};
+  copy(kv, json, 'key');
+  copy(kv, json, 'value', (value) => anyValue(value as Message));
+  return json;
+};
+
+function values(holder: unknown, convert: (value: Message) => Json): Json {
+  const json: Json = {};
+  list(holder as Message, json, 'values', convert);
+  return json;
+}
+
+function anyValue(value: Message): Json {
+  const json: Json = {};
+  copy(value, json, 'stringValue');
+  copy(value, json, 'boolValue');
+  copy(value, json, 'intValue', longText);
+  copy(value, json, 'doubleValue');
+  copy(value, json, 'arrayValue', (array) => values(array, anyValue));
+  copy(value, json, 'kvlistValue', (kvlist) => values(kvlist, keyValue));
+  copy(value, json, 'bytesValue', base64);
+  return json;
+}
+
+function logRecord(record: Message): Json {
+  const json: Json = {};
+  copy(record, json, 'timeUnixNano', longText);
+  copy(record, json, 'observedTimeUnixNano', longText);
+  copy(record, json, 'severityNumber');
+  copy(record, json, 'severityText');
+  copy(record, json, 'body', (body) => anyValue(body as Message));
+  list(record, json, 'attributes', keyValue);
+  copy(record, json, 'flags');
+  copy(record, json, 'traceId', hex);
+  copy(record, json, 'spanId', hex);
+  copy(record, json, 'eventName');
+  return json;
+}
+
+function withAttributes(message: unknown, fields: readonly string[]): Json {
+  const json: Json = {};
+  for (const field of fields) copy(message as Message, json, field);
+  list(message as Message, json, 'attributes', keyValue);
+  return json;
+}
+
+function scopeLogs(scope: Message): Json {
+  const json: Json = {};
+  copy(scope, json, 'scope', (s) => withAttributes(s, ['name', 'version']));
+  list(scope, json, 'logRecords', logRecord);
+  return json;
+}
+
+function resourceLogs(resource: Message): Json {
+  const json: Json = {};
+  copy(resource, json, 'resource', (r) => withAttributes(r, []));
+  list(resource, json, 'scopeLogs', scopeLogs);
+  return json;
 }
 
 /**
@@ -106,8 +172,8 @@ export function decodeExportLogsRequest(bytes: Uint8Array, maxRecords: number): 
   const { request } = loadTypes();
   try {
     checkRecordCount(bytes, maxRecords);
-    const json = request.toObject(request.decode(bytes), TO_OBJECT);
-    idsToHex(json);
+    const json: Json = {};
+    list(request.decode(bytes) as unknown as Message, json, 'resourceLogs', resourceLogs);
     return json;
   } catch (err) {
     if (err instanceof TooManyRecordsError) throw err;
