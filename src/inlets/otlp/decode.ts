@@ -95,9 +95,12 @@ function list(value: unknown, path: string): unknown[] {
   return value;
 }
 
-function optionalString(value: unknown, path: string): string | undefined {
+/** `path` + `/field`: built only for an error, not for every field of every record. */
+const at = (path: string, field: string | undefined): string => (field === undefined ? path : `${path}/${field}`);
+
+function optionalString(value: unknown, path: string, field?: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new OtlpDecodeError(path, 'must be a string');
+  if (typeof value !== 'string') throw new OtlpDecodeError(at(path, field), 'must be a string');
   return value;
 }
 
@@ -105,11 +108,11 @@ function optionalString(value: unknown, path: string): string | undefined {
 const NUMBER_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 /** A 32-bit integer field: proto3 JSON accepts a number or a string holding one ("1", "1e2" too). */
-function optionalInt32(value: unknown, path: string, min: number, max: number): number | undefined {
+function optionalInt32(value: unknown, path: string, min: number, max: number, field?: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   const parsed = typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value;
   if (typeof parsed !== 'number' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new OtlpDecodeError(path, `must be an integer from ${min} to ${max} (a number or a decimal string)`);
+    throw new OtlpDecodeError(at(path, field), `must be an integer from ${min} to ${max} (a number or a decimal string)`);
   }
   return parsed;
 }
@@ -124,9 +127,9 @@ const SEVERITY_NUMBERS = new Map<string, number>([
 ]);
 
 /** An open enum: a name, or any int32 (a value newer than this list is kept as its number). */
-function severityNumber(value: unknown, path: string): number | undefined {
+function severityNumber(value: unknown, path: string, field?: string): number | undefined {
   if (typeof value === 'string' && SEVERITY_NUMBERS.has(value)) return SEVERITY_NUMBERS.get(value);
-  return optionalInt32(value, path, -(2 ** 31), 2 ** 31 - 1);
+  return optionalInt32(value, path, -(2 ** 31), 2 ** 31 - 1, field);
 }
 
 /**
@@ -159,11 +162,11 @@ function bigInteger(value: unknown, path: string, min: bigint, max: bigint): big
 const CANONICAL_NANOS = /^(?:0|[1-9][0-9]{0,18})$/;
 const CANONICAL_SAFE_INT = /^(?:0|-?[1-9][0-9]{0,14})$/;
 
-function nanos(value: unknown, path: string): string {
+function nanos(value: unknown, path: string, field?: string): string {
   if (value === undefined || value === null) return '0';
   if (typeof value === 'string' && CANONICAL_NANOS.test(value)) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
-  return bigInteger(value, path, 0n, UINT64_MAX).toString();
+  return bigInteger(value, at(path, field), 0n, UINT64_MAX).toString();
 }
 
 /** An OTLP AnyValue; an empty one (no known field set) is null. */
@@ -171,7 +174,7 @@ function decodeAnyValue(value: unknown, path: string, depth: number): Decoded {
   if (depth > MAX_VALUE_DEPTH) throw new ValueTooDeepError(path);
   const any = object(value, path);
   if (any.stringValue !== undefined) {
-    const text = optionalString(any.stringValue, `${path}/stringValue`) as string;
+    const text = optionalString(any.stringValue, path, 'stringValue') as string;
     return { plain: text, canon: ['s', text] };
   }
   if (any.boolValue !== undefined) {
@@ -192,7 +195,7 @@ function decodeAnyValue(value: unknown, path: string, depth: number): Decoded {
     return { plain: value, canon: ['d', value] };
   }
   if (any.bytesValue !== undefined) {
-    const bytes = optionalString(any.bytesValue, `${path}/bytesValue`) as string;
+    const bytes = optionalString(any.bytesValue, path, 'bytesValue') as string;
     return { plain: bytes, canon: ['y', bytes] };
   }
   if (any.arrayValue !== undefined) {
@@ -212,17 +215,25 @@ function decodeAnyValue(value: unknown, path: string, depth: number): Decoded {
 function decodeAttributes(value: unknown, path: string, depth = 1): Attributes {
   const plain: Record<string, unknown> = {};
   const canon: Array<[string, unknown]> = [];
-  list(value, path).forEach((item, i) => {
-    const kv = object(item, `${path}/${i}`);
-    const key = optionalString(kv.key, `${path}/${i}/key`) ?? '';
-    const decoded =
-      kv.value === undefined || kv.value === null
-        ? { plain: null, canon: ['n'] }
-        : decodeAnyValue(kv.value, `${path}/${i}/value`, depth + 1);
-    // defineProperty, not assignment: a "__proto__" attribute is data, not the object's prototype.
-    Object.defineProperty(plain, key, { value: decoded.plain, enumerable: true, writable: true, configurable: true });
+  const items = list(value, path);
+  // Paths are joined only for an error (or a nested value): most attributes are a string key and a string value.
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const kv = isObject(item) ? item : object(item, `${path}/${i}`);
+    const key = typeof kv.key === 'string' ? kv.key : (optionalString(kv.key, `${path}/${i}/key`) ?? '');
+    const raw = kv.value;
+    let decoded: Decoded;
+    if (raw === undefined || raw === null) decoded = { plain: null, canon: ['n'] };
+    // What decodeAnyValue makes of a string value (it reads stringValue first), without the path it would carry.
+    else if (depth + 1 <= MAX_VALUE_DEPTH && isObject(raw) && typeof raw.stringValue === 'string')
+      decoded = { plain: raw.stringValue, canon: ['s', raw.stringValue] };
+    else decoded = decodeAnyValue(raw, `${path}/${i}/value`, depth + 1);
+    // defineProperty, not assignment, for "__proto__": that attribute is data, not the object's prototype.
+    if (key === '__proto__')
+      Object.defineProperty(plain, key, { value: decoded.plain, enumerable: true, writable: true, configurable: true });
+    else plain[key] = decoded.plain;
     canon.push([key, decoded.canon]);
-  });
+  }
   canon.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return { plain, canon };
 }
@@ -233,16 +244,16 @@ function decodeRecord(value: unknown, path: string, resource: Attributes, scope:
     path,
     resource,
     scope,
-    timeUnixNano: nanos(record.timeUnixNano, `${path}/timeUnixNano`),
-    observedTimeUnixNano: nanos(record.observedTimeUnixNano, `${path}/observedTimeUnixNano`),
-    severityNumber: severityNumber(record.severityNumber, `${path}/severityNumber`),
-    severityText: optionalString(record.severityText, `${path}/severityText`),
+    timeUnixNano: nanos(record.timeUnixNano, path, 'timeUnixNano'),
+    observedTimeUnixNano: nanos(record.observedTimeUnixNano, path, 'observedTimeUnixNano'),
+    severityNumber: severityNumber(record.severityNumber, path, 'severityNumber'),
+    severityText: optionalString(record.severityText, path, 'severityText'),
     body: record.body === undefined || record.body === null ? undefined : decodeAnyValue(record.body, `${path}/body`, 1),
     attributes: decodeAttributes(record.attributes, `${path}/attributes`),
-    traceId: optionalString(record.traceId, `${path}/traceId`) || undefined,
-    spanId: optionalString(record.spanId, `${path}/spanId`) || undefined,
-    flags: optionalInt32(record.flags, `${path}/flags`, 0, 2 ** 32 - 1),
-    eventName: optionalString(record.eventName, `${path}/eventName`) || undefined,
+    traceId: optionalString(record.traceId, path, 'traceId') || undefined,
+    spanId: optionalString(record.spanId, path, 'spanId') || undefined,
+    flags: optionalInt32(record.flags, path, 0, 2 ** 32 - 1, 'flags'),
+    eventName: optionalString(record.eventName, path, 'eventName') || undefined,
   };
 }
 
