@@ -32,13 +32,19 @@ function explicitString(attributes: Attributes, key: string): string | undefined
 
 /**
  * RFC 3339 in UTC with all nine digits of the nanoseconds (the store keeps microseconds; the payload keeps all).
- * `nanos` is a decimal string without leading zeros (decode.ts), so the split is done on the text: the
- * milliseconds (at most 2^64 / 10^6, well within a double's exact integers) and the last nine digits.
+ * `nanos` is a decimal string without leading zeros (decode.ts), so the split is done on the text: the whole
+ * seconds (at most 2^64 / 10^9, well within a double's exact integers) and the last nine digits. The records of a
+ * batch mostly fall in the same second, whose text is kept from the record before.
  */
+let lastSeconds = '';
+let lastSecondsText = '';
 function nanosToTimestamp(nanos: string): string {
-  const ms = nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0;
-  const seconds = new Date(ms).toISOString().slice(0, 19);
-  return `${seconds}.${nanos.slice(-9).padStart(9, '0')}Z`;
+  const seconds = nanos.length > 9 ? nanos.slice(0, -9) : '0';
+  if (seconds !== lastSeconds) {
+    lastSecondsText = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return `${lastSecondsText}.${nanos.slice(-9).padStart(9, '0')}Z`;
 }
 
 // crypto.hash (Node ≥ 20.12) skips the Hash object createHash builds, a good part of the cost of one short digest.
