@@ -87,8 +87,20 @@ const children = (value: unknown, key: string): Json[] => ((value as Json | unde
 // copied only when it was on the wire (an own property), so proto3's "absent" stays absent.
 type Message = Record<string, unknown>;
 const has = (message: Message, key: string): boolean => Object.hasOwn(message, key) && message[key] != null;
-/** 64-bit integers as decimal text: protobufjs reads them as Long (or a number when Long is missing). */
-const longText = (value: unknown): string => (typeof value === 'number' ? String(value) : String(value as { toString(): string }));
+/**
+ * 64-bit integers as decimal text: protobufjs reads them as a Long (or a number when Long is missing). One below
+ * 2^63 (every time) is written from its halves in base 10^6, every step an exact double (high · 967296 + low <
+ * 2^52): 2^32 = 4294 · 10^6 + 967296. Long's own toString, a division loop, is left for negative ones and past 2^63.
+ */
+function longText(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  const { low, high } = value as { low: number; high: number };
+  if (high < 0) return String(value as { toString(): string });
+  const below = high * 967296 + (low >>> 0);
+  const above = high * 4294 + Math.floor(below / 1e6);
+  const rest = String(below % 1e6);
+  return above === 0 ? rest : `${above}${rest.padStart(6, '0')}`;
+}
 const base64 = (bytes: unknown): string => Buffer.from(bytes as Uint8Array).toString('base64');
 /** OTLP/JSON writes trace and span ids in hex, not base64 (the one place it departs from proto3 JSON). */
 const hex = (bytes: unknown): string => Buffer.from(bytes as Uint8Array).toString('hex');
