@@ -25,7 +25,7 @@ export interface Aggregator {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

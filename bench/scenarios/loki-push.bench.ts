@@ -1,12 +1,11 @@
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import snappyjs from 'snappyjs';
-import { latencySummary } from '../../src/cli/percentiles.js';
 import { planStream, type StreamOptions } from '../../src/cli/publish-stream.js';
 import type { Event } from '../../src/schema/event.js';
-import type { Stats } from '../../src/schema/stats.js';
 import { startAggregator } from '../aggregator.js';
+import { driveRequests, type InletRun, post } from '../drive.js';
 import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
 
 type Inlet = 'publish' | 'loki-json' | 'loki-proto';
@@ -62,24 +61,6 @@ const ENCODERS: Record<Inlet, { path: string; contentType: string; encode(events
   },
 };
 
-interface InletRun {
-  rate: number;
-  p99: number;
-  verified: boolean;
-}
-
-function post(agent: Agent, url: string, contentType: string, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.length } }, (res) => {
-      res.resume();
-      res.on('error', reject);
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** One run of one inlet on a fresh aggregator: the same planned stream, bodies encoded before the clock starts. */
 async function runInlet(ctx: BenchContext, inlet: Inlet, options: Omit<StreamOptions, 'seed' | 'topicPrefix'>): Promise<InletRun> {
   const stream = planStream({ ...options, seed: 42, topicPrefix: 'bench' });
@@ -94,31 +75,16 @@ async function runInlet(ctx: BenchContext, inlet: Inlet, options: Omit<StreamOpt
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   try {
-    const latencies = new Float64Array(bodies.length);
     const ok = inlet === 'publish' ? 200 : 204;
-    let failed = 0;
-    let next = 0;
-    const started = performance.now();
-    const worker = async (): Promise<void> => {
-      for (let r = next++; r < bodies.length; r = next++) {
-        const sent = performance.now();
-        if ((await post(agent, `${aggregator.url}${path}`, contentType, bodies[r] as Buffer)) !== ok) failed++;
-        latencies[r] = performance.now() - sent;
-      }
-    };
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
-    const elapsedMs = performance.now() - started;
-    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
-    const verified = failed === 0 && stats.received === stream.order.length && stats.unique_processed === stream.distinct;
-    if (!verified)
-      ctx.log(
-        `${inlet}: verification FAILED (${failed} refused, received ${stats.received}, unique ${stats.unique_processed} of ${stream.distinct})`,
-      );
-    const run = { rate: (stream.order.length / elapsedMs) * 1000, p99: latencySummary(latencies).p99, verified };
-    ctx.log(
-      `${inlet}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(run.rate)}/s, p99 ${run.p99.toFixed(1)} ms`,
+    return await driveRequests(
+      ctx,
+      inlet,
+      aggregator,
+      stream,
+      bodies.length,
+      options.concurrency,
+      async (r) => (await post(agent, `${aggregator.url}${path}`, contentType, bodies[r] as Buffer)).status === ok,
     );
-    return run;
   } finally {
     agent.destroy();
     await aggregator.stop();

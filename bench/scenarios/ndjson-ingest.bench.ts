@@ -1,9 +1,8 @@
-import { Agent, request } from 'node:http';
-import { latencySummary } from '../../src/cli/percentiles.js';
+import { Agent } from 'node:http';
 import { planStream, type StreamOptions } from '../../src/cli/publish-stream.js';
 import type { Event } from '../../src/schema/event.js';
-import type { Stats } from '../../src/schema/stats.js';
 import { startAggregator } from '../aggregator.js';
+import { driveRequests, type InletRun, post } from '../drive.js';
 import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
 
 type Format = 'json' | 'ndjson';
@@ -13,75 +12,24 @@ const FORMATS: Record<Format, { contentType: string; encode(events: readonly Eve
   ndjson: { contentType: 'application/x-ndjson', encode: (events) => `${events.map((e) => JSON.stringify(e)).join('\n')}\n` },
 };
 
-interface FormatRun {
-  rate: number;
-  p99: number;
-  rssMb: number;
-  verified: boolean;
-}
-
-function post(agent: Agent, url: string, contentType: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/publish`,
-      { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /**
  * One run of one format on a fresh aggregator: the planned stream (the publisher's, same seed) in batches, with
  * `concurrency` requests in flight. No retries: on a healthy server any refusal fails the run's verification
  * instead (a retry policy lives in src/client/ only, and its client speaks JSON).
  */
-async function runFormat(ctx: BenchContext, format: Format, options: Omit<StreamOptions, 'seed' | 'topicPrefix'>): Promise<FormatRun> {
+async function runFormat(ctx: BenchContext, format: Format, options: Omit<StreamOptions, 'seed' | 'topicPrefix'>): Promise<InletRun> {
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   try {
     const stream = planStream({ ...options, seed: 42, topicPrefix: 'bench' });
     const requests = Math.ceil(stream.order.length / options.batch);
-    const latencies = new Float64Array(requests);
     const { contentType, encode } = FORMATS[format];
-    let failed = 0;
-    let next = 0;
-    const started = performance.now();
-    const worker = async (): Promise<void> => {
-      for (let r = next++; r < requests; r = next++) {
-        const events: Event[] = [];
-        for (let k = r * options.batch; k < Math.min(stream.order.length, (r + 1) * options.batch); k++)
-          events.push(stream.eventAt(stream.order[k] as number));
-        const sent = performance.now();
-        const answer = await post(agent, aggregator.url, contentType, encode(events));
-        latencies[r] = performance.now() - sent;
-        if (answer.status !== 200) failed++;
-      }
-    };
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
-    const elapsedMs = performance.now() - started;
-    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
-    const verified = failed === 0 && stats.received === stream.order.length && stats.unique_processed === stream.distinct;
-    if (!verified)
-      ctx.log(
-        `${format}: verification FAILED (${failed} refused, received ${stats.received}, unique ${stats.unique_processed} of ${stream.distinct})`,
-      );
-    const run = {
-      rate: (stream.order.length / elapsedMs) * 1000,
-      p99: latencySummary(latencies).p99,
-      rssMb: aggregator.peakRssMb(),
-      verified,
-    };
-    ctx.log(
-      `${format}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(run.rate)}/s, p99 ${run.p99.toFixed(1)} ms, RSS ${run.rssMb.toFixed(0)} MiB`,
-    );
-    return run;
+    return await driveRequests(ctx, format, aggregator, stream, requests, options.concurrency, async (r) => {
+      const events: Event[] = [];
+      for (let k = r * options.batch; k < Math.min(stream.order.length, (r + 1) * options.batch); k++)
+        events.push(stream.eventAt(stream.order[k] as number));
+      return (await post(agent, `${aggregator.url}/publish`, contentType, encode(events))).status === 200;
+    });
   } finally {
     agent.destroy();
     await aggregator.stop();
@@ -98,11 +46,11 @@ export const ndjsonIngestScenario: Scenario = {
   async run(ctx: BenchContext) {
     const events = ctx.quick ? 5_000 : 200_000;
     const options = { events, dupRate: 0.3, topics: 5, batch: 100, concurrency: 16, payloadBytes: 100 };
-    const samples: Record<Format, FormatRun[]> = { json: [], ndjson: [] };
+    const samples: Record<Format, InletRun[]> = { json: [], ndjson: [] };
     for (let run = 0; run < ctx.runs; run++) {
       for (const format of ['json', 'ndjson'] as const) samples[format].push(await runFormat(ctx, format, options));
     }
-    const of = (format: Format, pick: (r: FormatRun) => number) => samples[format].map(pick);
+    const of = (format: Format, pick: (r: InletRun) => number) => samples[format].map(pick);
     return {
       title: this.title,
       workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates, one body format per run, alternating`,

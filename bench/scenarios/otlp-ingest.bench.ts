@@ -1,11 +1,10 @@
-import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
+import { Agent } from 'node:http';
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { planStream, type StreamOptions } from '../../src/cli/publish-stream.js';
 import { encodeExportLogsRequest } from '../../src/inlets/otlp/proto.js';
 import type { Event } from '../../src/schema/event.js';
-import type { Stats } from '../../src/schema/stats.js';
-import { startAggregator } from '../aggregator.js';
+import { freePort, startAggregator } from '../aggregator.js';
+import { driveRequests, type InletRun, post } from '../drive.js';
 import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
 
 // OTLP/HTTP protobuf and OTLP/gRPC against POST /publish JSON: the same planned stream (same events, same
@@ -17,22 +16,6 @@ type Format = 'json' | 'otlp-proto' | 'otlp-grpc';
 const FORMATS: readonly Format[] = ['json', 'otlp-proto', 'otlp-grpc'];
 const EXPORT = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const identity = (bytes: Buffer): Buffer => bytes;
-
-interface FormatRun {
-  rate: number;
-  verified: boolean;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** An event as the OTLP log record an SDK would send for it: uid = event_id, logagg.topic = topic. */
 function toOtlp(events: readonly Event[]): Record<string, unknown> {
@@ -60,19 +43,7 @@ function toOtlp(events: readonly Event[]): Record<string, unknown> {
   };
 }
 
-function post(agent: Agent, url: string, contentType: string, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.length } }, (res) => {
-      res.resume();
-      res.on('error', reject);
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function runFormat(ctx: BenchContext, format: Format, options: Omit<StreamOptions, 'seed' | 'topicPrefix'>): Promise<FormatRun> {
+async function runFormat(ctx: BenchContext, format: Format, options: Omit<StreamOptions, 'seed' | 'topicPrefix'>): Promise<InletRun> {
   const grpcPort = await freePort();
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, { OTLP_GRPC_PORT: String(grpcPort) }, ctx.nodeArgs);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
@@ -85,27 +56,14 @@ async function runFormat(ctx: BenchContext, format: Format, options: Omit<Stream
       bodies.push(format === 'json' ? Buffer.from(JSON.stringify(events)) : Buffer.from(encodeExportLogsRequest(toOtlp(events))));
     }
     const send = (body: Buffer): Promise<boolean> => {
-      if (format === 'json') return post(agent, `${aggregator.url}/publish`, 'application/json', body).then((s) => s === 200);
-      if (format === 'otlp-proto') return post(agent, `${aggregator.url}/v1/logs`, 'application/x-protobuf', body).then((s) => s === 200);
+      if (format === 'json') return post(agent, `${aggregator.url}/publish`, 'application/json', body).then((a) => a.status === 200);
+      if (format === 'otlp-proto')
+        return post(agent, `${aggregator.url}/v1/logs`, 'application/x-protobuf', body).then((a) => a.status === 200);
       return new Promise((resolve) =>
         client.makeUnaryRequest(EXPORT, identity, identity, body, new Metadata(), (err: ServiceError | null) => resolve(err === null)),
       );
     };
-    let failed = 0;
-    let next = 0;
-    const started = performance.now();
-    const worker = async (): Promise<void> => {
-      for (let r = next++; r < bodies.length; r = next++) if (!(await send(bodies[r] as Buffer))) failed++;
-    };
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
-    const elapsedMs = performance.now() - started;
-    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
-    const verified = failed === 0 && stats.received === stream.order.length && stats.unique_processed === stream.distinct;
-    if (!verified)
-      ctx.log(`${format}: verification FAILED (${failed} refused, received ${stats.received}, unique ${stats.unique_processed})`);
-    const rate = (stream.order.length / elapsedMs) * 1000;
-    ctx.log(`${format}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(rate)}/s`);
-    return { rate, verified };
+    return await driveRequests(ctx, format, aggregator, stream, bodies.length, options.concurrency, (r) => send(bodies[r] as Buffer));
   } finally {
     client.close();
     agent.destroy();
@@ -119,7 +77,7 @@ export const otlpIngestScenario: Scenario = {
   async run(ctx: BenchContext) {
     const events = ctx.quick ? 20_000 : 200_000;
     const options = { events, dupRate: 0.3, topics: 5, batch: 100, concurrency: 16, payloadBytes: 100 };
-    const samples: Record<Format, FormatRun[]> = { json: [], 'otlp-proto': [], 'otlp-grpc': [] };
+    const samples: Record<Format, InletRun[]> = { json: [], 'otlp-proto': [], 'otlp-grpc': [] };
     for (let run = 0; run < ctx.runs; run++) for (const format of FORMATS) samples[format].push(await runFormat(ctx, format, options));
     const rates = (format: Format) => samples[format].map((r) => r.rate);
     const ratio = (format: Format) => samples[format].map((r, i) => r.rate / (samples.json[i]?.rate ?? r.rate));
