@@ -1,4 +1,5 @@
 import { LogaggError } from '../../errors.js';
+import { forEachLine } from '../lines.js';
 
 /** The four bulk actions Elasticsearch knows; logagg stores `create` and `index`, and answers the others per item. */
 export const BULK_ACTIONS = ['create', 'index', 'delete', 'update'] as const;
@@ -25,9 +26,6 @@ export interface BulkItem {
 
 /** Parses one line as JSON, with the caller's parser (Fastify's secure one: `__proto__` keys are refused). */
 export type ParseLine = (line: string) => { value: unknown } | { error: Error };
-
-// JSON whitespace only: such a line carries nothing (Elasticsearch skips empty lines too).
-const BLANK_LINE = /^[ \t\r]*$/;
 
 function actionError(line: number, message: string): LogaggError {
   // A broken action line leaves no way to know where the next pair starts: the whole request is refused, as
@@ -64,15 +62,8 @@ function readAction(value: unknown, line: number, pathIndex: string | undefined)
  */
 export function decodeBulk(text: string, parse: ParseLine, pathIndex: string | undefined, maxItems: number): BulkItem[] {
   const items: BulkItem[] = [];
-  let line = 0;
   let pending: BulkItem | undefined;
-  for (let start = 0; start <= text.length;) {
-    const newline = text.indexOf('\n', start);
-    const end = newline === -1 ? text.length : newline;
-    const raw = text.slice(start, end);
-    start = end + 1;
-    line++;
-    if (raw.length === 0 || BLANK_LINE.test(raw)) continue;
+  const last = forEachLine(text, (raw, line) => {
     const parsed = parse(raw);
     if (pending) {
       // The document line of a create, index or update.
@@ -93,7 +84,7 @@ export function decodeBulk(text: string, parse: ParseLine, pathIndex: string | u
       } else {
         item.document = parsed.value as Record<string, unknown>;
       }
-      continue;
+      return;
     }
     if ('error' in parsed) throw actionError(line, parsed.error.message);
     if (items.length === maxItems) {
@@ -104,11 +95,11 @@ export function decodeBulk(text: string, parse: ParseLine, pathIndex: string | u
     const item: BulkItem = readAction(parsed.value, line, pathIndex);
     items.push(item);
     if (item.action !== 'delete') pending = item;
-  }
+  });
   if (pending) {
     // Elasticsearch refuses the request: the last action has no document (a body cut short).
     throw new LogaggError('INVALID_JSON', {
-      message: `The bulk body ends after an action line with no document (line ${line}); was it cut short?`,
+      message: `The bulk body ends after an action line with no document (line ${last}); was it cut short?`,
     });
   }
   return items;

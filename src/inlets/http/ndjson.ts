@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
 import { jsonRefusalReason } from '../json.js';
+import { forEachLine } from '../lines.js';
 import { decodeUtf8Body } from '../utf8.js';
 
 /** The media types read as NDJSON: one JSON event per line (docs/integrations.md says why these three). */
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'] as const;
-// JSON whitespace only: a line of other Unicode spaces is not blank, and not JSON either.
-const BLANK_LINE = /^[ \t\r]*$/;
 
 /** An NDJSON body: its events in order, and the 1-based line of each, so errors can name the line. */
 export class NdjsonBody {
@@ -36,14 +35,7 @@ function parseLine(request: FastifyRequest, raw: string, parseJson: ParseJson): 
 function parseNdjson(request: FastifyRequest, text: string, parseJson: ParseJson, maxEvents: number): NdjsonBody {
   const events: unknown[] = [];
   const lines: number[] = [];
-  let line = 0;
-  for (let start = 0; start <= text.length;) {
-    const newline = text.indexOf('\n', start);
-    const end = newline === -1 ? text.length : newline;
-    const raw = text.slice(start, end);
-    start = end + 1;
-    line++;
-    if (raw.length === 0 || BLANK_LINE.test(raw)) continue;
+  forEachLine(text, (raw, line) => {
     if (events.length === maxEvents) {
       throw new LogaggError('BATCH_TOO_LARGE', {
         message: `More than ${maxEvents} events (line ${line} is event ${maxEvents + 1}); at most ${maxEvents} per request`,
@@ -62,7 +54,7 @@ function parseNdjson(request: FastifyRequest, text: string, parseJson: ParseJson
     }
     events.push(parsed.value);
     lines.push(line);
-  }
+  });
   return new NdjsonBody(events, lines);
 }
 
