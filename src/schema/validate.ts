@@ -98,6 +98,10 @@ function eventProblems(candidate: unknown, index: number, problems: EventProblem
   for (const field of ['topic', 'event_id', 'source'] as const) {
     if (!candidate[field].isWellFormed()) {
       problems.push({ index, path: `/${field}`, message: 'must not contain unpaired surrogates' });
+    } else if (candidate[field].startsWith('\uFEFF')) {
+      // PGlite's text decoder drops a leading byte order mark from every value it reads, so the embedded store
+      // would hand back another key than the one stored (and a publish would be told its new event was a copy).
+      problems.push({ index, path: `/${field}`, message: 'must not begin with U+FEFF (a byte order mark)' });
     }
   }
   if (!timestampInRange(candidate.timestamp)) {
