@@ -203,10 +203,20 @@ export function decodeExportLogsRequest(bytes: Uint8Array, maxRecords: number): 
   return messageToJson(decodeExportLogsMessage(bytes, maxRecords));
 }
 
-/** The ExportLogsServiceResponse in protobuf: empty on full success, partial_success otherwise. */
-export function encodeExportLogsResponse(response: ExportLogsResponse): Uint8Array {
+let emptyResponse: Buffer | undefined;
+
+/**
+ * The ExportLogsServiceResponse in protobuf: empty on full success (encoded once, shared: nothing writes to it),
+ * partial_success otherwise. A Buffer, which Fastify and grpc-js send as is, without a copy.
+ */
+export function encodeExportLogsResponse(response: ExportLogsResponse): Buffer {
   const { response: type } = loadTypes();
-  return type.encode(type.fromObject(response)).finish();
+  const encode = (): Buffer => {
+    const bytes = type.encode(type.fromObject(response)).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+  if (response.partialSuccess === undefined) return (emptyResponse ??= encode());
+  return encode();
 }
 
 /** A google.rpc.Status in protobuf: the error body of OTLP/HTTP with protobuf, and gRPC's grpc-status-details-bin. */
