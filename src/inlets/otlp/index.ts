@@ -2,7 +2,7 @@ import { LogaggError } from '../../errors.js';
 import type { Event } from '../../schema/event.js';
 import type { ExportLogsResponse } from '../../schema/otlp.js';
 import { validatePublishBody } from '../../schema/validate.js';
-import { decodeLogsRequest, OtlpDecodeError, type RejectedRecord, TooManyRecordsError } from './decode.js';
+import { type DecodedRecord, decodeLogsRequest, OtlpDecodeError, type RejectedRecord, TooManyRecordsError } from './decode.js';
 import { RecordRejection, recordToEvent } from './map.js';
 
 export interface MappedLogs {
@@ -33,6 +33,11 @@ export function mapLogsRequest(body: unknown, options: { maxBatchEvents: number;
     if (err instanceof TooManyRecordsError) throw new LogaggError('BATCH_TOO_LARGE', { message: err.message, cause: err });
     throw err;
   }
+  return mapDecodedLogs(decoded, options);
+}
+
+/** Decoded records (from OTLP/JSON or straight from protobuf) as events, each validated as POST /publish does. */
+export function mapDecodedLogs(decoded: ReadonlyArray<DecodedRecord | RejectedRecord>, options: { receivedAt: number }): MappedLogs {
   // Rejections keep their record's place in the request, so the message lists them in request order.
   const rejections: Array<RejectedRecord & { at: number }> = [];
   const candidates: Event[] = [];

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
-import { mapLogsRequest, type MappedLogs } from './index.js';
+import { mapDecodedLogs, mapLogsRequest, type MappedLogs } from './index.js';
 import { TooManyRecordsError } from './decode.js';
 import type { OtlpStatus } from '../../schema/otlp.js';
-import { decodeExportLogsRequest, encodeStatus, ProtobufDecodeError } from './proto.js';
+import { decodeExportLogsMessage, encodeStatus, longText, messageToJson, ProtobufDecodeError } from './proto.js';
+import { recordsOfMessage } from './proto-records.js';
 
 /** The media types of OTLP/HTTP protobuf (the spec names the first; the second is the registered one). */
 export const PROTOBUF_TYPES = ['application/x-protobuf', 'application/protobuf'];
@@ -40,13 +41,14 @@ export function acceptOtlpProtobuf(scope: FastifyInstance): void {
 }
 
 /**
- * An OTLP/protobuf logs request as events: decoded into the OTLP/JSON shape, then mapped exactly as JSON is
+ * An OTLP/protobuf logs request as events: decoded straight into the records decode.ts makes of OTLP/JSON (a value
+ * nested too deep: through the OTLP/JSON shape, which names its path), then mapped exactly as JSON is
  * (src/otlp/index.ts). Bytes that do not decode are refused whole (INVALID_OTLP, 400).
  */
 export function mapProtobufLogs(bytes: Uint8Array, options: { maxBatchEvents: number; receivedAt: number }): MappedLogs {
-  let json: Record<string, unknown>;
+  let message: Record<string, unknown>;
   try {
-    json = decodeExportLogsRequest(bytes, options.maxBatchEvents);
+    message = decodeExportLogsMessage(bytes, options.maxBatchEvents);
   } catch (err) {
     if (err instanceof ProtobufDecodeError) {
       throw new LogaggError('INVALID_OTLP', { message: `Not an OTLP/protobuf logs request: ${err.message}`, cause: err });
@@ -54,5 +56,6 @@ export function mapProtobufLogs(bytes: Uint8Array, options: { maxBatchEvents: nu
     if (err instanceof TooManyRecordsError) throw new LogaggError('BATCH_TOO_LARGE', { message: err.message, cause: err });
     throw err;
   }
-  return mapLogsRequest(json, options);
+  const records = recordsOfMessage(message, longText);
+  return records ? mapDecodedLogs(records, options) : mapLogsRequest(messageToJson(message), options);
 }

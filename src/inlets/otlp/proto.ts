@@ -92,7 +92,7 @@ const has = (message: Message, key: string): boolean => Object.hasOwn(message, k
  * 2^63 (every time) is written from its halves in base 10^6, every step an exact double (high · 967296 + low <
  * 2^52): 2^32 = 4294 · 10^6 + 967296. Long's own toString, a division loop, is left for negative ones and past 2^63.
  */
-function longText(value: unknown): string {
+export function longText(value: unknown): string {
   if (typeof value === 'number') return String(value);
   const { low, high } = value as { low: number; high: number };
   if (high < 0) return String(value as { toString(): string });
@@ -175,28 +175,48 @@ function resourceLogs(resource: Message): Json {
   return json;
 }
 
+/** A decoded ExportLogsServiceRequest as the OTLP/JSON object src/otlp/decode.ts reads. */
+export function messageToJson(message: Record<string, unknown>): Json {
+  const json: Json = {};
+  list(message, json, 'resourceLogs', resourceLogs);
+  return json;
+}
+
 /**
- * An ExportLogsServiceRequest in protobuf, as the OTLP/JSON object src/otlp/decode.ts reads. Throws
- * ProtobufDecodeError when the bytes do not decode (truncated, wrong wire types, invalid UTF-8 in a string,
- * nested past RECURSION_LIMIT) and TooManyRecordsError past `maxRecords`.
+ * An ExportLogsServiceRequest in protobuf, decoded by protobufjs. Throws ProtobufDecodeError when the bytes do not
+ * decode (truncated, wrong wire types, invalid UTF-8 in a string, nested past RECURSION_LIMIT) and
+ * TooManyRecordsError past `maxRecords`.
  */
-export function decodeExportLogsRequest(bytes: Uint8Array, maxRecords: number): Json {
+export function decodeExportLogsMessage(bytes: Uint8Array, maxRecords: number): Record<string, unknown> {
   const { request } = loadTypes();
   try {
     checkRecordCount(bytes, maxRecords);
-    const json: Json = {};
-    list(request.decode(bytes) as unknown as Message, json, 'resourceLogs', resourceLogs);
-    return json;
+    return request.decode(bytes) as unknown as Record<string, unknown>;
   } catch (err) {
     if (err instanceof TooManyRecordsError) throw err;
     throw new ProtobufDecodeError(err instanceof Error ? err.message : String(err), { cause: err });
   }
 }
 
-/** The ExportLogsServiceResponse in protobuf: empty on full success, partial_success otherwise. */
-export function encodeExportLogsResponse(response: ExportLogsResponse): Uint8Array {
+/** An ExportLogsServiceRequest in protobuf, as the OTLP/JSON object src/otlp/decode.ts reads (same errors). */
+export function decodeExportLogsRequest(bytes: Uint8Array, maxRecords: number): Json {
+  return messageToJson(decodeExportLogsMessage(bytes, maxRecords));
+}
+
+let emptyResponse: Buffer | undefined;
+
+/**
+ * The ExportLogsServiceResponse in protobuf: empty on full success (encoded once, shared: nothing writes to it),
+ * partial_success otherwise. A Buffer, which Fastify and grpc-js send as is, without a copy.
+ */
+export function encodeExportLogsResponse(response: ExportLogsResponse): Buffer {
   const { response: type } = loadTypes();
-  return type.encode(type.fromObject(response)).finish();
+  const encode = (): Buffer => {
+    const bytes = type.encode(type.fromObject(response)).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+  if (response.partialSuccess === undefined) return (emptyResponse ??= encode());
+  return encode();
 }
 
 /** A google.rpc.Status in protobuf: the error body of OTLP/HTTP with protobuf, and gRPC's grpc-status-details-bin. */

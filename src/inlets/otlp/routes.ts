@@ -64,7 +64,7 @@ function otlpLogsScope(app: FastifyInstance, options: OtlpRouteOptions): void {
       const response = exportLogsResponse(mapped.rejected);
       if (!protobuf) return response;
       // Bytes, not the JSON the response schema types: the schema documents the JSON encoding only.
-      return (reply as FastifyReply).type(PROTOBUF_TYPE).send(Buffer.from(encodeExportLogsResponse(response)));
+      return (reply as FastifyReply).type(PROTOBUF_TYPE).send(encodeExportLogsResponse(response));
     },
   );
 }
