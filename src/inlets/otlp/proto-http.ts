@@ -43,7 +43,7 @@ export function acceptOtlpProtobuf(scope: FastifyInstance): void {
 /**
  * An OTLP/protobuf logs request as events: decoded straight into the records decode.ts makes of OTLP/JSON (a value
  * nested too deep: through the OTLP/JSON shape, which names its path), then mapped exactly as JSON is
- * (src/otlp/index.ts). Bytes that do not decode are refused whole (INVALID_OTLP, 400).
+ * (src/inlets/otlp/index.ts). Bytes that do not decode are refused whole (INVALID_OTLP, 400).
  */
 export function mapProtobufLogs(bytes: Uint8Array, options: { maxBatchEvents: number; receivedAt: number }): MappedLogs {
   let message: Record<string, unknown>;

@@ -5,7 +5,7 @@ import type { ExportLogsResponse, OtlpStatus } from '../../schema/otlp.js';
 import { MAX_PAYLOAD_DEPTH } from '../../schema/validate.js';
 
 // OTLP/protobuf, read with protobufjs from the official .proto files (vendored in ./proto, see its README) and
-// turned into the OTLP/JSON shape that src/otlp/decode.ts reads: one mapping, one event_id derivation, one
+// turned into the OTLP/JSON shape that src/inlets/otlp/decode.ts reads: one mapping, one event_id derivation, one
 // validation for both encodings, so a record sent as protobuf gets the event_id it gets as JSON.
 
 const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
@@ -175,7 +175,7 @@ function resourceLogs(resource: Message): Json {
   return json;
 }
 
-/** A decoded ExportLogsServiceRequest as the OTLP/JSON object src/otlp/decode.ts reads. */
+/** A decoded ExportLogsServiceRequest as the OTLP/JSON object src/inlets/otlp/decode.ts reads. */
 export function messageToJson(message: Record<string, unknown>): Json {
   const json: Json = {};
   list(message, json, 'resourceLogs', resourceLogs);
@@ -196,11 +196,6 @@ export function decodeExportLogsMessage(bytes: Uint8Array, maxRecords: number): 
     if (err instanceof TooManyRecordsError) throw err;
     throw new ProtobufDecodeError(err instanceof Error ? err.message : String(err), { cause: err });
   }
-}
-
-/** An ExportLogsServiceRequest in protobuf, as the OTLP/JSON object src/otlp/decode.ts reads (same errors). */
-export function decodeExportLogsRequest(bytes: Uint8Array, maxRecords: number): Json {
-  return messageToJson(decodeExportLogsMessage(bytes, maxRecords));
 }
 
 let emptyResponse: Buffer | undefined;
