@@ -15,6 +15,7 @@ import { otlpIngestScenario } from './scenarios/otlp-ingest.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
 import { retentionScenario } from './scenarios/retention.bench.js';
+import { searchScenario } from './scenarios/search.bench.js';
 import { singleIngestScenario } from './scenarios/single-ingest.bench.js';
 import { topicsScenario } from './scenarios/topics.bench.js';
 
@@ -32,6 +33,7 @@ const SCENARIOS: readonly Scenario[] = [
   retentionScenario,
   topicsScenario,
   otlpIngestScenario,
+  searchScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--quick] [--only id,id] [--server dist|source] [--out FILE] [--cpu-prof DIR]

@@ -1,3 +1,4 @@
+import type { Predicate } from '../query/predicate.js';
 import type { FeedEvent, Store } from '../store/index.js';
 
 export type { FeedEvent } from '../store/index.js';
@@ -5,6 +6,8 @@ export type { FeedEvent } from '../store/index.js';
 /** Someone following committed events (an SSE connection). push() must not block. */
 export interface FeedSubscriber {
   readonly topic: string | undefined;
+  /** A search (q) the subscriber follows: `key` is its text, so subscribers of the same q share one read. */
+  readonly search?: { key: string; predicate: Predicate } | undefined;
   push(events: readonly FeedEvent[]): void;
 }
 
@@ -87,9 +90,13 @@ export class Feed {
       for (;;) {
         const events = await this.store.eventsAfter(this.position, undefined, this.options.pageSize);
         if (events.length === 0) return;
-        this.position = (events[events.length - 1] as FeedEvent).seq;
+        const through = (events[events.length - 1] as FeedEvent).seq;
+        const found = await this.searchPage(this.position, through);
+        // The position moves only once every read of this page succeeded: a failure retries the whole page.
+        this.position = through;
         for (const subscriber of this.subscribers) {
-          subscriber.push(subscriber.topic === undefined ? events : events.filter((e) => e.topic === subscriber.topic));
+          const mine = subscriber.search ? (found.get(subscriber.search.key) ?? []) : events;
+          subscriber.push(subscriber.topic === undefined ? mine : mine.filter((e) => e.topic === subscriber.topic));
         }
         if (events.length < this.options.pageSize) return;
       }
@@ -97,5 +104,19 @@ export class Feed {
       // The store is away: the next wake (timer or commit) tries again from the same position.
       this.options.onError?.(err);
     }
+  }
+
+  /**
+   * The events of the page (from, through] that each distinct search matches, read by the store (in SQL, on its
+   * index), once per search however many follow it. At most pageSize of them, as the page itself holds.
+   */
+  private async searchPage(from: number, through: number): Promise<Map<string, FeedEvent[]>> {
+    const found = new Map<string, FeedEvent[]>();
+    for (const subscriber of this.subscribers) {
+      const search = subscriber.search;
+      if (!search || found.has(search.key)) continue;
+      found.set(search.key, await this.store.eventsAfter(from, undefined, this.options.pageSize, { predicate: search.predicate, through }));
+    }
+    return found;
   }
 }

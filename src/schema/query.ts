@@ -25,6 +25,11 @@ export const QUERY_RULES: QueryRules = {
   source: NAME_RULE,
 };
 
+/** q: the search syntax (docs/query.md); parsed by the route, which answers INVALID_QUERY with the position. */
+export const SearchQuerySchema = Type.String({
+  description: 'Search: words, "phrases", -exclusions, field:value, field:>n, topic:, source: (docs/query.md)',
+});
+
 /** Filters and cursor of GET /events. */
 export const EventsQuerySchema = Type.Object(
   {
@@ -46,6 +51,7 @@ export const EventsQuerySchema = Type.Object(
         description: 'Page back: the newest events with seq < before (still sent in ascending order)',
       }),
     ),
+    q: Type.Optional(SearchQuerySchema),
   },
   { additionalProperties: false },
 );
@@ -60,6 +66,8 @@ export interface EventFilter {
   limit: number;
   after: number;
   before?: number | undefined;
+  /** The search text as sent (the route parses it; Link headers repeat it). */
+  q?: string | undefined;
 }
 
 export function toEventFilter(query: EventsQuery): EventFilter {

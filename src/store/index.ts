@@ -2,15 +2,19 @@ import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
 import type { EventFilter } from '../schema/query.js';
 import { deriveCounters } from '../schema/counters.js';
+import type { Predicate } from '../query/predicate.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { StoreKind } from '../schema/store-kind.js';
 import type { Engine } from './engine.js';
 import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
+import { compilePredicate, translateQueryError } from './predicate-sql.js';
 import {
   type DeletedRow,
   type EventAfterRow,
+  eventsAfterSql,
+  eventsPageSql,
   type EventsPageRow,
   EXPIRE_EVENTS,
   EXPIRE_KEYS,
@@ -68,6 +72,12 @@ export interface TopicsPage {
   next: string | null;
 }
 
+/** A live stream's search: its condition, and the last seq of the feed page it is applied to (none: open-ended). */
+export interface LiveSearch {
+  predicate: Predicate;
+  through?: number | undefined;
+}
+
 /** Names one GET /topics reads at most, whatever it matches: the bound on its work. */
 export const TOPIC_SCAN_BUDGET = 10_000;
 
@@ -79,10 +89,13 @@ export interface Store {
   migrate(): Promise<number[]>;
   /** Inserts a batch in one transaction with its counters; returns the keys that were new. */
   insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
-  /** Stored events in commit order, filtered, after a seq cursor. */
-  queryEvents(filter: EventFilter): Promise<EventPage>;
-  /** Committed events with seq > after (one topic or all), in seq order: the live stream's source. */
-  eventsAfter(after: number, topic: string | undefined, limit: number): Promise<FeedEvent[]>;
+  /** Stored events in commit order, filtered (and matching `search`, compiled from q), after a seq cursor. */
+  queryEvents(filter: EventFilter, search?: Predicate): Promise<EventPage>;
+  /**
+   * Committed events with seq > after (one topic or all), in seq order: the live stream's source. With a search,
+   * only those matching it, and with `through`, none past that seq.
+   */
+  eventsAfter(after: number, topic: string | undefined, limit: number, search?: LiveSearch): Promise<FeedEvent[]>;
   /** The highest committed seq (0 when empty). */
   headSeq(): Promise<number>;
   /** Persisted counters of every topic, read in one snapshot (tests and tools: unbounded). */
@@ -208,9 +221,9 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         throw err;
       }
     },
-    async queryEvents(query) {
+    async queryEvents(query, search) {
       const backward = query.before !== undefined;
-      const [row] = await engine.query<EventsPageRow>(backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE, [
+      const params: unknown[] = [
         query.after,
         query.topic ?? null,
         query.source ?? null,
@@ -218,7 +231,12 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         query.until ?? null,
         query.limit,
         query.before ?? null,
-      ]);
+      ];
+      let text = backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE;
+      if (search) text = eventsPageSql(backward, compilePredicate(search, params));
+      const [row] = await engine.query<EventsPageRow>(text, params).catch((err: unknown) => {
+        throw search ? translateQueryError(err) : err;
+      });
       if (!row) throw new LogaggError('STORE_FAILED', { message: 'The page query returned no row' });
       const moreThisWay = row.fetched > query.limit;
       return {
@@ -230,8 +248,12 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         hasOlder: backward ? moreThisWay : row.other_way,
       };
     },
-    async eventsAfter(after, topic, limit) {
-      const rows = await engine.query<EventAfterRow>(SELECT_EVENTS_AFTER, [after, topic ?? null, limit]);
+    async eventsAfter(after, topic, limit, search) {
+      const params: unknown[] = [after, topic ?? null, limit, search?.through ?? null];
+      const text = search ? eventsAfterSql(compilePredicate(search.predicate, params)) : SELECT_EVENTS_AFTER;
+      const rows = await engine.query<EventAfterRow>(text, params).catch((err: unknown) => {
+        throw search ? translateQueryError(err) : err;
+      });
       return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
     },
     async headSeq() {

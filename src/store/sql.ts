@@ -116,15 +116,16 @@ const EVENT_FILTERS = `($2::text IS NULL OR topic = $2)
  * the database: no per-row parse and re-stringify in Node. Forward pages take the oldest rows after the cursor;
  * with before, the newest rows before it (paging back). Either way the page is sent in ascending seq order, and
  * one extra row fetched tells whether more remain that way; an EXISTS probe tells whether any remain the other way.
- * timestamp and received_at are rendered in UTC with as many fraction digits as they hold.
+ * timestamp and received_at are rendered in UTC with as many fraction digits as they hold. `search` is a condition
+ * compiled from q (src/store/predicate-sql.ts, its parameters from $8 on), applied on both sides.
  */
-function eventsPageSql(backward: boolean): string {
+export function eventsPageSql(backward: boolean, search = 'TRUE'): string {
   const order = backward ? 'DESC' : 'ASC';
   const otherWay = backward ? 'seq >= $7' : 'seq <= $1';
   return `
 WITH page AS (
   SELECT seq, topic, event_id, ts, source, payload, received_at FROM events
-  WHERE seq > $1 AND ($7::bigint IS NULL OR seq < $7) AND ${EVENT_FILTERS}
+  WHERE seq > $1 AND ($7::bigint IS NULL OR seq < $7) AND ${EVENT_FILTERS} AND ${search}
   ORDER BY seq ${order} LIMIT $6::int + 1
 ),
 kept AS (SELECT * FROM page ORDER BY seq ${order} LIMIT $6)
@@ -132,7 +133,7 @@ SELECT
   (SELECT count(*) FROM page)::int AS fetched,
   (SELECT min(seq) FROM kept)::text AS first_seq,
   (SELECT max(seq) FROM kept)::text AS last_seq,
-  EXISTS (SELECT 1 FROM events WHERE ${otherWay} AND ${EVENT_FILTERS}) AS other_way,
+  EXISTS (SELECT 1 FROM events WHERE ${otherWay} AND ${EVENT_FILTERS} AND ${search}) AS other_way,
   (SELECT coalesce(json_agg(${EVENT_JSON} ORDER BY seq), '[]')::text FROM kept) AS body`;
 }
 
@@ -151,10 +152,18 @@ export interface EventsPageRow {
  * Committed events after a seq, for the live stream: each row's JSON rendered by the database.
  * ORDER BY names the column: the bare name would sort by the text alias (1, 10, 100, 2…).
  */
-export const SELECT_EVENTS_AFTER = `
+export const SELECT_EVENTS_AFTER = eventsAfterSql();
+
+/**
+ * The same for a live search: rows with $1 < seq <= $4 (the feed's page, or open-ended when NULL) that match
+ * `search`, a condition compiled from q (its parameters from $5 on).
+ */
+export function eventsAfterSql(search = 'TRUE'): string {
+  return `
 SELECT seq::text AS seq, topic, ${EVENT_JSON}::text AS json FROM events
-WHERE seq > $1 AND ($2::text IS NULL OR topic = $2)
+WHERE seq > $1 AND ($2::text IS NULL OR topic = $2) AND ($4::bigint IS NULL OR seq <= $4) AND ${search}
 ORDER BY events.seq LIMIT $3`;
+}
 
 export interface EventAfterRow {
   seq: string;

@@ -4,12 +4,13 @@ import { Type } from 'typebox';
 import { ErrorBodySchema } from '../../schema/error.js';
 import { StoredEventSchema } from '../../schema/event.js';
 import { type EventFilter, EventsQuerySchema, QUERY_RULES, toEventFilter } from '../../schema/query.js';
+import { parseSearch } from '../../query/search/parse.js';
 import type { Store } from '../../store/index.js';
 
 /** A Link to the page next to this one, same filters: after=<last seq> (rel=next) or before=<first seq> (rel=prev). */
 function link(query: EventFilter, cursor: 'after' | 'before', seq: number): string {
   const params = new URLSearchParams();
-  for (const key of ['topic', 'source', 'since', 'until'] as const) {
+  for (const key of ['topic', 'source', 'since', 'until', 'q'] as const) {
     const value = query[key];
     if (value !== undefined) params.set(key, value);
   }
@@ -33,7 +34,8 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
         summary: 'Stored events in commit order',
         description:
           'A JSON array in ascending seq order. Link: <…>; rel="next" while newer events remain (after=<seq>), ' +
-          'rel="prev" while older ones remain (before=<seq>).',
+          'rel="prev" while older ones remain (before=<seq>). q= searches (docs/query.md); a q that cannot be ' +
+          'answered is a 400 INVALID_QUERY naming the position.',
         tags: ['events'],
         querystring: EventsQuerySchema,
         response: { 200: EventPageSchema, '4xx': ErrorBodySchema },
@@ -42,7 +44,7 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
     },
     async (request, reply) => {
       const filter = toEventFilter(request.query);
-      const page = await store.queryEvents(filter);
+      const page = await store.queryEvents(filter, parseSearch(filter.q ?? ''));
       const links: string[] = [];
       if (page.hasNewer && page.lastSeq !== undefined) links.push(link(filter, 'after', page.lastSeq));
       if (page.hasOlder && page.firstSeq !== undefined) links.push(link(filter, 'before', page.firstSeq));

@@ -5,12 +5,15 @@ import { isLogaggError, LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
 import type { Feed, FeedEvent, FeedSubscriber } from '../../ingest/feed.js';
 import { NO_NUL_PATTERN } from '../../schema/event.js';
-import { QUERY_RULES } from '../../schema/query.js';
+import type { Predicate } from '../../query/predicate.js';
+import { parseSearch } from '../../query/search/parse.js';
+import { QUERY_RULES, SearchQuerySchema } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 
 const StreamQuerySchema = Type.Object({
   topic: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL_PATTERN })),
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Resume after this seq (or Last-Event-ID)' })),
+  q: Type.Optional(SearchQuerySchema),
 });
 type StreamQuery = Static<typeof StreamQuerySchema>;
 
@@ -42,6 +45,7 @@ class StreamSession implements FeedSubscriber {
     private readonly res: ServerResponse,
     readonly topic: string | undefined,
     private readonly maxBufferedBytes: number,
+    readonly search: { key: string; predicate: Predicate } | undefined,
   ) {}
 
   push(events: readonly FeedEvent[]): void {
@@ -58,7 +62,7 @@ class StreamSession implements FeedSubscriber {
   async catchUp(store: Pick<Store, 'eventsAfter'>, from: number): Promise<void> {
     this.cursor = from;
     for (;;) {
-      const events = await store.eventsAfter(this.cursor, this.topic, CATCH_UP_PAGE);
+      const events = await store.eventsAfter(this.cursor, this.topic, CATCH_UP_PAGE, this.search);
       if (this.closed) return;
       this.write(events);
       if (events.length < CATCH_UP_PAGE) break;
@@ -132,7 +136,7 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
         description:
           'Each event once, in seq order, as a default `message` event with `id: <seq>`; reconnect with Last-Event-ID to ' +
           'resume. If the store fails the stream, an `: error <CODE> <message>` comment ends it (still a 200, so ' +
-          'EventSource reconnects). See docs/stream.md.',
+          'EventSource reconnects). q= follows a search (docs/query.md). See docs/stream.md.',
         tags: ['events'],
         querystring: StreamQuerySchema,
         // Documented, not validated here: startCursor reads it (a browser's EventSource sends it on reconnect).
@@ -148,6 +152,9 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
     },
     async (request, reply) => {
       if (closing) throw new LogaggError('SHUTTING_DOWN');
+      // Parsed before the stream opens, so a q that cannot be answered is a 400, not a stream that ends.
+      const predicate = parseSearch(request.query.q ?? '');
+      const search = predicate && { key: request.query.q as string, predicate };
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -158,7 +165,7 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
       });
       res.write(`retry: ${RETRY_MS}\n\n`);
       const requested = startCursor(request.query, request.headers['last-event-id']);
-      const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024);
+      const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024, search);
       sessions.add(session);
       // The heartbeat runs from the first byte, so a stream waiting on a slow store is not silent either.
       const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);

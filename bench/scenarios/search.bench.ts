@@ -1,0 +1,207 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createClient } from '../../src/client/index.js';
+import { latencySummary } from '../../src/cli/percentiles.js';
+import { runPublisher } from '../../src/cli/publish-run.js';
+import { createSqlStore } from '../../src/store/index.js';
+import { createPgliteEngine } from '../../src/store/pglite.js';
+import { startAggregator } from '../aggregator.js';
+import { type BenchContext, figure, type Figure, POSTGRES, type Scenario } from '../scenario.js';
+
+/*
+ * Search (docs/query.md): a store of realistic events filled straight by SQL (generate_series into events, the
+ * fastest honest way to a million rows), then GET /events?q= through the server: a rare word's first page and a
+ * common word's newest 100. Ingest with the trigram index vs without it goes through the server, same run.
+ */
+
+const RARE = ['quokka', 'axolotl', 'pangolin', 'narwhal', 'okapi'];
+const COMMON = ['GET', 'POST'];
+// Words of the message: four drawn per row from 64, so each is in ~6% of rows; the verb ~45% (GET/POST/PUT...).
+const WORDS = `request served cache miss hit retry upstream timeout connection reset user login logout session
+  expired token refreshed payment accepted declined order created shipped cancelled invoice sent email queued
+  worker started stopped job finished failed database query slow index scan lock wait deadlock detected replica
+  lag disk full memory pressure gc pause thread pool exhausted rate limited throttled circuit open closed
+  healthcheck ok degraded`.split(/\s+/);
+
+/** INSERT of `count` events after the existing ones: message of varied words, a level, ids; rare words ~10 rows each. */
+function fillSql(count: number): string {
+  const words = `ARRAY[${WORDS.map((w) => `'${w}'`).join(',')}]`;
+  const rare = `ARRAY[${RARE.map((w) => `'${w}'`).join(',')}]`;
+  return `
+INSERT INTO events (topic, event_id, ts, source, payload)
+SELECT 'bench-' || (i % 5), 'e' || i, now() - (${count} - i) * interval '3 ms', 'api-' || (i % 7),
+  json_build_object(
+    'message', (ARRAY['GET','POST','GET','POST','PUT','DELETE','PATCH','GET','POST','HEAD'])[1 + i % 10] || ' /api/v1/'
+      || w[1 + (i * 7) % 64] || '/' || (i % 10007) || ' ' || w[1 + (i * 13 / 3) % 64] || ' ' || w[1 + (i * 31 / 7) % 64]
+      || ' user ' || (i % 50021) || ' in ' || (i % 997) || 'ms ' || w[1 + (i / 11) % 64]
+      || CASE WHEN i % 100003 < 5 THEN ' ' || (${rare})[1 + i % 100003] ELSE '' END,
+    'level', (ARRAY['info','info','info','info','info','info','debug','debug','warn','error'])[1 + (i * 3) % 10],
+    'trace_id', md5(i::text), 'user', json_build_object('id', i % 50021), 'metadata', json_build_object('amount', i % 100000)
+  )
+FROM generate_series(1, ${count}) AS i, (SELECT ${words} AS w) AS vocabulary`;
+}
+
+/** p50 of `probes` sequential GETs of path(i) on one keep-alive connection, in ms. */
+async function p50(url: string, probes: number, path: (i: number) => string): Promise<number> {
+  const client = createClient({ url, concurrency: 1 });
+  try {
+    const samples = new Float64Array(probes);
+    for (let i = 0; i < probes; i++) {
+      const started = performance.now();
+      const res = await client.get(path(i));
+      samples[i] = performance.now() - started;
+      if (res.status !== 200) throw new Error(`GET ${path(i)} answered ${res.status}: ${res.body.slice(0, 200)}`);
+    }
+    return latencySummary(samples).p50;
+  } finally {
+    client.close();
+  }
+}
+
+const NEWEST = 'limit=100&before=999999999999999';
+
+async function searchFigures(ctx: BenchContext, url: string, label: string, probes: number): Promise<Figure[]> {
+  const rare = await p50(url, probes, (i) => `/events?q=${RARE[i % RARE.length]}&${NEWEST}`);
+  const common = await p50(url, probes, (i) => `/events?q=${COMMON[i % COMMON.length]}&${NEWEST}`);
+  const twoWords = await p50(url, probes, (i) => `/events?q=${encodeURIComponent(`${RARE[i % RARE.length]} user`)}&${NEWEST}`);
+  ctx.log(
+    `${label}: rare word p50 ${rare.toFixed(2)} ms, common word p50 ${common.toFixed(2)} ms, rare + common p50 ${twoWords.toFixed(2)} ms`,
+  );
+  return [
+    figure(`${label}: rare word, first page p50`, 'ms', [rare], { op: '<=', value: 50 }),
+    figure(`${label}: common word, newest 100 p50`, 'ms', [common], { op: '<=', value: 20 }),
+    figure(`${label}: rare word + common word p50`, 'ms', [twoWords]),
+  ];
+}
+
+/** PostgreSQL: fill, size the index, check the rare word's plan uses it, then time the searches. */
+async function postgresSearch(ctx: BenchContext, stored: number, probes: number): Promise<Figure[]> {
+  const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
+  const db = new pg.Client({ connectionString: aggregator.databaseUrl });
+  await db.connect();
+  try {
+    const started = performance.now();
+    // Filled without the index, which is then built once: minutes faster than maintaining it row by row.
+    await db.query('DROP INDEX events_line_trgm_idx');
+    await db.query(fillSql(stored));
+    const filled = performance.now();
+    await db.query("SET maintenance_work_mem = '256MB'");
+    await db.query('CREATE INDEX events_line_trgm_idx ON events USING gin (logagg_line(payload) gin_trgm_ops)');
+    await db.query('VACUUM ANALYZE events');
+    ctx.log(
+      `postgres: ${stored} events filled in ${((filled - started) / 1000).toFixed(1)} s, index built in ${((performance.now() - filled) / 1000).toFixed(1)} s`,
+    );
+    const [sizes] = (
+      await db.query<{ table: string; index: string }>(
+        `SELECT pg_total_relation_size('events')::text AS table, pg_relation_size('events_line_trgm_idx')::text AS index`,
+      )
+    ).rows;
+    const withIndex = Number(sizes?.table) / stored;
+    const index = Number(sizes?.index) / stored;
+    ctx.log(`postgres: disk per event ${withIndex.toFixed(0)} B with the index, ${(withIndex - index).toFixed(0)} B without`);
+    const plan = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT seq FROM events WHERE logagg_line(payload) ILIKE '%${RARE[0]}%' ORDER BY seq DESC LIMIT 101`,
+    );
+    const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+    ctx.log(`postgres: rare word plan:\n${text}`);
+    if (!text.includes('events_line_trgm_idx')) throw new Error('the rare word is not found through the trigram index');
+    return [
+      ...(await searchFigures(ctx, aggregator.url, `postgres ${stored.toLocaleString('en')}`, probes)),
+      figure('postgres: disk per event with the index', 'B', [withIndex]),
+      figure('postgres: disk per event without it', 'B', [withIndex - index]),
+    ];
+  } finally {
+    await db.end();
+    await aggregator.stop();
+  }
+}
+
+/** The embedded store: the data directory filled in this process first, then served by the aggregator. */
+async function embeddedSearch(ctx: BenchContext, stored: number, probes: number): Promise<Figure[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logagg-bench-search-'));
+  try {
+    const engine = await createPgliteEngine({ dataDir, sync: false, statementTimeoutMs: 3_600_000 });
+    const started = performance.now();
+    await createSqlStore(engine).migrate();
+    await engine.exec('DROP INDEX events_line_trgm_idx');
+    await engine.exec(fillSql(stored));
+    await engine.exec('CREATE INDEX events_line_trgm_idx ON events USING gin (logagg_line(payload) gin_trgm_ops)');
+    await engine.exec('VACUUM ANALYZE events');
+    await engine.close();
+    ctx.log(`pglite: ${stored} events filled and indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const aggregator = await startAggregator({ kind: 'pglite' }, ctx.entry, { DATA_DIR: dataDir }, ctx.nodeArgs);
+    try {
+      return await searchFigures(ctx, aggregator.url, `embedded ${stored.toLocaleString('en')}`, probes);
+    } finally {
+      await aggregator.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Events per second through the server, with the trigram index and with it dropped, alternating, same run. */
+async function ingestRatio(ctx: BenchContext, events: number): Promise<Figure[]> {
+  const rates = { with: [] as number[], without: [] as number[] };
+  for (let run = 0; run < ctx.runs; run++) {
+    for (const variant of ['with', 'without'] as const) {
+      const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
+      try {
+        if (variant === 'without') {
+          const db = new pg.Client({ connectionString: aggregator.databaseUrl });
+          await db.connect();
+          await db.query('DROP INDEX events_line_trgm_idx');
+          await db.end();
+        }
+        const report = await runPublisher({
+          url: aggregator.url,
+          events,
+          dupRate: 0,
+          topics: 5,
+          batch: 1000,
+          concurrency: 8,
+          seed: 42,
+          payloadBytes: 100,
+          topicPrefix: 'bench',
+        });
+        if (!report.ok) throw new Error(`ingest ${variant} the index failed its verification`);
+        rates[variant].push(report.eventsPerSecond);
+        ctx.log(`ingest ${variant} the index: ${Math.round(report.eventsPerSecond)} events/s`);
+      } finally {
+        await aggregator.stop();
+      }
+    }
+  }
+  const ratios = rates.with.map((rate, i) => rate / (rates.without[i] as number));
+  return [
+    figure('ingest with the index', 'events/s', rates.with),
+    figure('ingest without the index', 'events/s', rates.without),
+    figure('ingest with ÷ without the index', 'ratio', ratios, { op: '>=', value: 0.8 }),
+  ];
+}
+
+export const searchScenario: Scenario = {
+  id: 'search',
+  title: 'Search (q=) at a million events',
+  async run(ctx: BenchContext) {
+    const stored = ctx.quick ? 20_000 : 1_000_000;
+    const probes = ctx.quick ? 20 : 200;
+    const ingested = ctx.quick ? 20_000 : 200_000;
+    const figures = [
+      ...(await postgresSearch(ctx, stored, probes)),
+      ...(await embeddedSearch(ctx, stored, probes)),
+      ...(await ingestRatio(ctx, ingested)),
+    ];
+    return {
+      title: this.title,
+      workload:
+        `${stored.toLocaleString('en')} events (a message of varied words, a level, ids) filled by SQL on each store; ` +
+        `${probes} sequential GET /events?q=…&limit=100&before=… per figure; ingest ${ingested.toLocaleString('en')} ` +
+        'events (batches of 1,000, 8 connections, 100-byte content) through the server with and without the index',
+      figures,
+      verified: true,
+    };
+  },
+};
