@@ -26,7 +26,7 @@ const WORDS = `request served cache miss hit retry upstream timeout connection r
   healthcheck ok degraded`.split(/\s+/);
 
 /** INSERT of `count` events after the existing ones: message of varied words, a level, ids; rare words ~10 rows each. */
-function fillSql(count: number): string {
+export function fillSql(count: number): string {
   const words = `ARRAY[${WORDS.map((w) => `'${w}'`).join(',')}]`;
   const rare = `ARRAY[${RARE.map((w) => `'${w}'`).join(',')}]`;
   return `

@@ -10,6 +10,7 @@ import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
+import { createSearchUpkeep } from './search-upkeep.js';
 import {
   type DeletedRow,
   type EventAfterRow,
@@ -204,6 +205,8 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     const [row] = await engine.query<DeletedRow>(text, [cutoff.toISOString(), limit]);
     return row?.deleted ?? 0;
   };
+  // PostgreSQL's autovacuum keeps the statistics and the trigram index's pending list; PGlite has none.
+  const searchUpkeep = engine.kind === 'pglite' ? createSearchUpkeep(engine) : undefined;
   // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
   let fullAt: number | undefined;
   return {
@@ -233,7 +236,10 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         query.before ?? null,
       ];
       let text = backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE;
-      if (search) text = eventsPageSql(backward, compilePredicate(search, params));
+      if (search) {
+        text = eventsPageSql(backward, compilePredicate(search, params));
+        await searchUpkeep?.();
+      }
       const [row] = await engine.query<EventsPageRow>(text, params).catch((err: unknown) => {
         throw search ? translateQueryError(err) : err;
       });

@@ -126,6 +126,19 @@ for (const kind of storeKinds()) {
       assert.throws(() => compilePredicate(field(['amount'], 'gt', 'abc'), []), { code: 'INVALID_QUERY' });
     });
 
+    test(
+      'a search on the embedded store first gathers statistics and merges the index pending list',
+      { skip: kind !== 'pglite' },
+      async () => {
+        const stats = async () =>
+          (await engine.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'events'"))[0]?.n;
+        assert.equal(await stats(), 0, 'nothing analyzed the table yet');
+        const page = await createSqlStore(engine).queryEvents({ after: 0, limit: 10 }, line('icontains', 'timeout'));
+        assert.equal(page.count, 2);
+        assert.ok(((await stats()) ?? 0) > 0, 'the search analyzed the table');
+      },
+    );
+
     test('line filters can use the trigram index', async () => {
       const params: unknown[] = [];
       const where = compilePredicate(all(line('icontains', 'timeout'), line('regex', 'Conn.*out')), params);
