@@ -16,6 +16,12 @@ export const ERROR_CODES = {
   INVALID_OTLP: { status: 400, retryable: false, message: 'The body is not an OTLP/JSON ExportLogsServiceRequest' },
   INVALID_LOKI: { status: 400, retryable: false, message: 'The body is not a Loki push request' },
   BAD_REQUEST: { status: 400, retryable: false, message: 'The request is malformed' },
+  INVALID_QUERY: { status: 400, retryable: false, message: 'The query cannot be answered' },
+  QUERY_TIMEOUT: {
+    status: 400,
+    retryable: false,
+    message: 'The query did not finish within STORE_TIMEOUT_MS; narrow it (a time range, a topic, a rarer word)',
+  },
   REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are larger than the limit' },
   UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },

@@ -3,6 +3,7 @@ import type { Engine } from './engine.js';
 import * as init from './migrations/001-init.js';
 import * as retention from './migrations/002-retention.js';
 import * as topics from './migrations/003-topics.js';
+import * as search from './migrations/004-search.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP, SELECT_MIGRATION_VERSIONS } from './sql.js';
 
 // Applied in order; an entry is never edited once released; a change is a new entry.
@@ -10,6 +11,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
   { version: 1, name: 'init', sql: init.sql },
   { version: 2, name: 'retention', sql: retention.sql },
   { version: 3, name: 'topics', sql: topics.sql },
+  { version: 4, name: 'search', sql: search.sql },
 ];
 
 /** The schema version this build expects. */

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { DURABLE_START_PARAMS, durableFsyncExtension, ensureInitdbSynced } from './pglite-durable.js';
 import { toWireError, type WorkerInit, type WorkerReply, type WorkerRequest } from './pglite-protocol.js';
 
@@ -29,8 +30,8 @@ async function assertDurable(db: PGlite): Promise<void> {
 
 async function open(): Promise<PGlite> {
   const db = init.sync
-    ? await PGlite.create(init.pgdata, { startParams: [...DURABLE_START_PARAMS], extensions: { durableFsyncExtension } })
-    : await PGlite.create(init.pgdata);
+    ? await PGlite.create(init.pgdata, { startParams: [...DURABLE_START_PARAMS], extensions: { durableFsyncExtension, pg_trgm } })
+    : await PGlite.create(init.pgdata, { extensions: { pg_trgm } });
   try {
     if (init.sync) {
       ensureInitdbSynced(init.pgdata);
