@@ -46,11 +46,12 @@ describe('LogQL parser', () => {
     const expr = parseLogql('{a="b"} | n > -1.5 | latency >= 250ms | size < 20KiB | code = 200');
     assert.ok(expr.kind === 'log');
     assert.deepEqual(
-      expr.stages.map((s) =>
-        s.kind === 'labelFilter' && s.filter.kind !== 'and' && s.filter.kind !== 'or' && s.filter.kind !== 'string'
-          ? [s.filter.kind, s.filter.op, s.filter.value]
-          : null,
-      ),
+      expr.stages.map((s) => {
+        const filter = s.kind === 'labelFilter' ? s.filter : undefined;
+        return filter?.kind === 'number' || filter?.kind === 'duration' || filter?.kind === 'bytes'
+          ? [filter.kind, filter.op, filter.value]
+          : null;
+      }),
       [
         ['number', '>', -1.5],
         ['duration', '>=', 250e6],
