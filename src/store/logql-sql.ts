@@ -106,6 +106,8 @@ export interface CountScan {
   /** Events after fromUs (exclusive) up to toUs (inclusive), microseconds: the union of all windows. */
   fromUs: string;
   toUs: string;
+  /** Sum the lines' bytes (bytes_over_time, bytes_rate); otherwise bytes is 0 and no line is computed. */
+  bytes: boolean;
 }
 
 export interface CountRow {
@@ -134,9 +136,9 @@ export function countScanSql(scan: CountScan): { text: string; params: unknown[]
   const offset = `(${TS_US}::numeric * 1000 - $3::numeric)`;
   return {
     text: `SELECT topic, source, level, first_k::text AS first_k, last_k::text AS last_k,
-  count(*)::text AS entries, sum(octet_length(line))::text AS bytes
+  count(*)::text AS entries, sum(line_bytes)::text AS bytes
 FROM (
-  SELECT topic, source, ${DETECTED_LEVEL_SQL} AS level, ${LINE_SQL} AS line,
+  SELECT topic, source, ${DETECTED_LEVEL_SQL} AS level, ${scan.bytes ? `octet_length(${LINE_SQL})` : '0'} AS line_bytes,
     ceil(${offset} / $4::numeric) AS first_k, ceil((${offset} + $5::numeric) / $4::numeric) - 1 AS last_k
   FROM events WHERE ${conditions.join(' AND ')}
 ) windows

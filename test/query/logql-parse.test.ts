@@ -82,6 +82,7 @@ describe('LogQL parser', () => {
     ['sum(rate({a="b"}[1m])) or vector(0)', 'set operator or'],
     ['rate({a="b"}[1m]) / on (x) rate({a="c"}[1m])', 'vector matching with on'],
     ['{a="b"} |> "<_> x"', 'pattern line filter'],
+    ['{a="b"} |~ "(a+)+b"', 'a repeated group that itself repeats'],
   ] as const) {
     it(`refuses ${part} as outside the subset, with its position: ${query}`, () => {
       const { code, message } = refusal(query);

@@ -56,6 +56,7 @@ export async function evaluateRange(reader: LogqlReader, expr: Extract<SampleExp
         rangeNs: rangeNs.toString(),
         fromUs: floorDiv(steps.startNs - rangeNs, 1000n).toString(),
         toUs: floorDiv(endNs, 1000n).toString(),
+        bytes: expr.op === 'bytes_over_time' || expr.op === 'bytes_rate',
       });
       for (const row of rows) {
         const labels = new EntryLabels({ topic: row.topic, source: row.source, level: row.level as Level });

@@ -34,11 +34,21 @@ export function portableRegex(source: string): PortableRegex {
   let i = flags ? flags[0].length : 0;
   let body = '';
   let inClass = false;
+  // Per open group: whether it holds a quantifier. A repeated group that holds one ((a+)+, (\w*)*) can take
+  // exponential time in JavaScript's backtracking engine, where RE2 is linear: such a regex is refused.
+  const groups: boolean[] = [];
+  let closedRepeating = false;
+  const repeat = (at: number): void => {
+    if (closedRepeating) refuse('a repeated group that itself repeats (it could run in exponential time)', at);
+    if (groups.length > 0) groups[groups.length - 1] = true;
+  };
   const refuse = (what: string, at: number): never => {
     throw new RegexError(`${what} in a regular expression`, at, true);
   };
   while (i < source.length) {
     const ch = source[i] as string;
+    const afterGroup = closedRepeating;
+    closedRepeating = false;
     if (ch === '\\') {
       const e = source[i + 1];
       if (e === undefined) throw new RegexError('trailing \\ in a regular expression', i, false);
@@ -77,12 +87,27 @@ export function portableRegex(source: string): PortableRegex {
       }
       continue;
     }
-    if (ch === '(' && source[i + 1] === '?') {
-      if (source[i + 2] !== ':') refuse('a (?...) group other than (?:...)', i);
+    if (ch === '(') {
+      if (source[i + 1] === '?' && source[i + 2] !== ':') refuse('a (?...) group other than (?:...)', i);
+      groups.push(false);
+    } else if (ch === ')') {
+      const inner = groups.pop() ?? false;
+      if (inner && groups.length > 0) groups[groups.length - 1] = true;
+      body += ch;
+      i++;
+      closedRepeating = inner;
+      continue;
+    } else if (ch === '*' || ch === '+') {
+      closedRepeating = afterGroup;
+      repeat(i);
+      closedRepeating = false;
     } else if (ch === '{') {
       const quantifier = QUANTIFIER.exec(source.slice(i));
       if (quantifier && body !== '') {
         if (quantifier[0].split(/[{},]/).some((n) => Number(n) > 1000)) throw new RegexError('invalid repeat count', i, false);
+        closedRepeating = afterGroup;
+        repeat(i);
+        closedRepeating = false;
         body += quantifier[0];
         i += quantifier[0].length;
         continue;
