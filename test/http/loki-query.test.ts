@@ -133,6 +133,12 @@ for (const kind of storeKinds()) {
         ],
       ],
       [
+        'a case-insensitive regex label filter on a stream label',
+        '{topic="shop"} | source=~"(?i)WORK.+"',
+        {},
+        [{ stream: stream('shop', 'worker'), values: [entry('e7'), entry('e3')] }],
+      ],
+      [
         'a label no stream has compares as ""',
         '{topic="auth", app!="x"}',
         {},

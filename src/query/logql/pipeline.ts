@@ -1,5 +1,5 @@
 import type { Predicate } from '../predicate.js';
-import type { CompareOp, LabelFilter, LineFilterStage, LogExpr, Stage } from './ast.js';
+import type { CompareOp, LabelFilter, LineFilterStage, LogExpr, Matcher, Stage } from './ast.js';
 import { parseBytes } from './lexer.js';
 import { parseGoDuration } from './duration.js';
 import { matchesValue } from './matcher.js';
@@ -42,7 +42,8 @@ export function planLog(log: LogExpr): Plan {
     if (stage.kind === 'labelFilter' && !labelsDropped) {
       const rest: LabelFilter[] = [];
       for (const leaf of conjuncts(stage.filter)) {
-        if (leaf.kind === 'string' && PUSHABLE_LABELS.has(leaf.matcher.name)) {
+        // A case-insensitive regex stays in JavaScript: the store anchors a label regex where (?i) cannot go.
+        if (leaf.kind === 'string' && PUSHABLE_LABELS.has(leaf.matcher.name) && !isCaseInsensitiveOnLabel(leaf.matcher)) {
           if (leaf.matcher.name === DETECTED_LEVEL) {
             const allowed = levelsMatching(leaf.matcher);
             levels = levels === undefined ? allowed : levels.filter((level) => allowed.includes(level));
@@ -67,6 +68,10 @@ export function planLog(log: LogExpr): Plan {
   }
   const labelsOnly = stages.every((s) => s.kind === 'labelFilter' || s.kind === 'drop' || s.kind === 'keep');
   return { where: { kind: 'all', of }, levels, stages, labelsOnly };
+}
+
+function isCaseInsensitiveOnLabel(m: Matcher): boolean {
+  return m.name !== DETECTED_LEVEL && (m.op === '=~' || m.op === '!~') && portableRegex(m.value).caseInsensitive;
 }
 
 function conjuncts(filter: LabelFilter): LabelFilter[] {
