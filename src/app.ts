@@ -19,6 +19,7 @@ import type { Feed } from './ingest/feed.js';
 import type { Pipeline } from './ingest/index.js';
 import type { Metrics } from './metrics.js';
 import { lokiRoutes } from './inlets/loki/routes.js';
+import { lokiReadRoutes } from './http/routes/loki/index.js';
 import type { LokiMapping } from './inlets/loki/map.js';
 import type { Store } from './store/index.js';
 
@@ -102,6 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   otlpLogsRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   lokiRoutes(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents, mapping: options.loki ?? DEFAULT_LOKI_MAPPING });
   eventsRoute(app, options.store);
+  lokiReadRoutes(app, options.store, options.version);
   streamRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
   topicsRoute(app, options.store);

@@ -36,6 +36,10 @@ export const ERROR_CODES = {
   MIGRATION_FAILED: { status: 500, retryable: false, message: 'The schema migration failed' },
   STORE_FULL: { status: 503, retryable: true, message: "The store's disk is full; retry later" },
   STARTUP_FAILED: { status: 500, retryable: false, message: 'The server could not start' },
+  LOGQL_INVALID: { status: 400, retryable: false, message: 'The LogQL query does not parse' },
+  LOGQL_UNSUPPORTED: { status: 400, retryable: false, message: "The LogQL query uses a part outside logagg's subset" },
+  LOGQL_LIMIT: { status: 400, retryable: false, message: 'The query would exceed a limit' },
+  LOGQL_PIPELINE_ERROR: { status: 400, retryable: false, message: 'A metric query met a pipeline error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

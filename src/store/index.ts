@@ -6,6 +6,7 @@ import type { Predicate } from '../query/predicate.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { StoreKind } from '../schema/store-kind.js';
 import type { Engine } from './engine.js';
+import { createLogqlReader, type LogqlReader } from './logql.js';
 import { migrate } from './migrate.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
@@ -37,6 +38,7 @@ import {
 
 export { copyEmbeddedToPostgres } from './copy.js';
 export type { InsertedRow } from './sql.js';
+export type { CountRow, EntryRow, LogqlReader } from './logql.js';
 export type { StoreKind } from '../schema/store-kind.js';
 
 /** One page of GET /events, already rendered as a JSON array in ascending seq order. */
@@ -97,6 +99,8 @@ export interface Store {
    * only those matching it, and with `through`, none past that seq.
    */
   eventsAfter(after: number, topic: string | undefined, limit: number, search?: LiveSearch): Promise<FeedEvent[]>;
+  /** The Loki read API's queries: entries, step counts, label values, series (src/store/logql.ts). */
+  readonly logql: LogqlReader;
   /** The highest committed seq (0 when empty). */
   headSeq(): Promise<number>;
   /** Persisted counters of every topic, read in one snapshot (tests and tools: unbounded). */
@@ -262,6 +266,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       });
       return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
     },
+    logql: createLogqlReader(engine),
     async headSeq() {
       const [row] = await engine.query<{ seq: string }>(SELECT_HEAD_SEQ);
       return Number(row?.seq ?? 0);

@@ -1,0 +1,104 @@
+import { LogaggError } from '../../errors.js';
+import type { LogqlReader } from '../../store/index.js';
+import type { SampleExpr } from './ast.js';
+import { EntryLabels, planLog, runStages } from './pipeline.js';
+import { ceilDiv, floorDiv, scanEntries } from './scan.js';
+import { labelsKey, MAX_INNER_SERIES, type Series, tooManySeries } from './series.js';
+import type { Level } from './stream.js';
+
+/** Evaluation times start + k·step, k = 0 … steps − 1 (an instant query: one step at its time). */
+export interface Steps {
+  startNs: bigint;
+  stepNs: bigint;
+  count: number;
+}
+
+interface Window {
+  labels: Map<string, string>;
+  entries: Float64Array;
+  bytes: Float64Array;
+}
+
+/**
+ * count_over_time, rate, bytes_over_time, bytes_rate: each step t counts the entries with t − range < time ≤ t
+ * (Loki's window: start exclusive, end inclusive); rate divides by the range in seconds. With no JS stage that
+ * reads lines, the store counts per stream and window set; otherwise entries are scanned (bounded) and counted
+ * here. A step whose window holds no entry has no sample.
+ */
+export async function evaluateRange(reader: LogqlReader, expr: Extract<SampleExpr, { kind: 'range' }>, steps: Steps): Promise<Series[]> {
+  const plan = planLog(expr.log);
+  const rangeNs = BigInt(expr.rangeNs);
+  const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1);
+  const windows = new Map<string, Window>();
+  const add = (labels: Map<string, string>, firstK: bigint, lastK: bigint, entries: number, bytes: number): void => {
+    const from = firstK < 0n ? 0 : Number(firstK);
+    const to = lastK >= BigInt(steps.count) ? steps.count - 1 : Number(lastK);
+    if (from > to) return;
+    const key = labelsKey(labels);
+    let window = windows.get(key);
+    if (window === undefined) {
+      if (windows.size >= MAX_INNER_SERIES) throw tooManySeries(MAX_INNER_SERIES);
+      window = { labels, entries: new Float64Array(steps.count), bytes: new Float64Array(steps.count) };
+      windows.set(key, window);
+    }
+    for (let k = from; k <= to; k++) {
+      window.entries[k] = (window.entries[k] as number) + entries;
+      window.bytes[k] = (window.bytes[k] as number) + bytes;
+    }
+  };
+  if (plan.where !== false && !(plan.levels !== undefined && plan.levels.length === 0)) {
+    if (plan.labelsOnly) {
+      const rows = await reader.countWindows({
+        where: plan.where,
+        levels: plan.levels,
+        startNs: steps.startNs.toString(),
+        stepNs: steps.stepNs.toString(),
+        rangeNs: rangeNs.toString(),
+        fromUs: floorDiv(steps.startNs - rangeNs, 1000n).toString(),
+        toUs: floorDiv(endNs, 1000n).toString(),
+        bytes: expr.op === 'bytes_over_time' || expr.op === 'bytes_rate',
+      });
+      for (const row of rows) {
+        const labels = new EntryLabels({ topic: row.topic, source: row.source, level: row.level as Level });
+        if (runStages(plan.stages, '', labels) === undefined) continue;
+        add(labels.all(), BigInt(row.first_k), BigInt(row.last_k), Number(row.entries), Number(row.bytes));
+      }
+    } else {
+      // time > start − range ⇔ ts ≥ floor((start − range)/1000) + 1 µs; time ≤ end ⇔ ts < floor(end/1000) + 1.
+      const range = { fromUs: floorDiv(steps.startNs - rangeNs, 1000n) + 1n, toUs: floorDiv(endNs, 1000n) + 1n, backward: false };
+      await scanEntries(reader, plan, range, undefined, (entry) => {
+        const offset = entry.ns - steps.startNs;
+        const bytes = Buffer.byteLength(entry.line, 'utf8');
+        add(entry.labels.all(), ceilDiv(offset, steps.stepNs), ceilDiv(offset + rangeNs, steps.stepNs) - 1n, 1, bytes);
+      });
+    }
+  }
+  const seconds = expr.rangeNs / 1e9;
+  const series: Series[] = [];
+  for (const window of windows.values()) {
+    const error = window.labels.get('__error__');
+    if (error !== undefined && window.labels.get('__preserve_error__') !== 'true') {
+      throw new LogaggError('LOGQL_PIPELINE_ERROR', {
+        message:
+          `pipeline error: '${error}' for series: '${labelsKey(window.labels)}'. Use a label filter to intentionally skip this ` +
+          `error. (e.g | __error__!="${error}"). To skip all errors use | __error__="".`,
+      });
+    }
+    const values = Array.from(window.entries, (entries, k): number | undefined => {
+      if (entries === 0) return undefined;
+      const bytes = window.bytes[k] as number;
+      switch (expr.op) {
+        case 'count_over_time':
+          return entries;
+        case 'rate':
+          return entries / seconds;
+        case 'bytes_over_time':
+          return bytes;
+        case 'bytes_rate':
+          return bytes / seconds;
+      }
+    });
+    series.push({ labels: window.labels, values });
+  }
+  return series;
+}

@@ -1,0 +1,71 @@
+import { Type } from 'typebox';
+
+/**
+ * The Loki read API's query parameters (docs/query.md, "Loki read API"). Times and steps are text, read by
+ * src/http/routes/loki/params.ts the way Loki reads them; a schema pattern could not say which forms parse.
+ */
+const text = (description: string, maxLength = 64) => Type.Optional(Type.String({ maxLength, description }));
+/** A query's text, at most this long (a GET query string is bounded by the 16 KiB header limit anyway). */
+export const MAX_QUERY_LENGTH = 16_384;
+
+const time = (what: string) => text(`${what}: nanoseconds, seconds (10 digits or fewer, or a float) or RFC 3339`);
+
+export const LokiRangeQuerySchema = Type.Object({
+  query: Type.String({ minLength: 1, maxLength: MAX_QUERY_LENGTH, description: 'A LogQL query' }),
+  start: time('Start, inclusive (default: an hour before end)'),
+  end: time('End, exclusive for log queries (default: now)'),
+  since: text('Instead of start: this long before end (a duration such as 1h)'),
+  step: text('Metric queries: between evaluations, float seconds or a duration (60000ms, 1m)'),
+  interval: text('Ignored (Loki: sampling of log queries)'),
+  limit: text('Log queries: most entries to return (default 100, at most 5000)'),
+  direction: text('Log queries: backward (newest first, the default) or forward'),
+});
+
+export const LokiInstantQuerySchema = Type.Object({
+  query: Type.String({ minLength: 1, maxLength: MAX_QUERY_LENGTH, description: 'A LogQL metric query' }),
+  time: time('Evaluation time (default: now)'),
+  limit: text('Accepted for Loki compatibility'),
+  direction: text('Accepted for Loki compatibility'),
+});
+
+export const LokiLabelsQuerySchema = Type.Object({
+  start: time('Start, inclusive (default: an hour before end)'),
+  end: time('End, exclusive (default: now)'),
+  since: text('Instead of start: this long before end'),
+  query: Type.Optional(Type.String({ maxLength: MAX_QUERY_LENGTH, description: 'A stream selector the values must come from' })),
+});
+
+export const LokiLabelParamsSchema = Type.Object({ name: Type.String({ maxLength: 255 }) });
+
+export const LokiSeriesQuerySchema = Type.Object({
+  'match[]': Type.Optional(
+    Type.Union([Type.String({ maxLength: MAX_QUERY_LENGTH }), Type.Array(Type.String({ maxLength: MAX_QUERY_LENGTH }), { maxItems: 20 })], {
+      description: 'Stream selectors (any of them)',
+    }),
+  ),
+  start: time('Start, inclusive (default: an hour before end)'),
+  end: time('End, exclusive (default: now)'),
+  since: text('Instead of start: this long before end'),
+});
+
+export const LokiLabelsResponseSchema = Type.Object({ status: Type.Literal('success'), data: Type.Array(Type.String()) });
+export const LokiSeriesResponseSchema = Type.Object({
+  status: Type.Literal('success'),
+  data: Type.Array(Type.Record(Type.String(), Type.String())),
+});
+export const LokiBuildInfoSchema = Type.Object({
+  version: Type.String(),
+  revision: Type.String(),
+  branch: Type.String(),
+  buildUser: Type.String(),
+  buildDate: Type.String(),
+  goVersion: Type.String(),
+});
+
+/**
+ * A query answer: {status, data: {resultType, result, stats, encodingFlags?}}, shaped as Loki's (docs/query.md).
+ * Documented, not constrained: a serializer schema would drop the members it does not list.
+ */
+export const LokiQueryResponseSchema = Type.Unsafe<{ status: 'success'; data: Record<string, unknown> }>({
+  description: 'Loki query response: {"status": "success", "data": {"resultType", "result", "stats"}}',
+});

@@ -1,0 +1,46 @@
+import type { Predicate } from '../query/predicate.js';
+import type { Engine } from './engine.js';
+import {
+  type CountRow,
+  type CountScan,
+  countScanSql,
+  type EntryRow,
+  type EntryScan,
+  entryScanSql,
+  labelValuesSql,
+  seriesSql,
+} from './logql-sql.js';
+import { translateQueryError } from './predicate-sql.js';
+
+export type { CountRow, CountScan, EntryRow, EntryScan } from './logql-sql.js';
+
+/** What the Loki read API asks of the store (src/query/logql/ evaluates; the SQL is in logql-sql.ts). */
+export interface LogqlReader {
+  /** One page of entries of the matching events in [from, to), in time order, after a keyset cursor. */
+  scanEntries(scan: EntryScan): Promise<EntryRow[]>;
+  /** Entries and line bytes per stream and set of step windows (see countScanSql). */
+  countWindows(scan: CountScan): Promise<CountRow[]>;
+  /** Distinct values of topic or source among matching events in [from, to), at most `limit`, sorted. */
+  labelValues(column: 'topic' | 'source', where: Predicate, fromUs: string, toUs: string, limit: number): Promise<string[]>;
+  /** Distinct (topic, source) of matching events in [from, to), at most `limit`, sorted. */
+  series(where: Predicate, fromUs: string, toUs: string, limit: number): Promise<Array<{ topic: string; source: string }>>;
+}
+
+export function createLogqlReader(engine: Engine): LogqlReader {
+  const run = async <R>(statement: { text: string; params: unknown[] }): Promise<R[]> => {
+    try {
+      return await engine.query<R>(statement.text, statement.params);
+    } catch (err) {
+      throw translateQueryError(err);
+    }
+  };
+  return {
+    scanEntries: (scan) => run<EntryRow>(entryScanSql(scan)),
+    countWindows: (scan: CountScan) => run<CountRow>(countScanSql(scan)),
+    async labelValues(column, where, fromUs, toUs, limit) {
+      const rows = await run<{ value: string }>(labelValuesSql(column, where, fromUs, toUs, limit));
+      return rows.map((row) => row.value);
+    },
+    series: (where, fromUs, toUs, limit) => run<{ topic: string; source: string }>(seriesSql(where, fromUs, toUs, limit)),
+  };
+}
