@@ -21,7 +21,7 @@ import {
   SELECT_EVENTS_AFTER,
   SELECT_EVENTS_PAGE,
   SELECT_EVENTS_PAGE_BEFORE,
-  SELECT_HEAD_SEQ,
+  SELECT_READ_HORIZON,
   SELECT_STATS,
   SELECT_TOPIC_COUNTS,
   SELECT_TOPICS_PAGE,
@@ -79,11 +79,17 @@ export interface Store {
   migrate(): Promise<number[]>;
   /** Inserts a batch in one transaction with its counters; returns the keys that were new. */
   insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
-  /** Stored events in commit order, filtered, after a seq cursor. */
+  /** Stored events in seq order, filtered, after a seq cursor, never past the read horizon. */
   queryEvents(filter: EventFilter): Promise<EventPage>;
-  /** Committed events with seq > after (one topic or all), in seq order: the live stream's source. */
+  /**
+   * Committed events with seq > after (one topic or all), in seq order, never past the read horizon: the live
+   * stream's source.
+   */
   eventsAfter(after: number, topic: string | undefined, limit: number): Promise<FeedEvent[]>;
-  /** The highest committed seq (0 when empty). */
+  /**
+   * The read horizon: the highest seq a cursor may pass, because every row at or below it has committed or never
+   * will (0 when empty). Batches commit in parallel, so a committed row above it may wait for one below.
+   */
   headSeq(): Promise<number>;
   /** Persisted counters of every topic, read in one snapshot (tests and tools: unbounded). */
   topicCounts(): Promise<Map<string, TopicStats>>;
@@ -191,6 +197,12 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     const [row] = await engine.query<DeletedRow>(text, [cutoff.toISOString(), limit]);
     return row?.deleted ?? 0;
   };
+  // Every cursor read asks this first, in its own statement (SELECT_READ_HORIZON says why).
+  const readHorizon = async (): Promise<number> => {
+    // No parameters, but an array: the PostgreSQL engine then runs it as the prepared statement it is.
+    const [row] = await engine.query<{ horizon: string }>(SELECT_READ_HORIZON, []);
+    return Number(row?.horizon ?? 0);
+  };
   // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
   let fullAt: number | undefined;
   return {
@@ -210,6 +222,8 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     },
     async queryEvents(query) {
       const backward = query.before !== undefined;
+      // Rows above the read horizon are not readable yet: the page ends before horizon + 1 as if asked to.
+      const readable = (await readHorizon()) + 1;
       const [row] = await engine.query<EventsPageRow>(backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE, [
         query.after,
         query.topic ?? null,
@@ -217,7 +231,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         query.since ?? null,
         query.until ?? null,
         query.limit,
-        query.before ?? null,
+        Math.min(query.before ?? readable, readable),
       ]);
       if (!row) throw new LogaggError('STORE_FAILED', { message: 'The page query returned no row' });
       const moreThisWay = row.fetched > query.limit;
@@ -231,13 +245,12 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       };
     },
     async eventsAfter(after, topic, limit) {
-      const rows = await engine.query<EventAfterRow>(SELECT_EVENTS_AFTER, [after, topic ?? null, limit]);
+      const horizon = await readHorizon();
+      if (horizon <= after) return [];
+      const rows = await engine.query<EventAfterRow>(SELECT_EVENTS_AFTER, [after, topic ?? null, limit, horizon]);
       return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
     },
-    async headSeq() {
-      const [row] = await engine.query<{ seq: string }>(SELECT_HEAD_SEQ);
-      return Number(row?.seq ?? 0);
-    },
+    headSeq: readHorizon,
     async topicCounts() {
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
       return new Map(rows.map((row) => [row.topic, rowStats(row)]));
