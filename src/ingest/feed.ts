@@ -19,10 +19,10 @@ export interface FeedOptions {
 }
 
 /**
- * Fan-out of committed events, tailing the store by seq. seq is commit order (one commit lock), so a reader
- * that has seen seq S will never later find a row below S: tailing needs no gap detection. Local commits wake
- * the tail at once; a timer catches what other replicas commit. The store is the data path, never a
- * notification. Costs nothing while nobody listens: no timer, no query.
+ * Fan-out of committed events, tailing the store by seq. The store never reads past its read horizon (no batch
+ * still running can commit at or below it), so a reader that has seen seq S will never later find a row below S:
+ * tailing needs no gap detection. Local commits wake the tail at once; a timer catches what other replicas
+ * commit. The store is the data path, never a notification. Costs nothing while nobody listens: no timer, no query.
  */
 export class Feed {
   private readonly subscribers = new Set<FeedSubscriber>();

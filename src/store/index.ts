@@ -27,7 +27,7 @@ import {
   SELECT_EVENTS_AFTER,
   SELECT_EVENTS_PAGE,
   SELECT_EVENTS_PAGE_BEFORE,
-  SELECT_HEAD_SEQ,
+  SELECT_READ_HORIZON,
   SELECT_STATS,
   SELECT_TOPIC_COUNTS,
   SELECT_TOPICS_PAGE,
@@ -92,16 +92,19 @@ export interface Store {
   migrate(): Promise<number[]>;
   /** Inserts a batch in one transaction with its counters; returns the keys that were new. */
   insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
-  /** Stored events in commit order, filtered (and matching `search`, compiled from q), after a seq cursor. */
+  /** Stored events in seq order, filtered (and matching `search`, compiled from q), after a seq cursor, never past the read horizon. */
   queryEvents(filter: EventFilter, search?: Predicate): Promise<EventPage>;
   /**
    * Committed events with seq > after (one topic or all), in seq order: the live stream's source. With a search,
-   * only those matching it, and with `through`, none past that seq.
+   * only those matching it, and with `through`, none past that seq. Never past the read horizon.
    */
   eventsAfter(after: number, topic: string | undefined, limit: number, search?: LiveSearch): Promise<FeedEvent[]>;
   /** The Loki read API's queries: entries, step counts, label values, series (src/store/logql.ts). */
   readonly logql: LogqlReader;
-  /** The highest committed seq (0 when empty). */
+  /**
+   * The read horizon: the highest seq a cursor may pass, because every row at or below it has committed or never
+   * will (0 when empty). Batches commit in parallel, so a committed row above it may wait for one below.
+   */
   headSeq(): Promise<number>;
   /** Persisted counters of every topic, read in one snapshot (tests and tools: unbounded). */
   topicCounts(): Promise<Map<string, TopicStats>>;
@@ -211,6 +214,12 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
   };
   // PostgreSQL's autovacuum keeps the statistics and the trigram index's pending list; PGlite has none.
   const searchUpkeep = engine.kind === 'pglite' ? createSearchUpkeep(engine) : undefined;
+  // Every cursor read asks this first, in its own statement (SELECT_READ_HORIZON says why).
+  const readHorizon = async (): Promise<number> => {
+    // No parameters, but an array: the PostgreSQL engine then runs it as the prepared statement it is.
+    const [row] = await engine.query<{ horizon: string }>(SELECT_READ_HORIZON, []);
+    return Number(row?.horizon ?? 0);
+  };
   // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
   let fullAt: number | undefined;
   return {
@@ -230,6 +239,8 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     },
     async queryEvents(query, search) {
       const backward = query.before !== undefined;
+      // Rows above the read horizon are not readable yet: the page ends before horizon + 1 as if asked to.
+      const readable = (await readHorizon()) + 1;
       const params: unknown[] = [
         query.after,
         query.topic ?? null,
@@ -237,7 +248,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         query.since ?? null,
         query.until ?? null,
         query.limit,
-        query.before ?? null,
+        Math.min(query.before ?? readable, readable),
       ];
       let text = backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE;
       if (search) {
@@ -259,7 +270,10 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       };
     },
     async eventsAfter(after, topic, limit, search) {
-      const params: unknown[] = [after, topic ?? null, limit, search?.through ?? null];
+      const horizon = await readHorizon();
+      const through = Math.min(horizon, search?.through ?? horizon);
+      if (through <= after) return [];
+      const params: unknown[] = [after, topic ?? null, limit, through];
       const text = search ? eventsAfterSql(compilePredicate(search.predicate, params)) : SELECT_EVENTS_AFTER;
       const rows = await engine.query<EventAfterRow>(text, params).catch((err: unknown) => {
         throw search ? translateQueryError(err) : err;
@@ -267,10 +281,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
     },
     logql: createLogqlReader(engine),
-    async headSeq() {
-      const [row] = await engine.query<{ seq: string }>(SELECT_HEAD_SEQ);
-      return Number(row?.seq ?? 0);
-    },
+    headSeq: readHorizon,
     async topicCounts() {
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
       return new Map(rows.map((row) => [row.topic, rowStats(row)]));

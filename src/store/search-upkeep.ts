@@ -1,5 +1,5 @@
 import type { Engine } from './engine.js';
-import { SELECT_HEAD_SEQ } from './sql.js';
+import { SELECT_READ_HORIZON } from './sql.js';
 
 /**
  * What autovacuum does for search on PostgreSQL, done for the embedded store, which runs none: ANALYZE, and
@@ -12,8 +12,8 @@ import { SELECT_HEAD_SEQ } from './sql.js';
 export function createSearchUpkeep(engine: Engine): () => Promise<void> {
   let analyzedAt: number | undefined;
   return async () => {
-    const [row] = await engine.query<{ seq: string }>(SELECT_HEAD_SEQ);
-    const head = Number(row?.seq ?? 0);
+    const [row] = await engine.query<{ horizon: string }>(SELECT_READ_HORIZON, []);
+    const head = Number(row?.horizon ?? 0);
     if (analyzedAt !== undefined && head - analyzedAt <= Math.max(1000, analyzedAt / 10)) return;
     analyzedAt = head;
     await engine.exec('ANALYZE events');

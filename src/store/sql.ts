@@ -2,14 +2,21 @@
  * Every SQL statement logagg runs, shared by both engines. Rows are mapped to schema types here and nowhere else.
  */
 
-// One key serializes batch commits across flushers and replicas, so seq order is commit order (a reader paging
-// by seq never skips a row that commits later with a lower seq) and concurrent batches holding the same keys
-// cannot deadlock on the primary key. It costs ~20% of raw insert rate at 4 connections (docs/architecture.md).
-export const COMMIT_LOCK_KEY = 0x6c6f6761;
+/**
+ * Batches commit in parallel, so seqs commit out of order: a batch that drew seq 100 may still be running when one
+ * that drew 101 has committed. Before drawing, each batch publishes a lower bound of the seqs it will draw: a
+ * shared advisory lock, held until its transaction ends, whose key is SEQ_CLAIM_BASE + the sequence's last value
+ * (no batch waits on another's claim: shared locks do not conflict). SELECT_READ_HORIZON reads the lowest claim
+ * and gives readers the highest seq they may pass (docs/architecture.md, "Seqs are drawn in parallel").
+ * 2^62 keeps the keys apart from MIGRATION_LOCK_KEY's; seqs stay below 2^53 (JSON numbers).
+ */
+const SEQ_CLAIM_BASE = '4611686018427387904';
+// SEQ_CLAIM_BASE >> 32: pg_locks shows an int8 key as classid (high half) and objid (low half), objsubid 1.
+const SEQ_CLAIM_CLASSID = '1073741824';
 export const MIGRATION_LOCK_KEY = 0x6c6f6762;
 
 /**
- * One statement per batch: parse the batch, take the commit lock, insert the set with ON CONFLICT DO NOTHING, add
+ * One statement per batch: parse the batch, claim its seqs, insert the set with ON CONFLICT DO NOTHING, add
  * the batch's per-topic totals to the counters and to the one totals row, return the keys that were new. Counters
  * move in the same transaction as the rows, so /stats is never out of balance. The batch arrives as one JSON array parameter
  * whatever its size (recordset beat unnest over text arrays at >= 1000 rows). json, not jsonb: the payload keeps
@@ -19,10 +26,15 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
  * duplicates included: a copy repeated within the batch could only conflict, so it is not sent to be parsed and
  * refused (~11% of the rows at 30% duplicates).
  *
- * The lock is taken after the parse and before the first seq is drawn: commit_lock counts every input row before
- * it locks, and the insert joins on commit_lock, so no row reaches nextval() before the lock is held. Parsing
- * (~25% of the statement at 1,000 rows) thus overlaps another flusher's commit instead of queueing behind it.
- * docs/performance.md has the measurements.
+ * Batches run in parallel without deadlocking because every batch takes its row locks in one order: its keys
+ * sorted (topic, event_id), then its topic counters sorted by topic, then the totals row. A batch waits only for a
+ * row that comes later in that order than everything it already holds, so no cycle of waits can form.
+ *
+ * Seqs are drawn in arrival order as the batch is parsed (numbered: a request's events keep the order they were
+ * sent in), then the rows are inserted in key order; so the insert names seq, which it must override (GENERATED
+ * ALWAYS). The seq claim comes first: numbered joins on seq_claim, so no row reaches nextval() before the claim
+ * is published (the plan's one-row seq_claim is the outer side of the join, and json_to_recordset yields rows
+ * in array order).
  *
  * With DEDUP_RETENTION the key table is the authority instead: each key is claimed in event_keys first (its
  * primary key decides, as the events one does otherwise), and only claimed keys are inserted as events. The
@@ -32,7 +44,7 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
  * What a batch adds to stats_totals, read from the rows the upsert returned, so the totals row is updated after
  * the topic rows (one lock order for every writer). A topic row is new when its received equals the batch's own
  * count for it: an existing row already held at least one copy. (The statement snapshot cannot tell: it predates
- * the commit lock, so a topic created by the batch committed just before would look new to a NOT EXISTS.)
+ * the commits of concurrent batches, so a topic one of them created would look new to a NOT EXISTS.)
  */
 const TOTALS_OF_BATCH = `
     SELECT coalesce(sum(p.received), 0) AS received, coalesce(sum(p.unique_count), 0) AS unique_count,
@@ -44,30 +56,31 @@ function insertBatchSql(keyed: boolean): string {
     ? `
 claimed AS (
   INSERT INTO event_keys (topic, event_id)
-  SELECT topic, event_id FROM commit_lock, input
+  SELECT topic, event_id FROM numbered ORDER BY topic, event_id
   ON CONFLICT (topic, event_id) DO NOTHING
   RETURNING topic, event_id
 ),
 inserted AS (
-  INSERT INTO events (topic, event_id, ts, source, payload)
-  SELECT topic, event_id, "timestamp", source, payload FROM input JOIN claimed USING (topic, event_id)
+  INSERT INTO events (seq, topic, event_id, ts, source, payload) OVERRIDING SYSTEM VALUE
+  SELECT seq, topic, event_id, "timestamp", source, payload FROM numbered JOIN claimed USING (topic, event_id)
+  ORDER BY topic, event_id
   ON CONFLICT (topic, event_id) DO NOTHING
   RETURNING topic, event_id
 ),`
     : `
 inserted AS (
-  INSERT INTO events (topic, event_id, ts, source, payload)
-  SELECT topic, event_id, "timestamp", source, payload FROM commit_lock, input
+  INSERT INTO events (seq, topic, event_id, ts, source, payload) OVERRIDING SYSTEM VALUE
+  SELECT seq, topic, event_id, "timestamp", source, payload FROM numbered ORDER BY topic, event_id
   ON CONFLICT (topic, event_id) DO NOTHING
   RETURNING topic, event_id
 ),`;
   return `
-WITH input AS MATERIALIZED (
-  SELECT * FROM json_to_recordset($1::json)
-    AS t(topic text, event_id text, "timestamp" timestamptz, source text, payload json)
+WITH seq_claim AS MATERIALIZED (
+  SELECT pg_advisory_xact_lock_shared(${SEQ_CLAIM_BASE} + last_value) AS claimed FROM events_seq_seq
 ),
-commit_lock AS MATERIALIZED (
-  SELECT pg_advisory_xact_lock(${COMMIT_LOCK_KEY}) AS locked FROM (SELECT count(*) FROM input) AS parsed
+numbered AS MATERIALIZED (
+  SELECT nextval('events_seq_seq') AS seq, t.*
+  FROM seq_claim, json_to_recordset($1::json) AS t(topic text, event_id text, "timestamp" timestamptz, source text, payload json)
 ),${claimed}
 per_topic AS (
   SELECT r.topic, r.received, coalesce(u.unique_count, 0) AS unique_count
@@ -151,17 +164,18 @@ export interface EventsPageRow {
 /**
  * Committed events after a seq, for the live stream: each row's JSON rendered by the database.
  * ORDER BY names the column: the bare name would sort by the text alias (1, 10, 100, 2…).
+ * $4 is the read horizon (SELECT_READ_HORIZON), read in an earlier statement.
  */
 export const SELECT_EVENTS_AFTER = eventsAfterSql();
 
 /**
- * The same for a live search: rows with $1 < seq <= $4 (the feed's page, or open-ended when NULL) that match
+ * The same for a live search: rows with $1 < seq <= $4 (the lower of the read horizon and the feed.s page) that match
  * `search`, a condition compiled from q (its parameters from $5 on).
  */
 export function eventsAfterSql(search = 'TRUE'): string {
   return `
 SELECT seq::text AS seq, topic, ${EVENT_JSON}::text AS json FROM events
-WHERE seq > $1 AND ($2::text IS NULL OR topic = $2) AND ($4::bigint IS NULL OR seq <= $4) AND ${search}
+WHERE seq > $1 AND ($2::text IS NULL OR topic = $2) AND seq <= $4 AND ${search}
 ORDER BY events.seq LIMIT $3`;
 }
 
@@ -171,7 +185,24 @@ export interface EventAfterRow {
   json: string;
 }
 
-export const SELECT_HEAD_SEQ = 'SELECT coalesce(max(seq), 0)::text AS seq FROM events';
+/**
+ * The read horizon: the highest seq a reader may pass, because every row at or below it has committed or never
+ * will. It is the sequence's last value, lowered below the lowest seq claim of a batch still running. A cursor
+ * reader runs this first and then, in a statement of its own (a later snapshot), reads only rows at or below
+ * it; one statement could not do both: a batch that commits between the snapshot and the read of pg_locks would
+ * be in neither. The sequence is read before pg_locks (the lateral join orders them): a batch that claims after
+ * that read draws seqs above the value read. On PGlite (one connection) no batch is ever running meanwhile, and
+ * the horizon is the sequence's last value.
+ */
+export const SELECT_READ_HORIZON = `
+SELECT least(v.head, min(c.low) - 1)::text AS horizon
+FROM (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS head FROM events_seq_seq) AS v
+LEFT JOIN LATERAL (
+  SELECT (classid::bigint << 32 | objid::bigint) - ${SEQ_CLAIM_BASE} AS low FROM pg_locks
+  WHERE locktype = 'advisory' AND objsubid = 1 AND classid >= ${SEQ_CLAIM_CLASSID} AND v.head IS NOT NULL
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+) AS c ON true
+GROUP BY v.head`;
 
 /** A topic's counters as text (bigints stay exact), read from the table or alias t. */
 const topicCountsColumns = (t: string): string => `${t}.topic, ${t}.received::text AS received,
@@ -246,9 +277,10 @@ export interface TopicsPageRow {
 
 /**
  * Retention: deletes up to $2 of the oldest events received before $1 and adds them to their topics' expired
- * counters in the same transaction. It walks the head of the seq index only (received_at follows seq to within a
- * commit), so a pass that finds nothing old costs one short index read, not a table scan, and no index on
- * received_at slows every insert. The totals row is locked only when something was deleted, after the topic rows. Inserts are not blocked: a publish of a key being deleted waits for the row
+ * counters in the same transaction. It walks the head of the seq index only (received_at follows seq to within the
+ * batches running at once), so a pass that finds nothing old costs one short index read, not a table scan, and no index on
+ * received_at slows every insert. The topic rows are locked in topic order, as a batch locks them (locked), so the
+ * two cannot deadlock; the totals row only when something was deleted, after the topic rows. Inserts are not blocked: a publish of a key being deleted waits for the row
  * lock, then stores it as new (it is outside the window).
  */
 export const EXPIRE_EVENTS = `
@@ -259,8 +291,12 @@ deleted AS (
   DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.topic
 ),
 per_topic AS (SELECT topic, count(*) AS n FROM deleted GROUP BY topic),
+locked AS MATERIALIZED (
+  SELECT topic FROM topic_stats WHERE topic IN (SELECT topic FROM per_topic) ORDER BY topic FOR UPDATE
+),
 counted AS (
-  UPDATE topic_stats s SET expired = s.expired + p.n FROM per_topic p WHERE s.topic = p.topic RETURNING p.n
+  UPDATE topic_stats s SET expired = s.expired + p.n FROM per_topic p JOIN locked USING (topic)
+  WHERE s.topic = p.topic RETURNING p.n
 ),
 totals AS (
   UPDATE stats_totals t SET expired = t.expired + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
