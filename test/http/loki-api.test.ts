@@ -126,6 +126,11 @@ for (const kind of storeKinds()) {
       ['a log query as an instant query', `/loki/api/v1/query?query=${encodeURIComponent('{topic="a"}')}`, 'BAD_REQUEST'],
       ['a limit over 5000', `/loki/api/v1/query_range?query=${encodeURIComponent('{topic="a"}')}&limit=5001`, 'LOGQL_LIMIT'],
       ['a time that does not parse', `/loki/api/v1/query_range?query=${encodeURIComponent('{topic="a"}')}&start=yesterday`, 'BAD_REQUEST'],
+      [
+        'a step under a nanosecond',
+        `/loki/api/v1/query_range?query=${encodeURIComponent('rate({topic="a"}[1m])')}&step=1e-12`,
+        'BAD_REQUEST',
+      ],
       ['a zero step', `/loki/api/v1/query_range?query=${encodeURIComponent('rate({topic="a"}[1m])')}&step=0`, 'BAD_REQUEST'],
       [
         'too many points',

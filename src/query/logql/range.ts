@@ -3,7 +3,7 @@ import type { LogqlReader } from '../../store/index.js';
 import type { SampleExpr } from './ast.js';
 import { EntryLabels, planLog, runStages } from './pipeline.js';
 import { ceilDiv, floorDiv, scanEntries } from './scan.js';
-import { labelsKey, MAX_INNER_SERIES, type Series, tooManySeries } from './series.js';
+import { labelsKey, MAX_CELLS, MAX_INNER_SERIES, type Series, tooManySeries } from './series.js';
 import type { Level } from './stream.js';
 
 /** Evaluation times start + k·step, k = 0 … steps − 1 (an instant query: one step at its time). */
@@ -38,6 +38,11 @@ export async function evaluateRange(reader: LogqlReader, expr: Extract<SampleExp
     let window = windows.get(key);
     if (window === undefined) {
       if (windows.size >= MAX_INNER_SERIES) throw tooManySeries(MAX_INNER_SERIES);
+      if ((windows.size + 1) * steps.count > MAX_CELLS) {
+        throw new LogaggError('LOGQL_LIMIT', {
+          message: `the query holds more than ${MAX_CELLS.toLocaleString('en')} series × steps; use a larger step, a shorter range or aggregate`,
+        });
+      }
       window = { labels, entries: new Float64Array(steps.count), bytes: new Float64Array(steps.count) };
       windows.set(key, window);
     }

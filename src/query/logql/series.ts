@@ -13,6 +13,8 @@ export type Value = { kind: 'vector'; series: Series[] } | { kind: 'scalar'; val
 export const MAX_SERIES = 500;
 /** Series a range aggregation may hold before grouping: bounds memory for a label that is unique per line. */
 export const MAX_INNER_SERIES = 20_000;
+/** Series × steps a range aggregation may hold (two numbers each): bounds its memory at about 64 MB. */
+export const MAX_CELLS = 4_000_000;
 /** Points per series of a range query (Loki's limit). */
 export const MAX_POINTS = 11_000;
 

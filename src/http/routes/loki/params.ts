@@ -75,8 +75,9 @@ export function parseStep(value: string | undefined, startNs: bigint, endNs: big
   if (/^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/.test(value)) ns = Number(value) * 1e9;
   else ns = parsePromDuration(value);
   if (ns === undefined || !Number.isFinite(ns)) throw bad(`cannot parse ${JSON.stringify(value)} to a valid duration`);
-  if (ns <= 0) throw bad('zero or negative query resolution step widths are not accepted. Try a positive integer');
-  return BigInt(Math.round(ns));
+  // Go's time.Duration truncates to whole nanoseconds, so a step under 1 ns is a zero step too.
+  if (Math.trunc(ns) <= 0) throw bad('zero or negative query resolution step widths are not accepted. Try a positive integer');
+  return BigInt(Math.trunc(ns));
 }
 
 export function parseLimit(value: string | undefined): number {
