@@ -77,7 +77,7 @@ async function searchFigures(ctx: BenchContext, url: string, label: string, prob
 }
 
 /** PostgreSQL: fill, size the index, check the rare word's plan uses it, then time the searches. */
-async function postgresSearch(ctx: BenchContext, stored: number, probes: number): Promise<Figure[]> {
+export async function postgresSearch(ctx: BenchContext, stored: number, probes: number): Promise<Figure[]> {
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
   const db = new pg.Client({ connectionString: aggregator.databaseUrl });
   await db.connect();
@@ -107,6 +107,10 @@ async function postgresSearch(ctx: BenchContext, stored: number, probes: number)
     const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
     ctx.log(`postgres: rare word plan:\n${text}`);
     if (!text.includes('events_line_trgm_idx')) throw new Error('the rare word is not found through the trigram index');
+    const common = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (ANALYZE, BUFFERS) SELECT seq FROM events WHERE logagg_line(payload) ILIKE '%${COMMON[0]}%' ORDER BY seq DESC LIMIT 101`,
+    );
+    ctx.log(`postgres: common word plan:\n${common.rows.map((row) => row['QUERY PLAN']).join('\n')}`);
     return [
       ...(await searchFigures(ctx, aggregator.url, `postgres ${stored.toLocaleString('en')}`, probes)),
       figure('postgres: disk per event with the index', 'B', [withIndex]),

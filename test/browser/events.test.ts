@@ -15,6 +15,26 @@ describe('dashboard: events browser', { timeout: 300_000 }, () => {
   const server = serverForSuite(SUITE_STORE);
   const browser = browserForSuite();
 
+  test('the search box filters the page with q, and a q that cannot be answered says where', async () => {
+    const topic = uniqueTopic('search-box');
+    await publish(server.url, [
+      makeEvent(topic, 'hit', { payload: { message: 'Payment declined for order 42' } }),
+      makeEvent(topic, 'miss', { payload: { message: 'payment accepted' } }),
+    ]);
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.locator('#events-form input[name="topic"]').fill(topic);
+    await page.locator('#events-form input[name="q"]').fill('payment -accepted');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const info = page.locator('#page-info');
+    await waitForText(info, /\(1 event\)$/);
+    assert.deepEqual(await page.locator('#events-table tbody tr td.mono').allTextContents(), ['hit']);
+    await page.locator('#events-form input[name="q"]').fill('"unclosed');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await waitForText(info, /position 0/);
+    await page.close();
+  });
+
   test('pages back and forward through a topic by cursor, newest first, without gaps or repeats', async () => {
     const topic = uniqueTopic('paging');
     await publish(

@@ -47,6 +47,8 @@ export function createEventsBrowser(): EventsBrowser {
     const source = field('source').value.trim();
     const since = localInputToIso(field('since').value);
     const until = localInputToIso(field('until').value);
+    const q = field('q').value.trim();
+    if (q) params.set('q', q);
     if (topic) params.set('topic', topic);
     if (source) params.set('source', source);
     if (since) params.set('since', since);
