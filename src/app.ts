@@ -89,8 +89,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clearInterval(sweeper);
     clearTimeout(cutoff);
   });
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook: it runs on every response, and an async hook costs a promise each.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   errorHandlerPlugin(app, options.metrics);
