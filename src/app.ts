@@ -5,6 +5,7 @@ import { bodyPlugin } from './http/plugins/body.js';
 import { bodyLimitPlugin } from './http/plugins/body-limit.js';
 import { docsPlugin } from './http/plugins/docs.js';
 import { clientErrorHandler, errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { lazyChildLogger } from './http/plugins/request-logger.js';
 import { dashboardRoute } from './http/routes/dashboard.js';
 import { eventsRoute } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -54,6 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit,
     // One log line per request would be the hot path's biggest cost; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    ...(options.logger === false ? {} : { childLoggerFactory: lazyChildLogger }),
     return503OnClosing: true,
     // Fastify sets no request timeout by default, so a body dribbled byte by byte would hold a socket forever.
     // Node applies the larger of requestTimeout and headersTimeout and checks every connectionsCheckingInterval:
