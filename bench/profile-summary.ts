@@ -18,7 +18,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const USAGE = 'usage: npx tsx bench/profile-summary.ts [--top N] FILE_OR_DIR…';
+const USAGE = 'usage: npx tsx bench/profile-summary.ts [--top N] [--skip-ms MS] FILE_OR_DIR…';
 
 /** Where a frame belongs: an engine bucket, node:internals, a package, or a repository file. */
 function fileOf(frame: CallFrame): string {
@@ -26,7 +26,7 @@ function fileOf(frame: CallFrame): string {
   if (frame.url.startsWith('node:')) return frame.url;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url);
   if (pkg) return pkg[1] as string;
-  const repo = /\/(src|bench|test)\/(.*)$/.exec(frame.url);
+  const repo = /\/(src|dist|bench|test)\/(.*)$/.exec(frame.url);
   return repo ? `${repo[1]}/${repo[2]}` : frame.url;
 }
 
@@ -41,9 +41,15 @@ function profilesIn(paths: readonly string[]): string[] {
 }
 
 function main(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, 'skip-ms': { type: 'string', default: '0' } },
+  });
   const top = Number(values.top);
-  if (positionals.length === 0 || !Number.isInteger(top)) {
+  // The first MS of each profile are left out: the server's start (module loading, migrations), not its requests.
+  const skipMicros = Number(values['skip-ms']) * 1000;
+  if (positionals.length === 0 || !Number.isInteger(top) || !(skipMicros >= 0)) {
     console.error(USAGE);
     return 2;
   }
@@ -54,10 +60,12 @@ function main(argv: string[]): number {
   for (const file of profilesIn(positionals)) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
     const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+    let at = 0;
     for (let i = 0; i < profile.samples.length; i++) {
       const frame = frames.get(profile.samples[i] as number);
       const micros = profile.timeDeltas[i] ?? 0;
-      if (!frame) continue;
+      at += micros;
+      if (!frame || at < skipMicros) continue;
       total += micros;
       if (frame.functionName === '(idle)') {
         idle += micros;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import type { Stats } from '../../src/schema/stats.js';
 import { startAggregator } from '../aggregator.js';
 import { startBareServer } from '../bare-server.js';
@@ -12,17 +14,48 @@ import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.
 
 type Target = 'server' | 'bare';
 
-async function measure(
-  ctx: BenchContext,
-  target: Target,
-  options: Omit<LoadOptions, 'url'>,
-): Promise<{ report: LoadReport; rssMb: number; verified: boolean }> {
+/**
+ * CPU time (ms) the PostgreSQL backends serving `databaseUrl` have used over their lives (this run's warm-up and
+ * timed requests, and the migrations): what the database spends per event beside the server. Linux /proc only,
+ * and only when the database runs on this machine; NaN otherwise.
+ */
+async function databaseCpuMs(adminUrl: string, databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+      new URL(databaseUrl).pathname.slice(1),
+    ]);
+    let ticks = 0;
+    for (const { pid } of rows) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    // USER_HZ is 100 on every Linux architecture.
+    return rows.length === 0 ? Number.NaN : ticks * 10;
+  } catch {
+    return Number.NaN;
+  } finally {
+    await client.end();
+  }
+}
+
+interface Measured {
+  report: LoadReport;
+  rssMb: number;
+  /** PostgreSQL backends' CPU per request sent (warm-up included), µs. */
+  databaseCpuUs: number;
+  verified: boolean;
+}
+
+async function measure(ctx: BenchContext, target: Target, options: Omit<LoadOptions, 'url'>): Promise<Measured> {
   if (target === 'bare') {
     const bare = await startBareServer();
     try {
       const report = await runLoad({ ...options, url: bare.url, cpuPid: bare.pid });
       const verified = report.statuses['200'] === options.warmup + options.requests;
-      return { report, rssMb: Number.NaN, verified };
+      return { report, rssMb: Number.NaN, databaseCpuUs: Number.NaN, verified };
     } finally {
       await bare.stop();
     }
@@ -32,12 +65,13 @@ async function measure(
     const report = await runLoad({ ...options, url: aggregator.url, cpuPid: aggregator.pid });
     const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
     const sent = options.warmup + options.requests;
+    const databaseCpuUs = ((await databaseCpuMs(ctx.adminUrl, aggregator.databaseUrl as string)) * 1000) / sent;
     const verified = report.statuses['200'] === sent && stats.received === sent && stats.unique_processed === sent;
     if (!verified)
       ctx.log(
         `verification FAILED: answers ${JSON.stringify(report.statuses)}, received ${stats.received}, unique ${stats.unique_processed} of ${sent}`,
       );
-    return { report, rssMb: aggregator.peakRssMb(), verified };
+    return { report, rssMb: aggregator.peakRssMb(), databaseCpuUs, verified };
   } finally {
     await aggregator.stop();
   }
@@ -57,6 +91,7 @@ export const singleIngestScenario: Scenario = {
     };
     const samples: Record<Target, LoadReport[]> = { server: [], bare: [] };
     const rss: number[] = [];
+    const databaseCpu: number[] = [];
     let verified = true;
     for (let run = 0; run < ctx.runs; run++) {
       // Alternate which goes first, so neither always gets the quieter half of a run.
@@ -65,7 +100,10 @@ export const singleIngestScenario: Scenario = {
         const result = await measure(ctx, target, { ...options, prefix: `bench.single.${run}` });
         verified &&= result.verified;
         samples[target].push(result.report);
-        if (target === 'server') rss.push(result.rssMb);
+        if (target === 'server') {
+          rss.push(result.rssMb);
+          databaseCpu.push(result.databaseCpuUs);
+        }
         const { rate, p50, p99, serverCpuUs, generatorCpuUs } = result.report;
         ctx.log(
           `${target}: ${Math.round(rate)} requests/s, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
@@ -123,6 +161,12 @@ export const singleIngestScenario: Scenario = {
           'bare server CPU per request',
           'µs',
           of('bare', (r) => r.serverCpuUs),
+        ),
+        figure('PostgreSQL CPU per request', 'µs', databaseCpu),
+        figure(
+          'load generator CPU per request (server runs)',
+          'µs',
+          of('server', (r) => r.generatorCpuUs),
         ),
         figure('server peak RSS', 'MiB', rss, { op: '<=', value: 250 }),
       ],
