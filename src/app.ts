@@ -5,6 +5,7 @@ import { bodyPlugin } from './http/plugins/body.js';
 import { bodyLimitPlugin } from './http/plugins/body-limit.js';
 import { docsPlugin } from './http/plugins/docs.js';
 import { clientErrorHandler, errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { lazyChildLogger } from './http/plugins/request-logger.js';
 import { dashboardRoute } from './http/routes/dashboard.js';
 import { eventsRoute } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -55,6 +56,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit,
     // One log line per request would be the hot path's biggest cost; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    ...(options.logger === false ? {} : { childLoggerFactory: lazyChildLogger }),
     return503OnClosing: true,
     // Fastify sets no request timeout by default, so a body dribbled byte by byte would hold a socket forever.
     // Node applies the larger of requestTimeout and headersTimeout and checks every connectionsCheckingInterval:
@@ -90,8 +92,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clearInterval(sweeper);
     clearTimeout(cutoff);
   });
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook: it runs on every response, and an async hook costs a promise each.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   errorHandlerPlugin(app, options.metrics);

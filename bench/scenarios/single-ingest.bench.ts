@@ -1,20 +1,173 @@
-import { type BenchContext, figure, POSTGRES, publishRuns, type Scenario } from '../scenario.js';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import type { Stats } from '../../src/schema/stats.js';
+import { startAggregator } from '../aggregator.js';
+import { startBareServer } from '../bare-server.js';
+import { type LoadOptions, type LoadReport, runLoad } from '../load-generator.js';
+import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
 
-/** One event per POST from 100 connections: what group commit buys over one transaction per request. */
+// One unique event per POST from a lean generator in its own process (bench/load-generator.ts), against the
+// aggregator and against a bare node:http server that only parses the JSON (bench/bare-server.ts), alternating
+// run by run: the ratio is the share of what Node's HTTP stack allows on this machine that the server reaches.
+// The publisher (src/cli/publish-run.ts) is not used here: it validates, retries and counts every answer, and it
+// ran out of CPU before the server did (docs/performance.md).
+
+type Target = 'server' | 'bare';
+
+/**
+ * CPU time (ms) the PostgreSQL backends serving `databaseUrl` have used over their lives (this run's warm-up and
+ * timed requests, and the migrations): what the database spends per event beside the server. Linux /proc only,
+ * and only when the database runs on this machine; NaN otherwise.
+ */
+async function databaseCpuMs(adminUrl: string, databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+      new URL(databaseUrl).pathname.slice(1),
+    ]);
+    let ticks = 0;
+    for (const { pid } of rows) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    // USER_HZ is 100 on every Linux architecture.
+    return rows.length === 0 ? Number.NaN : ticks * 10;
+  } catch {
+    return Number.NaN;
+  } finally {
+    await client.end();
+  }
+}
+
+interface Measured {
+  report: LoadReport;
+  rssMb: number;
+  /** PostgreSQL backends' CPU per request sent (warm-up included), µs. */
+  databaseCpuUs: number;
+  verified: boolean;
+}
+
+async function measure(ctx: BenchContext, target: Target, options: Omit<LoadOptions, 'url'>): Promise<Measured> {
+  if (target === 'bare') {
+    const bare = await startBareServer();
+    try {
+      const report = await runLoad({ ...options, url: bare.url, cpuPid: bare.pid });
+      const verified = report.statuses['200'] === options.warmup + options.requests;
+      return { report, rssMb: Number.NaN, databaseCpuUs: Number.NaN, verified };
+    } finally {
+      await bare.stop();
+    }
+  }
+  const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
+  try {
+    const report = await runLoad({ ...options, url: aggregator.url, cpuPid: aggregator.pid });
+    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
+    const sent = options.warmup + options.requests;
+    const databaseCpuUs = ((await databaseCpuMs(ctx.adminUrl, aggregator.databaseUrl as string)) * 1000) / sent;
+    const verified = report.statuses['200'] === sent && stats.received === sent && stats.unique_processed === sent;
+    if (!verified)
+      ctx.log(
+        `verification FAILED: answers ${JSON.stringify(report.statuses)}, received ${stats.received}, unique ${stats.unique_processed} of ${sent}`,
+      );
+    return { report, rssMb: aggregator.peakRssMb(), databaseCpuUs, verified };
+  } finally {
+    await aggregator.stop();
+  }
+}
+
 export const singleIngestScenario: Scenario = {
   id: 'single-ingest',
   title: 'Single-event ingest (PostgreSQL)',
   async run(ctx: BenchContext) {
-    const events = ctx.quick ? 2_000 : 50_000;
-    const options = { events, dupRate: 0.3, topics: 5, batch: 1, concurrency: ctx.quick ? 20 : 100, payloadBytes: 100 };
-    const { rate, p50, p99, rss, verified } = await publishRuns(ctx, POSTGRES(ctx), options);
+    const options = {
+      path: '/publish',
+      connections: ctx.quick ? 20 : 100,
+      warmup: ctx.quick ? 500 : 5_000,
+      requests: ctx.quick ? 2_000 : 50_000,
+      topics: 5,
+      payloadBytes: 100,
+    };
+    const samples: Record<Target, LoadReport[]> = { server: [], bare: [] };
+    const rss: number[] = [];
+    const databaseCpu: number[] = [];
+    let verified = true;
+    for (let run = 0; run < ctx.runs; run++) {
+      // Alternate which goes first, so neither always gets the quieter half of a run.
+      const order: Target[] = run % 2 === 0 ? ['bare', 'server'] : ['server', 'bare'];
+      for (const target of order) {
+        const result = await measure(ctx, target, { ...options, prefix: `bench.single.${run}` });
+        verified &&= result.verified;
+        samples[target].push(result.report);
+        if (target === 'server') {
+          rss.push(result.rssMb);
+          databaseCpu.push(result.databaseCpuUs);
+        }
+        const { rate, p50, p99, serverCpuUs, generatorCpuUs } = result.report;
+        ctx.log(
+          `${target}: ${Math.round(rate)} requests/s, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
+            `CPU per request: server ${serverCpuUs.toFixed(0)} µs, generator ${generatorCpuUs.toFixed(0)} µs`,
+        );
+      }
+    }
+    const of = (target: Target, pick: (r: LoadReport) => number): number[] => samples[target].map(pick);
     return {
       title: this.title,
-      workload: `${events.toLocaleString('en')} events, 1 per POST, ${options.concurrency} connections, 30% duplicates`,
+      workload:
+        `${options.requests.toLocaleString('en')} POSTs of one unique event each (after ${options.warmup.toLocaleString('en')} ` +
+        `untimed), ${options.connections} keep-alive connections, no pipelining, from bench/load-generator.ts in its own ` +
+        'process; the same load on a bare node:http server that only parses the JSON (bench/bare-server.ts), alternating',
       figures: [
-        figure('throughput', 'events/s', rate, { op: '>=', value: 12_000 }),
-        figure('request latency p50', 'ms', p50),
-        figure('request latency p99', 'ms', p99, { op: '<=', value: 50 }),
+        figure(
+          'throughput',
+          'events/s',
+          of('server', (r) => r.rate),
+          { op: '>=', value: 12_000 },
+        ),
+        figure(
+          'bare node:http JSON server (ceiling)',
+          'events/s',
+          of('bare', (r) => r.rate),
+        ),
+        figure(
+          'throughput ÷ bare ceiling (same run)',
+          'ratio',
+          samples.server.map((r, i) => r.rate / (samples.bare[i]?.rate ?? Number.NaN)),
+          { op: '>=', value: 0.5 },
+        ),
+        figure(
+          'request latency p50',
+          'ms',
+          of('server', (r) => r.p50),
+        ),
+        figure(
+          'request latency p99',
+          'ms',
+          of('server', (r) => r.p99),
+          { op: '<=', value: 50 },
+        ),
+        figure(
+          'bare server latency p99',
+          'ms',
+          of('bare', (r) => r.p99),
+        ),
+        figure(
+          'server CPU per request',
+          'µs',
+          of('server', (r) => r.serverCpuUs),
+        ),
+        figure(
+          'bare server CPU per request',
+          'µs',
+          of('bare', (r) => r.serverCpuUs),
+        ),
+        figure('PostgreSQL CPU per request', 'µs', databaseCpu),
+        figure(
+          'load generator CPU per request (server runs)',
+          'µs',
+          of('server', (r) => r.generatorCpuUs),
+        ),
         figure('server peak RSS', 'MiB', rss, { op: '<=', value: 250 }),
       ],
       verified,

@@ -44,14 +44,22 @@ function offeredKey(request: FastifyRequest): string | undefined {
 /** When API_KEY is set, every request but /health, /ready and public routes must carry it (see offeredKey). */
 export function authPlugin(app: FastifyInstance, apiKey: string): void {
   const expected = digest(apiKey);
-  app.addHook('onRequest', async (request, reply) => {
-    if (OPEN_PATHS.has(request.url.split('?')[0] ?? '') || request.routeOptions.config.public === true) return;
+  // A callback hook: it runs on every request, and an async hook costs a promise each.
+  // The key is checked first: a request that carries it needs nothing else, and the open-route check reads
+  // request.routeOptions, which builds a new object on every read.
+  app.addHook('onRequest', (request, reply, done) => {
     const given = offeredKey(request);
     // Compare digests in constant time, so the key cannot be guessed byte by byte from timings.
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      // RFC 9110 §11.6.1: a 401 names the schemes it takes; Basic makes a browser-like tool ask for a password.
-      reply.header('www-authenticate', 'Bearer, Basic realm="logagg", charset="UTF-8"');
-      throw new LogaggError('UNAUTHORIZED');
+    if (given !== undefined && timingSafeEqual(digest(given), expected)) {
+      done();
+      return;
     }
+    if (OPEN_PATHS.has(request.url.split('?')[0] ?? '') || request.routeOptions.config.public === true) {
+      done();
+      return;
+    }
+    // RFC 9110 §11.6.1: a 401 names the schemes it takes; Basic makes a browser-like tool ask for a password.
+    reply.header('www-authenticate', 'Bearer, Basic realm="logagg", charset="UTF-8"');
+    done(new LogaggError('UNAUTHORIZED'));
   });
 }

@@ -85,12 +85,21 @@ export function bodyLimitPlugin(app: FastifyInstance): void {
     app.server.emit('request', req, res);
   });
 
+  // The smallest limit of any route: a body declared within it is within its route's limit, and the route's own
+  // limit is not looked up (request.routeOptions builds a new object on every read: measurable per request).
+  let smallestLimit = serverLimit;
+  app.addHook('onRoute', (route) => {
+    if (route.bodyLimit !== undefined) smallestLimit = Math.min(smallestLimit, route.bodyLimit);
+  });
   // After authentication (onRequest): an unauthenticated client learns nothing about the limit it would hit.
   app.addHook('preParsing', (request, _reply, payload, done) => {
-    const limit = bodyLimitOf(request);
-    if (declaredLength(request.raw) > limit) {
-      done(bodyTooLarge(limit));
-      return;
+    const length = declaredLength(request.raw);
+    if (length > smallestLimit) {
+      const limit = bodyLimitOf(request);
+      if (length > limit) {
+        done(bodyTooLarge(limit));
+        return;
+      }
     }
     done(null, payload);
   });

@@ -60,7 +60,9 @@ function publishPost(app: FastifyInstance, options: PublishRouteOptions): void {
       validatorCompiler: () => () => true,
       config: { inlet: { transport: 'http' } },
     },
-    async (request) => {
+    // Not async: the pipeline's promise goes to Fastify as it is, without a second one around it per request
+    // (Fastify sends a thrown error like a rejected promise).
+    (request) => {
       const ndjson = request.body instanceof NdjsonBody ? request.body : undefined;
       const checked = validatePublishBody(ndjson ? ndjson.events : request.body, options.maxBatchEvents);
       if (!checked.ok) {
