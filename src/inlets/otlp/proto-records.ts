@@ -1,6 +1,6 @@
 import type { Attributes, DecodedRecord, DecodedScope, RejectedRecord } from './decode.js';
 import { tooDeepReason, TooManyRecordsError } from './decode.js';
-import { anyValue, attributesOf, Deep, keyValue, merged, type Pair, RECURSION_LIMIT, type Value } from './proto-values.js';
+import { anyValue, AttributeList, Deep, keyValue, merged, RECURSION_LIMIT, type Value } from './proto-values.js';
 import { LEN, uint64Text, VARINT, WireReader } from './wire.js';
 
 // An ExportLogsServiceRequest in protobuf, read in one pass straight into the records decode.ts makes of OTLP/JSON:
@@ -60,17 +60,17 @@ export function decodeProtobufLogs(bytes: Uint8Array, maxRecords: number): Array
 function resourceLogs(r: WireReader, end: number, depth: number, path: string, out: Output): void {
   r.enter(depth);
   const first = out.records.length;
-  const pairs: Pair[] = [];
+  const list = new AttributeList();
   let scopes = 0;
   while (r.pos < end) {
     const t = r.tag(end);
-    if (t === tag(1, LEN)) resource(r, r.delimited(end), depth + 1, pairs);
+    if (t === tag(1, LEN)) resource(r, r.delimited(end), depth + 1, list);
     else if (t === tag(2, LEN)) scopeLogs(r, r.delimited(end), depth + 1, `${path}/scopeLogs/${scopes++}`, out);
     else if (t === tag(3, LEN))
       r.string(end); // schema_url
     else r.skip(t & 7, t >>> 3, end, depth);
   }
-  const attributes = attributesOf(pairs);
+  const attributes = list.finish();
   const { records } = out;
   for (let i = first; i < records.length; i++) {
     const record = records[i] as DecodedRecord | RejectedRecord;
@@ -80,11 +80,11 @@ function resourceLogs(r: WireReader, end: number, depth: number, path: string, o
   }
 }
 
-function resource(r: WireReader, end: number, depth: number, pairs: Pair[]): void {
+function resource(r: WireReader, end: number, depth: number, list: AttributeList): void {
   r.enter(depth);
   while (r.pos < end) {
     const t = r.tag(end);
-    if (t === tag(1, LEN)) pairs.push(keyValue(r, r.delimited(end), depth + 1, 1));
+    if (t === tag(1, LEN)) keyValue(r, r.delimited(end), depth + 1, 1, list);
     else if (t === tag(2, VARINT))
       r.uint32(end); // dropped_attributes_count
     else if (t === tag(3, LEN)) entityRef(r, r.delimited(end), depth + 1);
@@ -107,7 +107,7 @@ function scopeLogs(r: WireReader, end: number, depth: number, path: string, out:
   const first = out.records.length;
   let name = '';
   let version = '';
-  const pairs: Pair[] = [];
+  const list = new AttributeList();
   let index = 0;
   while (r.pos < end) {
     const t = r.tag(end);
@@ -119,7 +119,7 @@ function scopeLogs(r: WireReader, end: number, depth: number, path: string, out:
         const s = r.tag(stop);
         if (s === tag(1, LEN)) name = r.string(stop);
         else if (s === tag(2, LEN)) version = r.string(stop);
-        else if (s === tag(3, LEN)) pairs.push(keyValue(r, r.delimited(stop), depth + 2, 1));
+        else if (s === tag(3, LEN)) keyValue(r, r.delimited(stop), depth + 2, 1, list);
         else if (s === tag(4, VARINT))
           r.uint32(stop); // dropped_attributes_count
         else r.skip(s & 7, s >>> 3, stop, depth + 1);
@@ -131,7 +131,7 @@ function scopeLogs(r: WireReader, end: number, depth: number, path: string, out:
       r.string(end); // schema_url
     else r.skip(t & 7, t >>> 3, end, depth);
   }
-  const attributes = attributesOf(pairs);
+  const attributes = list.finish();
   const scope: DecodedScope = attributes instanceof Deep ? NO_SCOPE : { name, version, attributes };
   const { records } = out;
   for (let i = first; i < records.length; i++) {
@@ -155,7 +155,7 @@ function logRecord(r: WireReader, end: number, depth: number, path: string): Dec
   let severityText: string | undefined;
   let body: Value | undefined;
   let bodies: Array<[number, number]> | undefined;
-  const pairs: Pair[] = [];
+  const list = new AttributeList();
   let flags: number | undefined;
   let traceId: string | undefined;
   let spanId: string | undefined;
@@ -186,7 +186,7 @@ function logRecord(r: WireReader, end: number, depth: number, path: string): Dec
         continue;
       }
       case ATTRIBUTES:
-        pairs.push(keyValue(r, r.delimited(end), depth + 1, 1));
+        keyValue(r, r.delimited(end), depth + 1, 1, list);
         continue;
       case DROPPED:
         r.uint32(end); // dropped_attributes_count
@@ -210,7 +210,7 @@ function logRecord(r: WireReader, end: number, depth: number, path: string): Dec
   if (bodies !== undefined && bodies.length > 1) body = merged(r, bodies, (m, stop) => anyValue(m, stop, depth + 1, 1));
   // As decode.ts reads a record: the body before the attributes.
   if (body instanceof Deep) return rejection(`${path}/body${body.suffix}`);
-  const attributes = attributesOf(pairs);
+  const attributes = list.finish();
   if (attributes instanceof Deep) return rejection(`${path}/attributes${attributes.suffix}`);
   return {
     path,

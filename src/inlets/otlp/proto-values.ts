@@ -23,8 +23,6 @@ export class Deep {
 }
 
 export type Value = Decoded | Deep;
-/** A KeyValue: the value is null when the field is absent (decode.ts reads that as null, without a depth check). */
-export type Pair = [key: string, value: Value | null];
 
 const TOO_DEEP = new Deep('');
 
@@ -32,8 +30,8 @@ export function anyValue(r: WireReader, end: number, depth: number, level: numbe
   r.enter(depth);
   let member = 0;
   let scalar: Decoded | undefined;
-  let items: Value[] = [];
-  let pairs: Pair[] = [];
+  let items: Value[] | undefined;
+  let pairs: AttributeList | undefined;
   while (r.pos < end) {
     const tag = r.tag(end);
     const wire = tag & 7;
@@ -56,10 +54,10 @@ export function anyValue(r: WireReader, end: number, depth: number, level: numbe
       scalar = { plain, canon: ['d', plain] };
     } else if (field === 5 && wire === LEN) {
       // A repeated message member merges into the one before it, unless another member came in between.
-      if (member !== 5) items = [];
+      if (member !== 5 || items === undefined) items = [];
       valueList(r, r.delimited(end), depth + 1, level + 1, items);
     } else if (field === 6 && wire === LEN) {
-      if (member !== 6) pairs = [];
+      if (member !== 6 || pairs === undefined) pairs = new AttributeList();
       keyValues(r, r.delimited(end), depth + 1, level + 1, pairs);
     } else if (field === 7 && wire === LEN) {
       const start = r.bytes(end);
@@ -75,14 +73,14 @@ export function anyValue(r: WireReader, end: number, depth: number, level: numbe
     member = field;
   }
   if (level > MAX_VALUE_DEPTH) return TOO_DEEP;
-  if (member === 5) {
+  if (member === 5 && items !== undefined) {
     const at = items.findIndex((item) => item instanceof Deep);
     if (at >= 0) return (items[at] as Deep).under(`/arrayValue/values/${at}`);
     const values = items as Decoded[];
     return { plain: values.map((v) => v.plain), canon: ['a', values.map((v) => v.canon)] };
   }
-  if (member === 6) {
-    const attributes = attributesOf(pairs);
+  if (member === 6 && pairs !== undefined) {
+    const attributes = pairs.finish();
     if (attributes instanceof Deep) return attributes.under('/kvlistValue/values');
     return { plain: attributes.plain, canon: ['k', attributes.canon] };
   }
@@ -100,25 +98,25 @@ function valueList(r: WireReader, end: number, depth: number, level: number, ite
   }
 }
 
-/** KeyValueList: its pairs, appended to `pairs`; their values are one level below `level`. */
-function keyValues(r: WireReader, end: number, depth: number, level: number, pairs: Pair[]): void {
+/** KeyValueList: its pairs, added to `into`; their values are one level below `level`. */
+function keyValues(r: WireReader, end: number, depth: number, level: number, into: AttributeList): void {
   r.enter(depth);
   while (r.pos < end) {
     const tag = r.tag(end);
-    if (tag === ((1 << 3) | LEN)) pairs.push(keyValue(r, r.delimited(end), depth + 1, level));
+    if (tag === ((1 << 3) | LEN)) keyValue(r, r.delimited(end), depth + 1, level, into);
     else r.skip(tag & 7, tag >>> 3, end, depth);
   }
 }
 
-/** A KeyValue whose value sits at value depth `level + 1`. */
-export function keyValue(r: WireReader, end: number, depth: number, level: number): Pair {
+/** A KeyValue whose value sits at value depth `level + 1`, added to `into`. */
+export function keyValue(r: WireReader, end: number, depth: number, level: number, into: AttributeList): void {
   r.enter(depth);
   let key = '';
   let value: Value | null = null;
   let values: Array<[number, number]> | undefined;
   while (r.pos < end) {
     const tag = r.tag(end);
-    if (tag === ((1 << 3) | LEN)) key = r.string(end);
+    if (tag === ((1 << 3) | LEN)) key = r.key(end);
     else if (tag === ((2 << 3) | LEN)) {
       const stop = r.delimited(end);
       const start = r.pos;
@@ -130,7 +128,7 @@ export function keyValue(r: WireReader, end: number, depth: number, level: numbe
     else r.skip(tag & 7, tag >>> 3, end, depth);
   }
   if (values !== undefined && values.length > 1) value = merged(r, values, (m, stop) => anyValue(m, stop, depth + 1, level + 1));
-  return [key, value];
+  into.add(key, value);
 }
 
 /**
@@ -142,22 +140,38 @@ export function merged(r: WireReader, ranges: Array<[number, number]>, decode: (
   return decode(new WireReader(joined, r.maxDepth), joined.length);
 }
 
-/** Attribute pairs as decode.ts's Attributes (last key wins in plain, canon sorted by key), or the first too-deep value. */
-export function attributesOf(pairs: readonly Pair[]): Attributes | Deep {
-  const plain: Record<string, unknown> = {};
-  const canon: Array<[string, unknown]> = [];
-  for (let i = 0; i < pairs.length; i++) {
-    const [key, value] = pairs[i] as Pair;
-    if (value instanceof Deep) return value.under(`/${i}/value`);
+/**
+ * An attribute list as it is read: decode.ts's plain object (a repeated key: the last wins) and canon pairs, built
+ * pair by pair, unless a value is nested too deep: then the first such value, by index, as decode.ts reports it.
+ */
+export class AttributeList {
+  private readonly plain: Record<string, unknown> = {};
+  private readonly canon: Array<[string, unknown]> = [];
+  private deep: Deep | undefined;
+  private count = 0;
+
+  /** A KeyValue; its value is null when the field is absent (decode.ts reads that as null, without a depth check). */
+  add(key: string, value: Value | null): void {
+    const index = this.count++;
+    if (this.deep !== undefined) return;
+    if (value instanceof Deep) {
+      this.deep = value.under(`/${index}/value`);
+      return;
+    }
     const decoded = value ?? { plain: null, canon: ['n'] };
     // defineProperty, not assignment, for "__proto__": that attribute is data, not the object's prototype.
     if (key === '__proto__')
-      Object.defineProperty(plain, key, { value: decoded.plain, enumerable: true, writable: true, configurable: true });
-    else plain[key] = decoded.plain;
-    canon.push([key, decoded.canon]);
+      Object.defineProperty(this.plain, key, { value: decoded.plain, enumerable: true, writable: true, configurable: true });
+    else this.plain[key] = decoded.plain;
+    this.canon.push([key, decoded.canon]);
   }
-  sortByKey(canon);
-  return { plain, canon };
+
+  /** decode.ts's Attributes, canon sorted by key; or the first value nested too deep. */
+  finish(): Attributes | Deep {
+    if (this.deep !== undefined) return this.deep;
+    sortByKey(this.canon);
+    return { plain: this.plain, canon: this.canon };
+  }
 }
 
 /**

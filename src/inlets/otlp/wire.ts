@@ -27,6 +27,9 @@ interface Slicing {
   utf8Slice(start: number, end: number): string;
 }
 
+/** How many distinct attribute keys a reader keeps for reuse: a bound on the comparisons per key. */
+const KEYS_KEPT = 16;
+
 const outOfRange = (): ProtobufDecodeError => new ProtobufDecodeError('index out of range (truncated or a length past its message)');
 
 /** A cursor over one protobuf body. `end` arguments are the end of the message being read (a nested one's, not the body's). */
@@ -36,6 +39,8 @@ export class WireReader {
   low = 0;
   high = 0;
   private readonly slicing: Slicing;
+  /** Attribute keys read so far, ASCII only (see key()). */
+  private readonly keys: string[] = [];
 
   constructor(
     readonly buf: Buffer,
@@ -167,7 +172,11 @@ export class WireReader {
   /** A string field, strictly UTF-8 (proto3 strings are; protobufjs 8 refuses one that is not), its BOM kept. */
   string(end: number): string {
     const stop = this.delimited(end);
-    const start = this.pos;
+    return this.text(this.pos, stop);
+  }
+
+  /** The bytes [start, stop) as strict UTF-8 text; the cursor moves to `stop`. */
+  private text(start: number, stop: number): string {
     this.pos = stop;
     const buf = this.buf;
     for (let i = start; i < stop; i++) {
@@ -178,6 +187,30 @@ export class WireReader {
     }
     // ASCII: its Latin-1 reading is the same text, and the cheapest string V8 makes.
     return this.slicing.latin1Slice(start, stop);
+  }
+
+  /**
+   * An attribute key: a string field, but most keys recur (every record of a batch has the same few), so the
+   * ASCII ones already read in this body are reused, compared byte by byte: no new string, and one V8 has
+   * already made a property key of.
+   */
+  key(end: number): string {
+    const stop = this.delimited(end);
+    const start = this.pos;
+    const length = stop - start;
+    const buf = this.buf;
+    for (const known of this.keys) {
+      if (known.length !== length) continue;
+      let i = 0;
+      while (i < length && known.charCodeAt(i) === buf[start + i]) i++;
+      if (i === length) {
+        this.pos = stop;
+        return known;
+      }
+    }
+    const text = this.text(start, stop);
+    if (this.keys.length < KEYS_KEPT && text.length === length) this.keys.push(text);
+    return text;
   }
 
   /** A bytes field as [start, stop) of the body, not copied; the caller encodes it (hex, base64) right away. */
