@@ -1,5 +1,5 @@
 import { Agent } from 'node:http';
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import { planStream, type StreamOptions } from '../../src/cli/publish-stream.js';
 import { encodeExportLogsRequest } from '../../src/inlets/otlp/proto.js';
 import type { Event } from '../../src/schema/event.js';
@@ -10,12 +10,37 @@ import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.
 // OTLP/HTTP protobuf and OTLP/gRPC against POST /publish JSON: the same planned stream (same events, same
 // duplicates) in the same batch sizes, each run on a fresh aggregator, alternating, so the ratios share the
 // machine's conditions. Bodies are encoded before the clock starts, for every format alike: the figure is the
-// server's, not the bench client's encoder.
+// server's, not the bench client's encoder. For the same reason every format is sent by the leanest client of its
+// protocol: node:http for HTTP/1.1 and node:http2 for gRPC (unary calls framed by hand, one HTTP/2 connection as
+// gRPC clients keep), not grpc-js's client, whose per-call machinery cost the bench process about 1.7 times the
+// CPU per request of node:http, CPU the server then lacked on a 2-core machine (docs/performance.md).
 
 type Format = 'json' | 'otlp-proto' | 'otlp-grpc';
 const FORMATS: readonly Format[] = ['json', 'otlp-proto', 'otlp-grpc'];
 const EXPORT = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
-const identity = (bytes: Buffer): Buffer => bytes;
+
+/** A gRPC message on the wire: not compressed (0), its length (big-endian), the message. */
+function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** One unary Export call; true when it ends with grpc-status 0 (in the trailers, or a trailers-only answer). */
+function grpcCall(session: ClientHttp2Session, frame: Buffer): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': 'POST', ':path': EXPORT, 'content-type': 'application/grpc', te: 'trailers' });
+    let status: unknown;
+    stream.on('response', (headers) => (status = headers['grpc-status'] ?? status));
+    stream.on('trailers', (trailers) => (status = trailers['grpc-status']));
+    stream.on('end', () => resolve(status === '0'));
+    stream.on('error', reject);
+    stream.resume();
+    stream.end(frame);
+  });
+}
 
 /** An event as the OTLP log record an SDK would send for it: uid = event_id, logagg.topic = topic. */
 function toOtlp(events: readonly Event[]): Record<string, unknown> {
@@ -47,25 +72,25 @@ async function runFormat(ctx: BenchContext, format: Format, options: Omit<Stream
   const grpcPort = await freePort();
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, { OTLP_GRPC_PORT: String(grpcPort) }, ctx.nodeArgs);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+  const session = format === 'otlp-grpc' ? connect(`http://127.0.0.1:${grpcPort}`) : undefined;
   try {
     const stream = planStream({ ...options, seed: 42, topicPrefix: 'bench' });
     const bodies: Buffer[] = [];
     for (let start = 0; start < stream.order.length; start += options.batch) {
       const events = Array.from(stream.order.subarray(start, start + options.batch), (index) => stream.eventAt(index));
-      bodies.push(format === 'json' ? Buffer.from(JSON.stringify(events)) : Buffer.from(encodeExportLogsRequest(toOtlp(events))));
+      if (format === 'json') bodies.push(Buffer.from(JSON.stringify(events)));
+      else if (format === 'otlp-proto') bodies.push(Buffer.from(encodeExportLogsRequest(toOtlp(events))));
+      else bodies.push(grpcFrame(encodeExportLogsRequest(toOtlp(events))));
     }
     const send = (body: Buffer): Promise<boolean> => {
       if (format === 'json') return post(agent, `${aggregator.url}/publish`, 'application/json', body).then((a) => a.status === 200);
       if (format === 'otlp-proto')
         return post(agent, `${aggregator.url}/v1/logs`, 'application/x-protobuf', body).then((a) => a.status === 200);
-      return new Promise((resolve) =>
-        client.makeUnaryRequest(EXPORT, identity, identity, body, new Metadata(), (err: ServiceError | null) => resolve(err === null)),
-      );
+      return grpcCall(session as ClientHttp2Session, body);
     };
     return await driveRequests(ctx, format, aggregator, stream, bodies.length, options.concurrency, (r) => send(bodies[r] as Buffer));
   } finally {
-    client.close();
+    session?.close();
     agent.destroy();
     await aggregator.stop();
   }

@@ -51,10 +51,13 @@ export class OtlpDecodeError extends Error {
   }
 }
 
+/** Why a record holding a value nested too deep is rejected; `path` names the value (both encodings say the same). */
+export const tooDeepReason = (path: string): string => `${path}: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`;
+
 /** A value nested deeper than a payload may be: only the records holding it are rejected. */
 class ValueTooDeepError extends Error {
   constructor(readonly path: string) {
-    super(`${path}: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
+    super(tooDeepReason(path));
     this.name = 'ValueTooDeepError';
   }
 }

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
-import { mapDecodedLogs, mapLogsRequest, type MappedLogs } from './index.js';
+import { mapDecodedLogs, type MappedLogs } from './index.js';
 import { TooManyRecordsError } from './decode.js';
 import type { OtlpStatus } from '../../schema/otlp.js';
-import { decodeExportLogsMessage, encodeStatus, longText, messageToJson, ProtobufDecodeError } from './proto.js';
-import { recordsOfMessage } from './proto-records.js';
+import { encodeStatus } from './proto.js';
+import { decodeProtobufLogs } from './proto-records.js';
+import { ProtobufDecodeError } from './wire.js';
 
 /** The media types of OTLP/HTTP protobuf (the spec names the first; the second is the registered one). */
 export const PROTOBUF_TYPES = ['application/x-protobuf', 'application/protobuf'];
@@ -41,14 +42,14 @@ export function acceptOtlpProtobuf(scope: FastifyInstance): void {
 }
 
 /**
- * An OTLP/protobuf logs request as events: decoded straight into the records decode.ts makes of OTLP/JSON (a value
- * nested too deep: through the OTLP/JSON shape, which names its path), then mapped exactly as JSON is
- * (src/inlets/otlp/index.ts). Bytes that do not decode are refused whole (INVALID_OTLP, 400).
+ * An OTLP/protobuf logs request as events: decoded straight into the records decode.ts makes of OTLP/JSON
+ * (proto-records.ts), then mapped exactly as JSON is (src/inlets/otlp/index.ts). Bytes that do not decode are
+ * refused whole (INVALID_OTLP, 400); more records than maxBatchEvents, 413.
  */
 export function mapProtobufLogs(bytes: Uint8Array, options: { maxBatchEvents: number; receivedAt: number }): MappedLogs {
-  let message: Record<string, unknown>;
+  let records;
   try {
-    message = decodeExportLogsMessage(bytes, options.maxBatchEvents);
+    records = decodeProtobufLogs(bytes, options.maxBatchEvents);
   } catch (err) {
     if (err instanceof ProtobufDecodeError) {
       throw new LogaggError('INVALID_OTLP', { message: `Not an OTLP/protobuf logs request: ${err.message}`, cause: err });
@@ -56,6 +57,5 @@ export function mapProtobufLogs(bytes: Uint8Array, options: { maxBatchEvents: nu
     if (err instanceof TooManyRecordsError) throw new LogaggError('BATCH_TOO_LARGE', { message: err.message, cause: err });
     throw err;
   }
-  const records = recordsOfMessage(message, longText);
-  return records ? mapDecodedLogs(records, options) : mapLogsRequest(messageToJson(message), options);
+  return mapDecodedLogs(records, options);
 }

@@ -1,112 +1,230 @@
-import { MAX_PAYLOAD_DEPTH } from '../../schema/validate.js';
-import type { Attributes, Decoded, DecodedRecord, DecodedScope } from './decode.js';
+import type { Attributes, DecodedRecord, DecodedScope, RejectedRecord } from './decode.js';
+import { tooDeepReason, TooManyRecordsError } from './decode.js';
+import { anyValue, AttributeList, Deep, keyValue, merged, RECURSION_LIMIT, type Value } from './proto-values.js';
+import { LEN, uint64Text, VARINT, WireReader } from './wire.js';
 
-// A decoded protobufjs ExportLogsServiceRequest straight into decode.ts's DecodedRecords, without the OTLP/JSON
-// objects that proto.ts's messageToJson builds and decode.ts re-walks (most of the CPU and garbage of a protobuf
-// request). It must give exactly what decodeLogsRequest(messageToJson(message)) gives: the same precedence among
-// AnyValue fields, proto3's "absent" as an own property that protobufjs did not set, the same texts. protobufjs has
-// already checked every type, so nothing here can fail but a value nested too deep; that, rare, is left to the
-// JSON-shaped path (it names the path of the too-deep value): this returns undefined and the caller falls back.
+// An ExportLogsServiceRequest in protobuf, read in one pass straight into the records decode.ts makes of OTLP/JSON:
+// no message objects in between (docs/architecture.md, "OTLP/protobuf: a hand-written wire reader"). It gives what
+// protobufjs 8's decoding followed by the OTLP/JSON reading gives, records, values, rejections and their paths
+// (test/otlp/proto-records.test.ts checks it against them), so a record has one event_id in either encoding. Field
+// numbers are those of the vendored .proto files (./proto); proto3 semantics: a singular field sent twice keeps
+// the last value (a zero or empty one clears it), a message field sent twice merges, a wrong wire type is skipped.
 
-type Message = Record<string, unknown>;
+const tag = (field: number, wire: number): number => (field << 3) | wire;
+// LogRecord's fields as tags (field number and wire type), constants so its switch compiles to a jump table.
+const TIME = 0x09; // 1, fixed64
+const SEVERITY_NUMBER = 0x10; // 2, varint
+const SEVERITY_TEXT = 0x1a; // 3, length-delimited
+const BODY = 0x2a; // 5
+const ATTRIBUTES = 0x32; // 6
+const DROPPED = 0x38; // 7, varint
+const FLAGS = 0x45; // 8, fixed32
+const TRACE_ID = 0x4a; // 9
+const SPAN_ID = 0x52; // 10
+const OBSERVED_TIME = 0x59; // 11, fixed64
+const EVENT_NAME = 0x62; // 12
 
-const MAX_VALUE_DEPTH = MAX_PAYLOAD_DEPTH + 1;
+const EMPTY: Attributes = { plain: {}, canon: [] };
+const NO_SCOPE: DecodedScope = { name: '', version: '', attributes: EMPTY };
 
-class TooDeep extends Error {}
-
-const own = (message: Message, key: string): boolean => Object.hasOwn(message, key) && message[key] != null;
-const items = (message: Message, key: string): Message[] => (message[key] as Message[] | undefined) ?? [];
-
-function anyValue(any: Message, depth: number, longText: (value: unknown) => string): Decoded {
-  if (depth > MAX_VALUE_DEPTH) throw new TooDeep();
-  if (own(any, 'stringValue')) return { plain: any.stringValue, canon: ['s', any.stringValue] };
-  if (own(any, 'boolValue')) return { plain: any.boolValue, canon: ['b', any.boolValue] };
-  if (own(any, 'intValue')) {
-    const text = longText(any.intValue);
-    // As decode.ts: a safe integer is a JSON number in the payload; past 2^53 it stays the exact decimal text.
-    const asNumber = Number(text);
-    return { plain: Number.isSafeInteger(asNumber) ? asNumber : text, canon: ['i', text] };
-  }
-  if (own(any, 'doubleValue')) {
-    const value = any.doubleValue as number;
-    const plain = Number.isFinite(value) ? value : String(value);
-    return { plain, canon: ['d', plain] };
-  }
-  if (own(any, 'bytesValue')) {
-    const bytes = Buffer.from(any.bytesValue as Uint8Array).toString('base64');
-    return { plain: bytes, canon: ['y', bytes] };
-  }
-  if (own(any, 'arrayValue')) {
-    const values = items(any.arrayValue as Message, 'values').map((item) => anyValue(item, depth + 1, longText));
-    return { plain: values.map((v) => v.plain), canon: ['a', values.map((v) => v.canon)] };
-  }
-  if (own(any, 'kvlistValue')) {
-    const kv = attributes(items(any.kvlistValue as Message, 'values'), depth + 1, longText);
-    return { plain: kv.plain, canon: ['k', kv.canon] };
-  }
-  return { plain: null, canon: ['n'] };
+/** The records decoded so far, in request order, and the cap on their number. */
+interface Output {
+  records: Array<DecodedRecord | RejectedRecord>;
+  max: number;
 }
 
-function attributes(list: Message[], depth: number, longText: (value: unknown) => string): Attributes {
-  const plain: Record<string, unknown> = {};
-  const canon: Array<[string, unknown]> = [];
-  for (const kv of list) {
-    const key = own(kv, 'key') ? (kv.key as string) : '';
-    const decoded: Decoded = own(kv, 'value') ? anyValue(kv.value as Message, depth + 1, longText) : { plain: null, canon: ['n'] };
-    // defineProperty, not assignment, for "__proto__": that attribute is data, not the object's prototype.
-    if (key === '__proto__')
-      Object.defineProperty(plain, key, { value: decoded.plain, enumerable: true, writable: true, configurable: true });
-    else plain[key] = decoded.plain;
-    canon.push([key, decoded.canon]);
-  }
-  canon.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { plain, canon };
-}
-
-const text = (message: Message, key: string): string | undefined => (own(message, key) ? (message[key] as string) : undefined);
-const hex = (message: Message, key: string): string | undefined =>
-  own(message, key) ? Buffer.from(message[key] as Uint8Array).toString('hex') || undefined : undefined;
+const isRecord = (item: DecodedRecord | RejectedRecord): item is DecodedRecord => !('reason' in item);
+const rejection = (path: string): RejectedRecord => ({ path, reason: tooDeepReason(path) });
 
 /**
- * The records of a decoded ExportLogsServiceRequest, in request order, as decodeLogsRequest reads them from
- * OTLP/JSON; undefined when a value is nested too deep (the caller then takes the JSON-shaped path). The record
- * count was checked on the wire before decoding. `longText` writes a protobufjs 64-bit integer as decimal.
+ * The records of an ExportLogsServiceRequest in protobuf, in request order; a record holding a value nested too
+ * deep comes back rejected, naming the value's path as decode.ts does. Throws ProtobufDecodeError when the bytes
+ * are not such a request and TooManyRecordsError past `maxRecords`, counted as the records are met, before any is
+ * decoded past the cap.
  */
-export function recordsOfMessage(request: Message, longText: (value: unknown) => string): DecodedRecord[] | undefined {
-  const records: DecodedRecord[] = [];
-  try {
-    items(request, 'resourceLogs').forEach((resourceLogs, r) => {
-      const rawResource = own(resourceLogs, 'resource') ? (resourceLogs.resource as Message) : {};
-      const resource = attributes(items(rawResource, 'attributes'), 1, longText);
-      items(resourceLogs, 'scopeLogs').forEach((scopeLogs, s) => {
-        const rawScope = own(scopeLogs, 'scope') ? (scopeLogs.scope as Message) : {};
-        const scope: DecodedScope = {
-          name: text(rawScope, 'name') ?? '',
-          version: text(rawScope, 'version') ?? '',
-          attributes: attributes(items(rawScope, 'attributes'), 1, longText),
-        };
-        items(scopeLogs, 'logRecords').forEach((record, l) => {
-          records.push({
-            path: `/resourceLogs/${r}/scopeLogs/${s}/logRecords/${l}`,
-            resource,
-            scope,
-            timeUnixNano: own(record, 'timeUnixNano') ? longText(record.timeUnixNano) : '0',
-            observedTimeUnixNano: own(record, 'observedTimeUnixNano') ? longText(record.observedTimeUnixNano) : '0',
-            severityNumber: own(record, 'severityNumber') ? (record.severityNumber as number) : undefined,
-            severityText: text(record, 'severityText'),
-            body: own(record, 'body') ? anyValue(record.body as Message, 1, longText) : undefined,
-            attributes: attributes(items(record, 'attributes'), 1, longText),
-            traceId: hex(record, 'traceId'),
-            spanId: hex(record, 'spanId'),
-            flags: own(record, 'flags') ? (record.flags as number) : undefined,
-            eventName: text(record, 'eventName') || undefined,
-          });
-        });
-      });
-    });
-  } catch (err) {
-    if (err instanceof TooDeep) return undefined;
-    throw err;
+export function decodeProtobufLogs(bytes: Uint8Array, maxRecords: number): Array<DecodedRecord | RejectedRecord> {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new WireReader(buf, RECURSION_LIMIT);
+  const out: Output = { records: [], max: maxRecords };
+  const end = buf.length;
+  let index = 0;
+  while (r.pos < end) {
+    const t = r.tag(end);
+    if (t === tag(1, LEN)) resourceLogs(r, r.delimited(end), 1, `/resourceLogs/${index++}`, out);
+    else r.skip(t & 7, t >>> 3, end, 0);
   }
-  return records;
+  return out.records;
+}
+
+/** Resource and EntityRef contents logagg does not keep are still read, so what protobufjs refuses is refused. */
+function resourceLogs(r: WireReader, end: number, depth: number, path: string, out: Output): void {
+  r.enter(depth);
+  const first = out.records.length;
+  const list = new AttributeList();
+  let scopes = 0;
+  while (r.pos < end) {
+    const t = r.tag(end);
+    if (t === tag(1, LEN)) resource(r, r.delimited(end), depth + 1, list);
+    else if (t === tag(2, LEN)) scopeLogs(r, r.delimited(end), depth + 1, `${path}/scopeLogs/${scopes++}`, out);
+    else if (t === tag(3, LEN))
+      r.string(end); // schema_url
+    else r.skip(t & 7, t >>> 3, end, depth);
+  }
+  const attributes = list.finish();
+  const { records } = out;
+  for (let i = first; i < records.length; i++) {
+    const record = records[i] as DecodedRecord | RejectedRecord;
+    // As decode.ts: the resource's rejection first, then the scope's, then the record's own.
+    if (attributes instanceof Deep) records[i] = rejection(`${path}/resource/attributes${attributes.suffix}`);
+    else if (isRecord(record)) record.resource = attributes;
+  }
+}
+
+function resource(r: WireReader, end: number, depth: number, list: AttributeList): void {
+  r.enter(depth);
+  while (r.pos < end) {
+    const t = r.tag(end);
+    if (t === tag(1, LEN)) keyValue(r, r.delimited(end), depth + 1, 1, list);
+    else if (t === tag(2, VARINT))
+      r.uint32(end); // dropped_attributes_count
+    else if (t === tag(3, LEN)) entityRef(r, r.delimited(end), depth + 1);
+    else r.skip(t & 7, t >>> 3, end, depth);
+  }
+}
+
+function entityRef(r: WireReader, end: number, depth: number): void {
+  r.enter(depth);
+  while (r.pos < end) {
+    const t = r.tag(end);
+    // schema_url, type, id_keys, description_keys: all strings.
+    if ((t & 7) === LEN && t >>> 3 >= 1 && t >>> 3 <= 4) r.string(end);
+    else r.skip(t & 7, t >>> 3, end, depth);
+  }
+}
+
+function scopeLogs(r: WireReader, end: number, depth: number, path: string, out: Output): void {
+  r.enter(depth);
+  const first = out.records.length;
+  let name = '';
+  let version = '';
+  const list = new AttributeList();
+  let index = 0;
+  while (r.pos < end) {
+    const t = r.tag(end);
+    if (t === tag(1, LEN)) {
+      // InstrumentationScope, merged field by field when sent twice.
+      const stop = r.delimited(end);
+      r.enter(depth + 1);
+      while (r.pos < stop) {
+        const s = r.tag(stop);
+        if (s === tag(1, LEN)) name = r.string(stop);
+        else if (s === tag(2, LEN)) version = r.string(stop);
+        else if (s === tag(3, LEN)) keyValue(r, r.delimited(stop), depth + 2, 1, list);
+        else if (s === tag(4, VARINT))
+          r.uint32(stop); // dropped_attributes_count
+        else r.skip(s & 7, s >>> 3, stop, depth + 1);
+      }
+    } else if (t === tag(2, LEN)) {
+      if (out.records.length === out.max) throw new TooManyRecordsError(out.max);
+      out.records.push(logRecord(r, r.delimited(end), depth + 1, `${path}/logRecords/${index++}`));
+    } else if (t === tag(3, LEN))
+      r.string(end); // schema_url
+    else r.skip(t & 7, t >>> 3, end, depth);
+  }
+  const attributes = list.finish();
+  const scope: DecodedScope = attributes instanceof Deep ? NO_SCOPE : { name, version, attributes };
+  const { records } = out;
+  for (let i = first; i < records.length; i++) {
+    const record = records[i] as DecodedRecord | RejectedRecord;
+    if (attributes instanceof Deep) records[i] = rejection(`${path}/scope/attributes${attributes.suffix}`);
+    else if (isRecord(record)) record.scope = scope;
+  }
+}
+
+/** A bytes field as OTLP/JSON writes trace and span ids: hex, not base64; empty is absent. */
+function hex(r: WireReader, end: number): string | undefined {
+  const start = r.bytes(end);
+  return r.buf.toString('hex', start, r.pos) || undefined;
+}
+
+function logRecord(r: WireReader, end: number, depth: number, path: string): DecodedRecord | RejectedRecord {
+  r.enter(depth);
+  let timeUnixNano = '0';
+  let observedTimeUnixNano = '0';
+  let severityNumber: number | undefined;
+  let severityText: string | undefined;
+  let body: Value | undefined;
+  let bodies: Array<[number, number]> | undefined;
+  const list = new AttributeList();
+  let flags: number | undefined;
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  let eventName: string | undefined;
+  while (r.pos < end) {
+    const t = r.tag(end);
+    switch (t) {
+      case TIME:
+        r.fixed64(end);
+        timeUnixNano = uint64Text(r.low, r.high);
+        continue;
+      case OBSERVED_TIME:
+        r.fixed64(end);
+        observedTimeUnixNano = uint64Text(r.low, r.high);
+        continue;
+      case SEVERITY_NUMBER:
+        severityNumber = r.uint32(end) | 0 || undefined;
+        continue;
+      case SEVERITY_TEXT:
+        severityText = r.string(end) || undefined;
+        continue;
+      case BODY: {
+        const stop = r.delimited(end);
+        const start = r.pos;
+        if (bodies === undefined) body = anyValue(r, stop, depth + 1, 1);
+        else r.pos = stop;
+        (bodies ??= []).push([start, stop]);
+        continue;
+      }
+      case ATTRIBUTES:
+        keyValue(r, r.delimited(end), depth + 1, 1, list);
+        continue;
+      case DROPPED:
+        r.uint32(end); // dropped_attributes_count
+        continue;
+      case FLAGS:
+        flags = r.fixed32(end) || undefined;
+        continue;
+      case TRACE_ID:
+        traceId = hex(r, end);
+        continue;
+      case SPAN_ID:
+        spanId = hex(r, end);
+        continue;
+      case EVENT_NAME:
+        eventName = r.string(end) || undefined;
+        continue;
+      default:
+        r.skip(t & 7, t >>> 3, end, depth);
+    }
+  }
+  if (bodies !== undefined && bodies.length > 1) body = merged(r, bodies, (m, stop) => anyValue(m, stop, depth + 1, 1));
+  // As decode.ts reads a record: the body before the attributes.
+  if (body instanceof Deep) return rejection(`${path}/body${body.suffix}`);
+  const attributes = list.finish();
+  if (attributes instanceof Deep) return rejection(`${path}/attributes${attributes.suffix}`);
+  return {
+    path,
+    resource: EMPTY,
+    scope: NO_SCOPE,
+    timeUnixNano,
+    observedTimeUnixNano,
+    severityNumber,
+    severityText,
+    body,
+    attributes,
+    traceId,
+    spanId,
+    flags,
+    eventName,
+  };
 }
