@@ -67,7 +67,7 @@ export const durableFsyncExtension: Extension = {
   },
 };
 
-function fsyncPath(path: string): void {
+export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { LogaggError } from '../errors.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { Engine, QueryFn } from './engine.js';
+import { type ClusterCreated, createClusterIfMissing } from './pglite-create.js';
 import { DiskGuard } from './pglite-disk.js';
 import type { WireError, WorkerCall, WorkerInit, WorkerReply, WorkerRequest } from './pglite-protocol.js';
 
@@ -11,8 +12,8 @@ export interface PgliteEngineOptions {
   dataDir: string;
   /** Flush every commit to disk before it is reported (default). Off trades power-cut safety for speed. */
   sync?: boolean;
-  /** Called once open, with how long opening (including crash recovery) took. */
-  onOpen?: (info: { openMs: number; recoveredFromCrash: boolean }) => void;
+  /** Called once open, with how long opening (including crash recovery, or creating the cluster) took. */
+  onOpen?: (info: { openMs: number; recoveredFromCrash: boolean; created?: ClusterCreated }) => void;
   /** EMBEDDED_STATEMENT_TIMEOUT_MS: a statement running longer gets the engine restarted (default 30 s). */
   statementTimeoutMs?: number;
   /** MIN_FREE_DISK_MB: writes are refused with STORE_FULL below this much free space in dataDir (default 64; 0 off). */
@@ -25,14 +26,20 @@ export interface PgliteEngineOptions {
 // bench --server source). tsx 4 registers its loader in the main thread only on Node 20, so a .ts worker first
 // registers it for itself.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
+/**
+ * The engine thread's young generation: by default it grows to 16 MiB semi-spaces filled with PGlite's
+ * per-statement garbage and holds the ArrayBuffers behind it until a scavenge; 4 MiB took its heap from 45–56 to
+ * 18–22 MiB under load (docs/performance.md, "The embedded store's memory").
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 const WORKER_URL = new URL(FROM_SOURCE ? './pglite-worker.ts' : './pglite-worker.js', import.meta.url);
 const newWorker = (workerData: WorkerInit): Worker =>
   FROM_SOURCE
     ? new Worker(
         `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`,
-        { eval: true, workerData },
+        { eval: true, workerData, resourceLimits: WORKER_LIMITS },
       )
-    : new Worker(WORKER_URL, { workerData });
+    : new Worker(WORKER_URL, { workerData, resourceLimits: WORKER_LIMITS });
 const BACKOFF_MS = { first: 100, max: 5000 };
 
 interface Running {
@@ -174,14 +181,20 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
   };
 
   const started = performance.now();
+  let created: ClusterCreated | undefined;
   try {
+    created = await createClusterIfMissing(options.dataDir, init.pgdata, init.sync);
     running = await startWorker(init, onReply, onExit);
   } catch (err) {
     // The worker closes an engine it refused (not durable) before it fails, so the lock can go.
     lock.release();
     throw new LogaggError('STORE_FAILED', { message: `Could not open the embedded store in ${options.dataDir}`, cause: err });
   }
-  options.onOpen?.({ openMs: Math.round(performance.now() - started), recoveredFromCrash: lock.tookOverStale });
+  options.onOpen?.({
+    openMs: Math.round(performance.now() - started),
+    recoveredFromCrash: lock.tookOverStale,
+    ...(created ? { created } : {}),
+  });
 
   const query: QueryFn = async <R>(text: string, params?: readonly unknown[]) =>
     (await send({ op: 'query', text, params: params as unknown[] | undefined })) as R[];
