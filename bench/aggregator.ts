@@ -10,7 +10,8 @@ import pg from 'pg';
 /** How the aggregator child is started: the built dist/server.js (what ships) or src/server.ts through tsx. */
 export type ServerEntry = 'dist' | 'source';
 
-export type BenchStore = { kind: 'postgres'; adminUrl: string } | { kind: 'pglite' };
+/** A postgres store gets a fresh scratch database, dropped on stop, unless `databaseUrl` names one to join (a replica). */
+export type BenchStore = { kind: 'postgres'; adminUrl: string; databaseUrl?: string } | { kind: 'pglite' };
 
 export interface Aggregator {
   url: string;
@@ -83,7 +84,13 @@ export async function startAggregator(
   nodeArgs: readonly string[] = [],
 ): Promise<Aggregator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'logagg-bench-'));
-  const database = store.kind === 'postgres' ? await createScratchDatabase(store.adminUrl, 'run') : undefined;
+  const joined = store.kind === 'postgres' ? store.databaseUrl : undefined;
+  const database =
+    joined !== undefined
+      ? { url: joined, drop: () => Promise.resolve() }
+      : store.kind === 'postgres'
+        ? await createScratchDatabase(store.adminUrl, 'run')
+        : undefined;
   const port = await freePort();
   const args = [...nodeArgs, ...(entry === 'dist' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])];
   const child = spawn(process.execPath, args, {

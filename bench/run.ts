@@ -14,15 +14,19 @@ import { ndjsonIngestScenario } from './scenarios/ndjson-ingest.bench.js';
 import { otlpIngestScenario } from './scenarios/otlp-ingest.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
+import { replicasScenario } from './scenarios/replicas.bench.js';
 import { retentionScenario } from './scenarios/retention.bench.js';
 import { searchScenario } from './scenarios/search.bench.js';
 import { singleIngestScenario } from './scenarios/single-ingest.bench.js';
+import { streamLatencyScenario } from './scenarios/stream-latency.bench.js';
 import { topicsScenario } from './scenarios/topics.bench.js';
 
 // Raw ceiling first: the ingest scenarios report their share of it.
 const SCENARIOS: readonly Scenario[] = [
   rawCeilingScenario,
   batchedIngestScenario,
+  replicasScenario,
+  streamLatencyScenario,
   ndjsonIngestScenario,
   esBulkScenario,
   lokiPushScenario,

@@ -56,6 +56,12 @@ export function meets(f: Figure): boolean | undefined {
 
 export const POSTGRES = (ctx: BenchContext): BenchStore => ({ kind: 'postgres', adminUrl: ctx.adminUrl });
 
+/** The database of a running PostgreSQL aggregator, for a second replica to join. */
+export function replicaOf(ctx: BenchContext, first: Aggregator): BenchStore {
+  if (first.databaseUrl === undefined) throw new Error('a replica needs a PostgreSQL aggregator to join');
+  return { kind: 'postgres', adminUrl: ctx.adminUrl, databaseUrl: first.databaseUrl };
+}
+
 /** Runs the publisher once against a fresh aggregator; returns its report and the server's peak RSS. */
 export async function publishOnce(
   ctx: BenchContext,

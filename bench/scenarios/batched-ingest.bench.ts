@@ -20,7 +20,7 @@ export const batchedIngestScenario: Scenario = {
                 '÷ raw ceiling',
                 'ratio',
                 rate.map((r) => r / ceiling),
-                { op: '>=', value: 0.6 },
+                { op: '>=', value: 0.7 },
               ),
             ]
           : []),

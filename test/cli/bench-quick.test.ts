@@ -29,6 +29,8 @@ describe('npm run bench:quick', { timeout: 300_000 }, () => {
       for (const title of [
         'Raw ceiling',
         'Batched ingest (PostgreSQL)',
+        'Replicas: 2 vs 1 (PostgreSQL)',
+        'Commit to live subscriber (PostgreSQL, 2 replicas)',
         'Single-event ingest',
         "Brief's workload",
         'Query latency',
