@@ -85,4 +85,5 @@ export const LokiVolumeQuerySchema = Type.Object({
   limit: text('Most volumes to return (default 100)'),
   targetLabels: text('Comma-separated labels to group by (default: the labels the selector names)', 1024),
   aggregateBy: text('series (default: one volume per label set) or labels (one per label name and value)'),
+  step: text('volume_range: between evaluations, float seconds or a duration (60000ms, 1m)'),
 });

@@ -156,6 +156,36 @@ for (const kind of storeKinds()) {
       assert.equal(wrong.body.error, 'BAD_REQUEST');
     });
 
+    test('index/volume_range: a matrix of bytes per step window (t − step, t], largest series first', async () => {
+      const selector = encodeURIComponent('{service_name=~".+"}');
+      const reply = await read(`/loki/api/v1/index/volume_range?query=${selector}&start=${ns(0)}&end=${ns(120)}&step=60`);
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const data = reply.body.data as { resultType: string; result: unknown };
+      assert.equal(data.resultType, 'matrix');
+      // (−60, 0]: e1; (0, 60]: e2, e4, e5, e6 (api) and e3 (worker); (60, 120]: e8 (api) and e7 (worker).
+      assert.deepEqual(data.result, [
+        {
+          metric: { service_name: 'api' },
+          values: [
+            [T0, '16'],
+            [T0 + 60, '125'],
+            [T0 + 120, '8'],
+          ],
+        },
+        {
+          metric: { service_name: 'worker' },
+          values: [
+            [T0 + 60, '14'],
+            [T0 + 120, '29'],
+          ],
+        },
+      ]);
+      const byLabel = await read(
+        `/loki/api/v1/index/volume_range?query=${encodeURIComponent('{topic="auth"}')}&targetLabels=topic,source&aggregateBy=labels&start=${ns(0)}&end=${ns(120)}&step=120&limit=1`,
+      );
+      assert.deepEqual((byLabel.body.data as { result: unknown }).result, [{ metric: { topic: 'auth' }, values: [[T0 + 120, '51']] }]);
+    });
+
     test('buildinfo answers a Loki version', async () => {
       const reply = await read('/loki/api/v1/status/buildinfo');
       assert.equal(reply.status, 200);
@@ -203,6 +233,7 @@ for (const kind of storeKinds()) {
         '/loki/api/v1/status/buildinfo',
         '/loki/api/v1/index/stats?query=%7Btopic%3D%22a%22%7D',
         '/loki/api/v1/index/volume?query=%7Btopic%3D%22a%22%7D',
+        '/loki/api/v1/index/volume_range?query=%7Btopic%3D%22a%22%7D',
       ]) {
         const response = await fetch(`${server.url}${path}`);
         assert.equal(response.status, 401, path);

@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LogaggError } from '../../../errors.js';
+import type { LogExpr } from '../../../query/logql/ast.js';
 import { parseLogql } from '../../../query/logql/parse.js';
 import type { Predicate } from '../../../query/predicate.js';
 import { selectorPredicate, STREAM_LABELS } from '../../../query/logql/stream.js';
@@ -24,11 +25,11 @@ export const MAX_LABEL_VALUES = 5000;
  * A `query`/`match[]` parameter as a Predicate (false: matches nothing) and the label names its matchers name: a
  * stream selector only (a pipeline is refused, as Loki does).
  */
-export function parseSelector(query: string | undefined): { where: Predicate | false; names: string[] } {
+export function parseSelector(query: string | undefined): { where: Predicate | false; names: string[]; log?: LogExpr } {
   if (query === undefined || query === '') return { where: { kind: 'all', of: [] }, names: [] };
   const expr = parseLogql(query);
   if (expr.kind !== 'log' || expr.stages.length > 0) throw new LogaggError('BAD_REQUEST', { message: 'only label matchers are supported' });
-  return { where: selectorPredicate(expr.selector), names: [...new Set(expr.selector.map((m) => m.name))] };
+  return { where: selectorPredicate(expr.selector), names: [...new Set(expr.selector.map((m) => m.name))], log: expr };
 }
 
 const selectorOf = (query: string | undefined): Predicate | false => parseSelector(query).where;

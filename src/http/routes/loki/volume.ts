@@ -1,6 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LogaggError } from '../../../errors.js';
+import type { SampleExpr } from '../../../query/logql/ast.js';
+import { evaluateMetric } from '../../../query/logql/evaluate.js';
+import type { Series } from '../../../query/logql/series.js';
 import { STREAM_LABELS, streamLabelValue } from '../../../query/logql/stream.js';
 import { ErrorBodySchema } from '../../../schema/error.js';
 import {
@@ -11,7 +14,8 @@ import {
 } from '../../../schema/loki-read.js';
 import type { Store, StreamTotal } from '../../../store/index.js';
 import { boundsUs, MAX_LABEL_VALUES, parseSelector } from './labels.js';
-import { parseBounds } from './params.js';
+import { encodeMetric } from './encode.js';
+import { parseBounds, parseSteps } from './params.js';
 
 /** Loki's default number of volumes (limits.volume_max_series is larger; logagg keeps one bound). */
 const DEFAULT_VOLUME_LIMIT = 100;
@@ -40,6 +44,22 @@ function parseVolumeLimit(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_VOLUME_LIMIT;
   if (!/^[0-9]+$/.test(value) || Number(value) <= 0) throw bad(`could not parse 'limit' parameter: ${JSON.stringify(value)}`);
   return Math.min(Number(value), MAX_LABEL_VALUES);
+}
+
+/** true for aggregateBy=labels, false for series (the default). */
+function parseAggregateBy(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'series') return false;
+  if (value === 'labels') return true;
+  throw bad(`invalid aggregateBy '${value}': series or labels`);
+}
+
+/** targetLabels (comma-separated), else the labels the selector names, else every stream label. */
+function targetsOf(targetLabels: string | undefined, names: string[]): string[] {
+  const given = (targetLabels ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  return given.length > 0 ? given : names.length > 0 ? names : [...STREAM_LABELS];
 }
 
 /** Bytes per group of streams: by the target labels together (series) or by each label and value (labels). */
@@ -99,20 +119,57 @@ export function lokiVolumeRoutes(fastify: FastifyInstance, store: Store): void {
     },
     async (request) => {
       const query = request.query;
-      const aggregateBy = query.aggregateBy ?? 'series';
-      if (aggregateBy !== 'series' && aggregateBy !== 'labels') throw bad(`invalid aggregateBy '${aggregateBy}': series or labels`);
+      const byLabels = parseAggregateBy(query.aggregateBy);
       const limit = parseVolumeLimit(query.limit);
       const { rows, names } = await totals(store, query);
-      const given = (query.targetLabels ?? '')
-        .split(',')
-        .map((name) => name.trim())
-        .filter((name) => name !== '');
-      const targets = given.length > 0 ? given : names.length > 0 ? names : [...STREAM_LABELS];
+      const targets = targetsOf(query.targetLabels, names);
       const seconds = Number(parseBounds(query).endNs / 1_000_000n) / 1000;
-      const result = volumes(rows, targets, aggregateBy === 'labels')
+      const result = volumes(rows, targets, byLabels)
         .slice(0, limit)
         .map((volume) => ({ metric: volume.metric, value: [seconds, volume.bytes.toString()] }));
       return { status: 'success' as const, data: { resultType: 'vector', result } };
+    },
+  );
+  app.get(
+    '/loki/api/v1/index/volume_range',
+    {
+      schema: {
+        summary: 'Bytes per label set of a selector, per step (Loki API)',
+        description: 'sum by (targets) (bytes_over_time(selector[step])), as a `matrix` (docs/query.md).',
+        tags: ['loki'],
+        querystring: LokiVolumeQuerySchema,
+        response: { 200: LokiQueryResponseSchema, '4xx': ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      const byLabels = parseAggregateBy(query.aggregateBy);
+      const limit = parseVolumeLimit(query.limit);
+      const { log, names } = parseSelector(query.query);
+      const { startNs, endNs } = parseBounds(query);
+      const steps = parseSteps(query.step, startNs, endNs);
+      const targets = targetsOf(query.targetLabels, names);
+      if (log === undefined) throw bad('a stream selector is required');
+      // The evaluator's own metric query: each step's window is (t − step, t], as for bytes_over_time.
+      const range: SampleExpr = { kind: 'range', op: 'bytes_over_time', log, rangeNs: Number(steps.stepNs), pos: 0 };
+      const series: Series[] = [];
+      for (const labels of byLabels ? targets.map((target) => [target]) : [targets]) {
+        const grouping = { without: false, labels };
+        const value = await evaluateMetric(
+          store.logql,
+          { kind: 'vectorAgg', op: 'sum', grouping, param: undefined, expr: range, pos: 0 },
+          steps,
+        );
+        if (value.kind === 'vector') series.push(...value.series.filter((one) => !byLabels || one.labels.size > 0));
+      }
+      const total = (one: Series) => one.values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
+      const largest = series
+        .map((one) => ({ one, bytes: total(one) }))
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, limit)
+        .map(({ one }) => one);
+      const { result } = encodeMetric({ kind: 'vector', series: largest }, steps, false);
+      return { status: 'success' as const, data: { resultType: 'matrix', result } };
     },
   );
 }
