@@ -69,3 +69,21 @@ export const LokiBuildInfoSchema = Type.Object({
 export const LokiQueryResponseSchema = Type.Unsafe<{ status: 'success'; data: Record<string, unknown> }>({
   description: 'Loki query response: {"status": "success", "data": {"resultType", "result", "stats"}}',
 });
+
+export const LokiIndexStatsResponseSchema = Type.Object({
+  streams: Type.Integer(),
+  chunks: Type.Integer(),
+  bytes: Type.Integer(),
+  entries: Type.Integer(),
+});
+
+export const LokiVolumeQuerySchema = Type.Object({
+  query: Type.String({ minLength: 1, maxLength: MAX_QUERY_LENGTH, description: 'A stream selector' }),
+  start: time('Start, inclusive (default: an hour before end)'),
+  end: time('End, exclusive (default: now)'),
+  since: text('Instead of start: this long before end'),
+  limit: text('Most volumes to return (default 100)'),
+  targetLabels: text('Comma-separated labels to group by (default: the labels the selector names)', 1024),
+  aggregateBy: text('series (default: one volume per label set) or labels (one per label name and value)'),
+  step: text('volume_range: between evaluations, float seconds or a duration (60000ms, 1m)'),
+});

@@ -38,7 +38,7 @@ import {
 
 export { copyEmbeddedToPostgres } from './copy.js';
 export type { InsertedRow } from './sql.js';
-export type { CountRow, EntryRow, LogqlReader } from './logql.js';
+export type { CountRow, EntryRow, LogqlReader, StreamTotal } from './logql.js';
 export type { StoreKind } from '../schema/store-kind.js';
 
 /** One page of GET /events, already rendered as a JSON array in ascending seq order. */

@@ -178,3 +178,16 @@ ORDER BY topic, source LIMIT $${params.length}::int`,
     params,
   };
 }
+
+/** Entries and line bytes per stream (topic, source) among events in [from, to), at most `limit` streams. */
+export function streamTotalsSql(where: Predicate, fromUs: string, toUs: string, limit: number): { text: string; params: unknown[] } {
+  const params: unknown[] = [fromUs, toUs];
+  const condition = compilePredicate(where, params);
+  params.push(limit);
+  return {
+    text: `SELECT topic, source, count(*)::text AS entries, coalesce(sum(octet_length(${LINE_SQL})), 0)::text AS bytes FROM events
+WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition}
+GROUP BY topic, source ORDER BY topic, source LIMIT $${params.length}::int`,
+    params,
+  };
+}

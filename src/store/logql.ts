@@ -9,6 +9,7 @@ import {
   entryScanSql,
   labelValuesSql,
   seriesSql,
+  streamTotalsSql,
 } from './logql-sql.js';
 import { translateQueryError } from './predicate-sql.js';
 
@@ -24,6 +25,16 @@ export interface LogqlReader {
   labelValues(column: 'topic' | 'source', where: Predicate, fromUs: string, toUs: string, limit: number): Promise<string[]>;
   /** Distinct (topic, source) of matching events in [from, to), at most `limit`, sorted. */
   series(where: Predicate, fromUs: string, toUs: string, limit: number): Promise<Array<{ topic: string; source: string }>>;
+  /** Entries and line bytes per stream of matching events in [from, to), at most `limit` streams, sorted. */
+  streamTotals(where: Predicate, fromUs: string, toUs: string, limit: number): Promise<StreamTotal[]>;
+}
+
+export interface StreamTotal {
+  topic: string;
+  source: string;
+  /** Counts as decimal text (bigint in SQL). */
+  entries: string;
+  bytes: string;
 }
 
 export function createLogqlReader(engine: Engine): LogqlReader {
@@ -42,5 +53,6 @@ export function createLogqlReader(engine: Engine): LogqlReader {
       return rows.map((row) => row.value);
     },
     series: (where, fromUs, toUs, limit) => run<{ topic: string; source: string }>(seriesSql(where, fromUs, toUs, limit)),
+    streamTotals: (where, fromUs, toUs, limit) => run<StreamTotal>(streamTotalsSql(where, fromUs, toUs, limit)),
   };
 }

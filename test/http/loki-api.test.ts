@@ -110,6 +110,82 @@ for (const kind of storeKinds()) {
       assert.deepEqual(series.body, { status: 'success', data: [{ service_name: 'api', source: 'api', topic: 'auth' }] });
     });
 
+    // Line bytes (UTF-8): shop/api e1 16 + e2 24 + e5 34 + e6 24 = 98; shop/worker e3 14 + e7 29 = 43; auth/api e4 43 + e8 8 = 51.
+    test('index/stats: streams, chunks, bytes and entries of a selector in [start, end)', async () => {
+      const shop = encodeURIComponent('{topic="shop"}');
+      assert.deepEqual((await read(`/loki/api/v1/index/stats?query=${shop}&${span}`)).body, {
+        streams: 2,
+        chunks: 2,
+        bytes: 141,
+        entries: 6,
+      });
+      // end is exclusive: e5 and e6 at 60 s are outside [0, 60).
+      const early = await read(`/loki/api/v1/index/stats?query=${shop}&start=${ns(0)}&end=${ns(60)}`);
+      assert.deepEqual(early.body, { streams: 2, chunks: 2, bytes: 54, entries: 3 });
+      const all = await read(`/loki/api/v1/index/stats?query=${encodeURIComponent('{topic=~".+"}')}&${span}`);
+      assert.deepEqual(all.body, { streams: 3, chunks: 3, bytes: 192, entries: 8 });
+      const none = await read(`/loki/api/v1/index/stats?query=${encodeURIComponent('{topic="nope"}')}&${span}`);
+      assert.deepEqual(none.body, { streams: 0, chunks: 0, bytes: 0, entries: 0 });
+    });
+
+    test("index/volume: bytes by the selector's labels, by targetLabels, or by each label; largest first; limit", async () => {
+      const volume = async (params: string) => {
+        const reply = await read(`/loki/api/v1/index/volume?${span}&${params}`);
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        assert.deepEqual(Object.keys(reply.body), ['status', 'data']);
+        const data = reply.body.data as { resultType: string; result: unknown };
+        assert.equal(data.resultType, 'vector');
+        return data.result;
+      };
+      const at = T0 + 121;
+      assert.deepEqual(await volume(`query=${encodeURIComponent('{service_name=~".+"}')}`), [
+        { metric: { service_name: 'api' }, value: [at, '149'] },
+        { metric: { service_name: 'worker' }, value: [at, '43'] },
+      ]);
+      assert.deepEqual(await volume(`query=${encodeURIComponent('{topic=~".+"}')}&targetLabels=topic,source&limit=2`), [
+        { metric: { topic: 'shop', source: 'api' }, value: [at, '98'] },
+        { metric: { topic: 'auth', source: 'api' }, value: [at, '51'] },
+      ]);
+      assert.deepEqual(await volume(`query=${encodeURIComponent('{topic="shop"}')}&targetLabels=topic,service_name&aggregateBy=labels`), [
+        { metric: { topic: 'shop' }, value: [at, '141'] },
+        { metric: { service_name: 'api' }, value: [at, '98'] },
+        { metric: { service_name: 'worker' }, value: [at, '43'] },
+      ]);
+      const wrong = await read(`/loki/api/v1/index/volume?query=${encodeURIComponent('{topic="shop"}')}&aggregateBy=streams`);
+      assert.equal(wrong.status, 400);
+      assert.equal(wrong.body.error, 'BAD_REQUEST');
+    });
+
+    test('index/volume_range: a matrix of bytes per step window (t − step, t], largest series first', async () => {
+      const selector = encodeURIComponent('{service_name=~".+"}');
+      const reply = await read(`/loki/api/v1/index/volume_range?query=${selector}&start=${ns(0)}&end=${ns(120)}&step=60`);
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const data = reply.body.data as { resultType: string; result: unknown };
+      assert.equal(data.resultType, 'matrix');
+      // (−60, 0]: e1; (0, 60]: e2, e4, e5, e6 (api) and e3 (worker); (60, 120]: e8 (api) and e7 (worker).
+      assert.deepEqual(data.result, [
+        {
+          metric: { service_name: 'api' },
+          values: [
+            [T0, '16'],
+            [T0 + 60, '125'],
+            [T0 + 120, '8'],
+          ],
+        },
+        {
+          metric: { service_name: 'worker' },
+          values: [
+            [T0 + 60, '14'],
+            [T0 + 120, '29'],
+          ],
+        },
+      ]);
+      const byLabel = await read(
+        `/loki/api/v1/index/volume_range?query=${encodeURIComponent('{topic="auth"}')}&targetLabels=topic,source&aggregateBy=labels&start=${ns(0)}&end=${ns(120)}&step=120&limit=1`,
+      );
+      assert.deepEqual((byLabel.body.data as { result: unknown }).result, [{ metric: { topic: 'auth' }, values: [[T0 + 120, '51']] }]);
+    });
+
     test('buildinfo answers a Loki version', async () => {
       const reply = await read('/loki/api/v1/status/buildinfo');
       assert.equal(reply.status, 200);
@@ -155,6 +231,9 @@ for (const kind of storeKinds()) {
         '/loki/api/v1/label/topic/values',
         '/loki/api/v1/series',
         '/loki/api/v1/status/buildinfo',
+        '/loki/api/v1/index/stats?query=%7Btopic%3D%22a%22%7D',
+        '/loki/api/v1/index/volume?query=%7Btopic%3D%22a%22%7D',
+        '/loki/api/v1/index/volume_range?query=%7Btopic%3D%22a%22%7D',
       ]) {
         const response = await fetch(`${server.url}${path}`);
         assert.equal(response.status, 401, path);

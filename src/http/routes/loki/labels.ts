@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LogaggError } from '../../../errors.js';
+import type { LogExpr } from '../../../query/logql/ast.js';
 import { parseLogql } from '../../../query/logql/parse.js';
 import type { Predicate } from '../../../query/predicate.js';
 import { selectorPredicate, STREAM_LABELS } from '../../../query/logql/stream.js';
@@ -20,15 +21,20 @@ import { ceilDiv } from '../../../query/logql/scan.js';
 /** Label values or series one request lists at most; more is refused (LOGQL_LIMIT), never cut short silently. */
 export const MAX_LABEL_VALUES = 5000;
 
-/** A `query`/`match[]` parameter as a Predicate: a stream selector only (a pipeline is refused, as Loki does). */
-function selectorOf(query: string | undefined): Predicate | false {
-  if (query === undefined || query === '') return { kind: 'all', of: [] };
+/**
+ * A `query`/`match[]` parameter as a Predicate (false: matches nothing) and the label names its matchers name: a
+ * stream selector only (a pipeline is refused, as Loki does).
+ */
+export function parseSelector(query: string | undefined): { where: Predicate | false; names: string[]; log?: LogExpr } {
+  if (query === undefined || query === '') return { where: { kind: 'all', of: [] }, names: [] };
   const expr = parseLogql(query);
   if (expr.kind !== 'log' || expr.stages.length > 0) throw new LogaggError('BAD_REQUEST', { message: 'only label matchers are supported' });
-  return selectorPredicate(expr.selector);
+  return { where: selectorPredicate(expr.selector), names: [...new Set(expr.selector.map((m) => m.name))], log: expr };
 }
 
-function boundsUs(query: { start?: string; end?: string; since?: string }): [string, string] {
+const selectorOf = (query: string | undefined): Predicate | false => parseSelector(query).where;
+
+export function boundsUs(query: { start?: string; end?: string; since?: string }): [string, string] {
   const { startNs, endNs } = parseBounds(query);
   return [ceilDiv(startNs, 1000n).toString(), ceilDiv(endNs, 1000n).toString()];
 }

@@ -1,5 +1,7 @@
 import { LogaggError } from '../../../errors.js';
 import { parsePromDuration } from '../../../query/logql/duration.js';
+import type { Steps } from '../../../query/logql/evaluate.js';
+import { MAX_POINTS } from '../../../query/logql/series.js';
 
 /**
  * The Loki read API's parameters, read as Loki reads them (grafana/loki pkg/loghttp/params.go): times as an
@@ -78,6 +80,18 @@ export function parseStep(value: string | undefined, startNs: bigint, endNs: big
   // Go's time.Duration truncates to whole nanoseconds, so a step under 1 ns is a zero step too.
   if (Math.trunc(ns) <= 0) throw bad('zero or negative query resolution step widths are not accepted. Try a positive integer');
   return BigInt(Math.trunc(ns));
+}
+
+/** The evaluation times of a range request: start, start + step, … up to end; at most MAX_POINTS of them. */
+export function parseSteps(step: string | undefined, startNs: bigint, endNs: bigint): Steps {
+  const stepNs = parseStep(step, startNs, endNs);
+  const count = (endNs - startNs) / stepNs + 1n;
+  if (count > BigInt(MAX_POINTS)) {
+    throw new LogaggError('LOGQL_LIMIT', {
+      message: `exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)`,
+    });
+  }
+  return { startNs, stepNs, count: Number(count) };
 }
 
 export function parseLimit(value: string | undefined): number {

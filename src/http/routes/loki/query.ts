@@ -5,12 +5,11 @@ import type { SampleExpr } from '../../../query/logql/ast.js';
 import { evaluateMetric, type Steps } from '../../../query/logql/evaluate.js';
 import { evaluateLogs } from '../../../query/logql/logs.js';
 import { parseLogql } from '../../../query/logql/parse.js';
-import { MAX_POINTS } from '../../../query/logql/series.js';
 import { ErrorBodySchema } from '../../../schema/error.js';
 import { LokiInstantQuerySchema, LokiQueryResponseSchema, LokiRangeQuerySchema } from '../../../schema/loki-read.js';
 import type { Store } from '../../../store/index.js';
 import { CATEGORIZE_LABELS, encodeMetric, encodeStats, encodeStreams } from './encode.js';
-import { nowNs, parseBounds, parseDirection, parseLimit, parseStep, parseTime } from './params.js';
+import { nowNs, parseBounds, parseDirection, parseLimit, parseSteps, parseTime } from './params.js';
 
 /** The flags of X-Loki-Response-Encoding-Flags (comma-separated, taken as given, as Loki does). */
 function encodingFlags(request: FastifyRequest): string[] {
@@ -58,14 +57,7 @@ export function lokiQueryRoutes(fastify: FastifyInstance, store: Store): void {
           stats: encodeStats((performance.now() - started) / 1000, entries.length),
         });
       }
-      const stepNs = parseStep(q.step, startNs, endNs);
-      const count = (endNs - startNs) / stepNs + 1n;
-      if (count > BigInt(MAX_POINTS)) {
-        throw new LogaggError('LOGQL_LIMIT', {
-          message: `exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)`,
-        });
-      }
-      return metric(store, expr, { startNs, stepNs, count: Number(count) }, false, started);
+      return metric(store, expr, parseSteps(q.step, startNs, endNs), false, started);
     },
   );
   app.get(
