@@ -25,7 +25,7 @@ export const replicasScenario: Scenario = {
   id: 'replicas',
   title: 'Replicas: 2 vs 1 (PostgreSQL)',
   async run(ctx: BenchContext) {
-    const events = ctx.quick ? 10_000 : 200_000;
+    const events = ctx.quick ? 4_000 : 200_000;
     const one: number[] = [];
     const two: number[] = [];
     let verified = true;

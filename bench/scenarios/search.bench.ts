@@ -192,7 +192,7 @@ export const searchScenario: Scenario = {
   async run(ctx: BenchContext) {
     const stored = ctx.quick ? 20_000 : 1_000_000;
     const probes = ctx.quick ? 20 : 200;
-    const ingested = ctx.quick ? 20_000 : 200_000;
+    const ingested = ctx.quick ? 5_000 : 200_000;
     const figures = [
       ...(await postgresSearch(ctx, stored, probes)),
       ...(await embeddedSearch(ctx, stored, probes)),

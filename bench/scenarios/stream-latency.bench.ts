@@ -67,7 +67,7 @@ export const streamLatencyScenario: Scenario = {
   id: 'stream-latency',
   title: 'Commit to live subscriber (PostgreSQL, 2 replicas)',
   async run(ctx: BenchContext) {
-    const events = ctx.quick ? 10_000 : 200_000;
+    const events = ctx.quick ? 4_000 : 200_000;
     const local = { p50: [] as number[], p99: [] as number[] };
     const remote = { p50: [] as number[], p99: [] as number[] };
     let verified = true;

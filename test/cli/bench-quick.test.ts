@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 // The bench needs PostgreSQL for its raw ceiling and most scenarios: it runs where the suite has one.
 const databaseUrl = process.env.TEST_DATABASE_URL;
 
-describe('npm run bench:quick', { timeout: 300_000 }, () => {
+describe('npm run bench:quick', { timeout: 540_000 }, () => {
   test(
     'runs every scenario at smoke size, passes each verification and writes the results table',
     { skip: databaseUrl ? false : 'needs TEST_DATABASE_URL' },
