@@ -214,11 +214,17 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
   };
   // PostgreSQL's autovacuum keeps the statistics and the trigram index's pending list; PGlite has none.
   const searchUpkeep = engine.kind === 'pglite' ? createSearchUpkeep(engine) : undefined;
-  // Every cursor read asks this first, in its own statement (SELECT_READ_HORIZON says why).
+  // Every cursor read asks this first, in its own statement (SELECT_READ_HORIZON says why). The value read can go
+  // down: a batch that read the sequence before one reader and published its claim after it lowers the next read.
+  // A horizon once read stays true (what was committed stays so), so readers get the highest read yet: a stream's
+  // catch-up that began at the feed's position must never stop below it (docs/architecture.md, "Seqs are drawn
+  // in parallel").
+  let horizonRead = 0;
   const readHorizon = async (): Promise<number> => {
     // No parameters, but an array: the PostgreSQL engine then runs it as the prepared statement it is.
     const [row] = await engine.query<{ horizon: string }>(SELECT_READ_HORIZON, []);
-    return Number(row?.horizon ?? 0);
+    horizonRead = Math.max(horizonRead, Number(row?.horizon ?? 0));
+    return horizonRead;
   };
   // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
   let fullAt: number | undefined;

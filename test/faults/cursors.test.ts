@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { runPublisher } from '../../src/cli/publish-run.js';
-import { uniqueTopic } from '../helpers/events.js';
+import { SELECT_READ_HORIZON } from '../../src/store/sql.js';
+import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { spawnServer } from '../helpers/process.js';
+import { startServer } from '../helpers/server.js';
 import { openStream, type SseStream } from '../helpers/sse.js';
 import { freshStore } from '../helpers/stores.js';
 
@@ -121,6 +123,47 @@ describe('gap-free cursors under parallel commits', { timeout: 180_000 }, () => 
     assert.ok(
       pagesWhileWriting.every((n) => n > 20),
       `pages read while writing: ${pagesWhileWriting.join(', ')}`,
+    );
+  });
+});
+
+describe('a batch that claims late', { timeout: 60_000 }, () => {
+  /**
+   * A batch reads the sequence, stalls, and publishes its claim after rows above it have committed: the horizon
+   * read next is lower than the one before. The claim is held here by hand, as such a batch would hold it. A
+   * stream that subscribes at the feed's position and catches up from 0 must still get every row below it.
+   */
+  test('a stream catching up below a horizon that went down still gets every committed row', { skip }, async (t) => {
+    const location = await freshStore('postgres');
+    const server = await startServer(location);
+    const db = new pg.Client({ connectionString: location.databaseUrl });
+    await db.connect();
+    t.after(async () => {
+      await db.end();
+      await server.stop();
+      await location.destroy();
+    });
+    const topic = uniqueTopic('late-claim');
+    await post(
+      `${server.url}/publish`,
+      Array.from({ length: 10 }, (_, i) => makeEvent(topic, `e${i}`)),
+    );
+    // The feed's position is now the head (10): a first subscriber moved it there.
+    const first = await openStream(`${server.url}/events/stream?topic=${topic}`);
+    t.after(() => first.close());
+
+    await db.query('BEGIN');
+    // The key SEQ_CLAIM_BASE + 3, as a batch that read the sequence at 3 claims (src/store/sql.ts).
+    await db.query('SELECT pg_advisory_xact_lock_shared(4611686018427387904 + 3)');
+    const [lowered] = (await db.query<{ horizon: string }>(SELECT_READ_HORIZON)).rows;
+    assert.equal(lowered?.horizon, '2', 'the stalled claim lowers what the database reports');
+
+    const late = await openStream(`${server.url}/events/stream?topic=${topic}&after=0`);
+    t.after(() => late.close());
+    const events = await late.waitFor(10, 5_000).finally(() => db.query('COMMIT'));
+    assert.deepEqual(
+      events.map((e) => e.data.event_id),
+      Array.from({ length: 10 }, (_, i) => `e${i}`),
     );
   });
 });
