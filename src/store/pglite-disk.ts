@@ -1,5 +1,12 @@
+import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { LogaggError } from '../errors.js';
+
+/**
+ * Free space below which an engine failure is blamed on the disk: PostgreSQL claims WAL a 16 MiB segment at a
+ * time, so it can meet ENOSPC with up to one segment still free.
+ */
+const NEARLY_FULL_BYTES = 32 * 1048576;
 
 /** How long one statfs answer is trusted: a batch every millisecond must not cost a system call each. */
 const FRESH_MS = 250;
@@ -31,6 +38,19 @@ export class DiskGuard {
       throw new LogaggError('STORE_FULL', {
         message: `The embedded store's disk is full: ${freeMb} MiB free in DATA_DIR, below MIN_FREE_DISK_MB (${this.minFreeBytes / 1048576}); retry later`,
       });
+    }
+  }
+
+  /**
+   * Whether the filesystem holding DATA_DIR is (nearly) out of space now, whatever the floor: asked when the engine
+   * fails in a way that does not say why (an internal error), which a full disk is the usual cause of.
+   */
+  nearlyFull(): boolean {
+    try {
+      const stats = statfsSync(this.dir);
+      return stats.bavail * stats.bsize < NEARLY_FULL_BYTES;
+    } catch {
+      return false;
     }
   }
 

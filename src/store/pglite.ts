@@ -54,6 +54,9 @@ interface InFlight {
   timer: NodeJS.Timeout;
 }
 
+/** SQLSTATE XX000: an error PostgreSQL did not expect, which leaves a single-process engine suspect. */
+const INTERNAL_ERROR = 'XX000';
+
 function fromWire(error: WireError): LogaggError {
   const cause = Object.assign(new Error(error.cause), { code: error.sqlstate });
   return new LogaggError(error.code, { message: `${error.message}: ${error.cause}`, cause });
@@ -112,8 +115,17 @@ export async function createPgliteEngine(options: PgliteEngineOptions): Promise<
     clearTimeout(call.timer);
     if (reply.type === 'result') return call.resolve(reply.rows);
     const err = fromWire(reply.error);
-    call.reject(err);
-    if (err.code === 'STORE_FULL') restart('disk full: PGlite could not write', 'STORE_FULL');
+    if (err.code === 'STORE_FULL') {
+      call.reject(err);
+      restart('disk full: PGlite could not write', 'STORE_FULL');
+    } else if (reply.error.sqlstate === INTERNAL_ERROR) {
+      // PGlite's own state is broken (seen after its first ENOSPC with the search index: "XLogBeginInsert was
+      // already called"), and every later write would fail the same way: start a fresh engine. The disk tells
+      // whether the client should hear STORE_FULL; either way it is a 503 to retry, never a 500.
+      const code = guard.nearlyFull() ? 'STORE_FULL' : 'STORE_UNAVAILABLE';
+      call.reject(new LogaggError(code, { message: `The embedded engine failed and is restarting: ${reply.error.cause}`, cause: err }));
+      restart(`internal error: ${reply.error.cause}`, code);
+    } else call.reject(err);
   };
 
   const reopen = (): void => {

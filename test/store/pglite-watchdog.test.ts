@@ -20,7 +20,9 @@ describe('embedded engine in a worker thread', { timeout: 120_000 }, () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'logagg-watchdog-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
     const events: RestartEvent[] = [];
-    const engine = await createPgliteEngine({ dataDir, statementTimeoutMs: 1000, onRestart: (event) => events.push(event) });
+    // 5 s, not less: the worker's first statements compile PGlite's code lazily, and on a loaded CI machine a
+    // CREATE TABLE overran 1 s and was itself taken for a hang.
+    const engine = await createPgliteEngine({ dataDir, statementTimeoutMs: 5000, onRestart: (event) => events.push(event) });
     t.after(() => engine.close());
     await engine.exec('CREATE TABLE kept (n int)');
     await engine.query('INSERT INTO kept VALUES ($1)', [1]);
