@@ -90,7 +90,9 @@ async function main(argv: string[]): Promise<number> {
   const results: ScenarioResult[] = [];
   for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id))) {
     ctx.log(`── ${scenario.title}`);
+    const started = performance.now();
     results.push(await scenario.run(ctx));
+    ctx.log(`   ${scenario.id} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   writeFileSync(values.out, renderResults(env, results));
   console.log(resultsTable(results));
