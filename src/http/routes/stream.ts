@@ -140,7 +140,8 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
       if (closing) throw new LogaggError('SHUTTING_DOWN');
       // Parsed before the stream opens, so a q that cannot be answered is a 400, not a stream that ends.
       const predicate = parseSearch(request.query.q ?? '');
-      const search = predicate && { key: request.query.q as string, predicate };
+      // The feed shares one read among followers of the same key; `q:` keeps it apart from a LogQL tail's key.
+      const search = predicate && { key: `q:${request.query.q as string}`, predicate };
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
