@@ -125,3 +125,7 @@ export const LokiDetectedFieldsResponseSchema = Type.Object({
   ),
   limit: Type.Optional(count),
 });
+export const LokiDetectedFieldValuesResponseSchema = Type.Object({
+  values: Type.Optional(Type.Array(Type.String())),
+  limit: Type.Optional(count),
+});

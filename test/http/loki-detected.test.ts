@@ -21,7 +21,12 @@ for (const kind of storeKinds()) {
     before(async () => {
       // Beside the fixed data, at T0 + 1000 s: a stream whose topic is a number and whose source is a UUID.
       const ids = makeEvent('12345', 'id1', { source: UUID, timestamp: new Date((T0 + 1000) * 1000).toISOString() });
-      const reply = await post(`${server.url}/publish`, [...LOKI_EVENTS, ids], { headers: BASIC });
+      // At T0 + 2000 s: byte sizes, which detected field values list as go-humanize writes them.
+      const sizes = makeEvent('sizes', 'b1', {
+        timestamp: new Date((T0 + 2000) * 1000).toISOString(),
+        payload: { message: 'size=10KB sent=1536b' },
+      });
+      const reply = await post(`${server.url}/publish`, [...LOKI_EVENTS, ids, sizes], { headers: BASIC });
       assert.equal(reply.status, 200);
     });
 
@@ -101,6 +106,19 @@ for (const kind of storeKinds()) {
         limit: 10,
       });
       assert.deepEqual((await read(`detected_fields?${span}&${q('{topic="none"}')}`)).body, {});
+    });
+
+    test('detected_field/<name>/values: the distinct values of one field in the sample, sorted; byte sizes as Loki lists them', async () => {
+      const values = async (name: string, params = `${span}&${q('{topic=~".+"}')}`) =>
+        (await read(`detected_field/${name}/values?${params}`)).body;
+      assert.deepEqual(await values('status'), { values: ['200', '500'], limit: 1000 });
+      assert.deepEqual(await values('detected_level'), { values: ['debug', 'error', 'info', 'unknown', 'warn'], limit: 1000 });
+      assert.deepEqual(await values('nested_k'), { values: ['v'], limit: 1000 });
+      assert.deepEqual(await values('detected_level', `${span}&${q('{topic=~".+"}')}&limit=2`), { values: ['debug', 'unknown'], limit: 2 });
+      assert.deepEqual(await values('nope'), {});
+      const sizes = `start=${ns(2000)}&end=${ns(2001)}&${q('{topic="sizes"}')}`;
+      assert.deepEqual(await values('size', sizes), { values: ['10kB'], limit: 1000 });
+      assert.deepEqual(await values('sent', sizes), { values: ['1.5kB'], limit: 1000 });
     });
 
     test('detected_fields: refusals as Loki refuses them; patterns is a 404 (pattern ingestion off); API_KEY applies', async () => {

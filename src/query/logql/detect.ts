@@ -59,6 +59,26 @@ function parseLine(line: string): { parser: 'json' | 'logfmt'; fields: Map<strin
   return { parser: 'logfmt', fields };
 }
 
+interface EntryField {
+  label: string;
+  value: string;
+  /** undefined for structured metadata. */
+  parser: 'json' | 'logfmt' | undefined;
+  path: string[] | undefined;
+}
+
+/** One entry's fields: its structured metadata, then its query's parsed labels and what json (else logfmt) reads. */
+function entryFields(entry: ScannedEntry): EntryField[] {
+  const out: EntryField[] = [];
+  for (const [label, value] of entry.labels.metadata) out.push({ label, value, parser: undefined, path: undefined });
+  const { parser, fields: parsed } = parseLine(entry.line);
+  for (const [label, value] of entry.labels.parsed) if (!parsed.has(label)) parsed.set(label, { value });
+  for (const [label, { value, path }] of parsed) {
+    if (!SPECIAL.has(label)) out.push({ label, value, parser, path: parser === 'json' ? path : undefined });
+  }
+  return out;
+}
+
 /**
  * Loki's parseDetectedFields over entries newest first: each entry's structured metadata (parsers null), the labels
  * its query's parsers set, and what json (else logfmt) reads from its line. At most `limit` fields, the first found;
@@ -83,12 +103,7 @@ export function detectFields(entries: readonly ScannedEntry[], limit: number): D
     }
     if (path !== undefined) field.jsonPath = path;
   };
-  for (const entry of entries) {
-    for (const [label, value] of entry.labels.metadata) add(label, value, undefined, undefined);
-    const { parser, fields: parsed } = parseLine(entry.line);
-    for (const [label, value] of entry.labels.parsed) if (!SPECIAL.has(label) && !parsed.has(label)) parsed.set(label, { value });
-    for (const [label, { value, path }] of parsed) if (!SPECIAL.has(label)) add(label, value, parser, parser === 'json' ? path : undefined);
-  }
+  for (const entry of entries) for (const field of entryFields(entry)) add(field.label, field.value, field.parser, field.path);
   return [...fields.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([label, field]) => ({
@@ -112,4 +127,72 @@ export function isIdLabel(values: readonly string[]): boolean {
   if (values.length === 0) return true;
   if (values.length <= 2 && values.every((v) => v === '0' || v === '1')) return false;
   return values.every((v) => FLOAT.test(v) || UUID.test(v));
+}
+
+const SI = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+const BYTE_UNITS = [
+  'b',
+  'kib',
+  'kb',
+  'mib',
+  'mb',
+  'gib',
+  'gb',
+  'tib',
+  'tb',
+  'pib',
+  'pb',
+  'eib',
+  'eb',
+  'ki',
+  'k',
+  'mi',
+  'm',
+  'gi',
+  'g',
+  'ti',
+  't',
+  'pi',
+  'p',
+  'ei',
+  'e',
+];
+const MULTIPLIER: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, ki: 1024, kib: 1024 };
+for (const [i, p] of ['m', 'g', 't', 'p', 'e'].entries()) {
+  MULTIPLIER[p] = MULTIPLIER[`${p}b`] = 1000 ** (i + 2);
+  MULTIPLIER[`${p}i`] = MULTIPLIER[`${p}ib`] = 1024 ** (i + 2);
+}
+
+/** go-humanize's Bytes (SI units, one decimal under 10) without its space: what Loki lists a byte size as. */
+function humanBytes(value: string): string | undefined {
+  const match = BYTES.exec(value);
+  const number = match?.[1]?.replace(/,/g, '');
+  if (match === null || number === undefined || !/[0-9]/.test(number)) return undefined;
+  const unit = value.slice(match[1]?.length).trim().toLowerCase();
+  // ParseBytes truncates to whole bytes.
+  const bytes = Math.trunc(Number(number) * (MULTIPLIER[unit] ?? NaN));
+  if (!Number.isFinite(bytes)) return undefined;
+  if (bytes < 10) return `${Math.floor(bytes)}B`;
+  const e = Math.min(Math.floor(Math.log(bytes) / Math.log(1000)), SI.length - 1);
+  const scaled = Math.floor((bytes / 1000 ** e) * 10 + 0.5) / 10;
+  return `${scaled < 10 ? scaled.toFixed(1) : scaled.toFixed(0)}${SI[e]}`;
+}
+
+/**
+ * Loki's parseDetectedFieldValues: the distinct values of one field over entries newest first, stopping once
+ * `limit` are found; a parsed value with a byte unit is listed as go-humanize writes it ("10KB" as "10kB").
+ * Sorted (Loki's order is a Go map's).
+ */
+export function detectFieldValues(entries: readonly ScannedEntry[], name: string, limit: number): string[] {
+  const values = new Set<string>();
+  for (const entry of entries) {
+    if (values.size >= limit) break;
+    for (const field of entryFields(entry)) {
+      if (field.label !== name) continue;
+      const lower = field.value.toLowerCase();
+      const bytes = field.parser !== undefined && BYTE_UNITS.some((unit) => lower.endsWith(unit)) ? humanBytes(field.value) : undefined;
+      values.add(bytes ?? field.value);
+    }
+  }
+  return [...values].sort();
 }

@@ -1,16 +1,19 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LogaggError } from '../../../errors.js';
-import { detectFields, isIdLabel } from '../../../query/logql/detect.js';
+import { detectFieldValues, detectFields, isIdLabel } from '../../../query/logql/detect.js';
 import { evaluateLogs } from '../../../query/logql/logs.js';
 import { parseLogql } from '../../../query/logql/parse.js';
 import { ErrorBodySchema } from '../../../schema/error.js';
 import {
   LokiDetectedFieldsQuerySchema,
   LokiDetectedFieldsResponseSchema,
+  LokiDetectedFieldValuesResponseSchema,
   LokiDetectedLabelsResponseSchema,
+  LokiLabelParamsSchema,
   LokiLabelsQuerySchema,
 } from '../../../schema/loki-read.js';
+import type { ScannedEntry } from '../../../query/logql/scan.js';
 import type { Store } from '../../../store/index.js';
 import { boundsUs, MAX_LABEL_VALUES, parseSelector } from './labels.js';
 import { MAX_ENTRIES, parseBounds, parseLimit, parseSteps } from './params.js';
@@ -33,7 +36,31 @@ function parseFieldLimit(query: { limit?: string; field_limit?: string }): numbe
   return limit;
 }
 
-/** /detected_labels, /detected_fields and /patterns: what Grafana Logs Drilldown asks beside the query API. */
+/** The entries detected fields read: Loki's order of checks (ParseDetectedFieldsQuery, then its handler). */
+async function sample(
+  store: Store,
+  query: {
+    query?: string;
+    start?: string;
+    end?: string;
+    since?: string;
+    step?: string;
+    line_limit?: string;
+    limit?: string;
+    field_limit?: string;
+  },
+): Promise<{ entries: ScannedEntry[]; limit: number }> {
+  const { startNs, endNs } = parseBounds(query);
+  const lineLimit = parseLimit(query.line_limit);
+  const limit = parseFieldLimit(query);
+  parseSteps(query.step, startNs, endNs);
+  const expr = parseLogql(query.query ?? '');
+  if (expr.kind !== 'log') throw bad('only log selector is supported');
+  const entries = await evaluateLogs(store.logql, expr, { startNs, endNs, limit: Math.min(lineLimit, MAX_ENTRIES), backward: true });
+  return { entries, limit };
+}
+
+/** /detected_labels, /detected_fields, /detected_field/<name>/values and /patterns: what Grafana Logs Drilldown asks beside the query API. */
 export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
@@ -86,18 +113,28 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
       },
     },
     async (request) => {
-      const query = request.query;
-      // Loki's order (ParseDetectedFieldsQuery, then the handler): bounds, line_limit, limit, step, then the query.
-      const { startNs, endNs } = parseBounds(query);
-      const lineLimit = parseLimit(query.line_limit);
-      const limit = parseFieldLimit(query);
-      parseSteps(query.step, startNs, endNs);
-      const expr = parseLogql(query.query ?? '');
-      if (expr.kind !== 'log') throw bad('only log selector is supported');
-      const entries = await evaluateLogs(store.logql, expr, { startNs, endNs, limit: Math.min(lineLimit, MAX_ENTRIES), backward: true });
+      const { entries, limit } = await sample(store, request.query);
       const fields = detectFields(entries, limit);
       // fields and limit are omitempty in Loki's answer, and limit is set only when fields were found.
       return fields.length > 0 ? { fields, limit } : {};
+    },
+  );
+  app.get(
+    '/loki/api/v1/detected_field/:name/values',
+    {
+      schema: {
+        summary: 'Values of one detected field in a sample of lines (Loki API, Logs Drilldown)',
+        description: 'As detected_fields, the distinct values of the field named, at most `limit`, sorted. `{}` when none.',
+        tags: ['loki'],
+        params: LokiLabelParamsSchema,
+        querystring: LokiDetectedFieldsQuerySchema,
+        response: { 200: LokiDetectedFieldValuesResponseSchema, '4xx': ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      const { entries, limit } = await sample(store, request.query);
+      const values = detectFieldValues(entries, request.params.name, limit);
+      return values.length > 0 ? { values, limit } : {};
     },
   );
   app.get(
