@@ -58,6 +58,22 @@ for (const kind of storeKinds()) {
       for (const message of client.messages) assert.deepEqual(Object.keys(message), ['streams']);
     });
 
+    test('with categorize-labels: stream labels only, structured metadata and parsed labels in a third element, flags echoed', async (t) => {
+      const headers = { ...BASIC, 'X-Loki-Response-Encoding-Flags': 'categorize-labels' };
+      const client = await tail('{topic="shop"} |= "status=500" | logfmt', `start=${ns(0)}&limit=1`, headers);
+      t.after(() => client.close());
+      await client.waitFor(1);
+      assert.deepEqual(client.messages[0], {
+        streams: [
+          {
+            stream: { service_name: 'api', source: 'api', topic: 'shop' },
+            values: [[ns(60), LINES.e6, { structuredMetadata: { detected_level: 'warn' }, parsed: { duration: '1.5s', status: '500' } }]],
+          },
+        ],
+        encodingFlags: ['categorize-labels'],
+      });
+    });
+
     test('the label selector, line filters and pipeline stages are applied to live entries', async (t) => {
       const topic = uniqueTopic('filter');
       const leveled = await tail(`{topic="${topic}"} |= "keep" | detected_level="error"`);
