@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { DEFAULTS } from './config.js';
 import { authPlugin } from './http/plugins/auth.js';
@@ -21,6 +22,7 @@ import type { Pipeline } from './ingest/index.js';
 import type { Metrics } from './metrics.js';
 import { lokiRoutes } from './inlets/loki/routes.js';
 import { lokiReadRoutes } from './http/routes/loki/index.js';
+import { lokiTailRoute } from './http/routes/loki/tail.js';
 import type { LokiMapping } from './inlets/loki/map.js';
 import type { Store } from './store/index.js';
 
@@ -101,6 +103,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   errorHandlerPlugin(app, options.metrics);
   // Before the routes, so the OpenAPI document sees each of them.
   await docsPlugin(app, options.version);
+  // WebSocket upgrades (Loki's /tail) go through Fastify's routing, so auth and the other onRequest hooks answer
+  // them before any upgrade. The route ends its own sockets on close (preClose in tail.ts). Clients send nothing
+  // but control frames, so a message is kept small.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: (done) => done() });
   metricsRoute(app, options.metrics);
   if (options.apiKey) authPlugin(app, options.apiKey);
   publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
@@ -109,6 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   eventsRoute(app, options.store);
   lokiReadRoutes(app, options.store, options.version);
   streamRoute(app, { feed: options.feed, store: options.store });
+  lokiTailRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
   topicsRoute(app, options.store);
   healthRoutes(app, options.store);

@@ -87,3 +87,45 @@ export const LokiVolumeQuerySchema = Type.Object({
   aggregateBy: text('series (default: one volume per label set) or labels (one per label name and value)'),
   step: text('volume_range: between evaluations, float seconds or a duration (60000ms, 1m)'),
 });
+
+export const LokiTailQuerySchema = Type.Object({
+  query: Type.Optional(Type.String({ maxLength: MAX_QUERY_LENGTH, description: 'A LogQL log query (selector, line filters, pipeline)' })),
+  start: time('Where the past entries sent first begin (default: an hour ago)'),
+  since: text('Instead of start: this long before now'),
+  limit: text('Most past entries to send first, the newest (default 100, at most 5000)'),
+  delay_for: text('Seconds (0 to 5) to hold each live entry before sending it (default 0)'),
+});
+
+export const LokiDetectedFieldsQuerySchema = Type.Object({
+  query: Type.Optional(Type.String({ maxLength: MAX_QUERY_LENGTH, description: 'A LogQL log query whose entries are sampled' })),
+  start: time('Start, inclusive (default: an hour before end)'),
+  end: time('End, exclusive (default: now)'),
+  since: text('Instead of start: this long before end'),
+  step: text('Checked as Loki checks it; unused'),
+  line_limit: text('Newest entries sampled (default 100, at most 5000)'),
+  limit: text('Most fields returned (default 1000)'),
+  field_limit: text('Old name of limit'),
+});
+
+const count = Type.Integer({ minimum: 0 });
+export const LokiDetectedLabelsResponseSchema = Type.Object({
+  detectedLabels: Type.Optional(Type.Array(Type.Object({ label: Type.String(), cardinality: count }))),
+});
+export const LokiDetectedFieldsResponseSchema = Type.Object({
+  fields: Type.Optional(
+    Type.Array(
+      Type.Object({
+        label: Type.String(),
+        type: Type.String(),
+        cardinality: count,
+        parsers: Type.Union([Type.Array(Type.String()), Type.Null()]),
+        jsonPath: Type.Optional(Type.Array(Type.String())),
+      }),
+    ),
+  ),
+  limit: Type.Optional(count),
+});
+export const LokiDetectedFieldValuesResponseSchema = Type.Object({
+  values: Type.Optional(Type.Array(Type.String())),
+  limit: Type.Optional(count),
+});

@@ -91,8 +91,21 @@ export function entryScanSql(scan: EntryScan): { text: string; params: unknown[]
   return {
     text: `SELECT seq::text AS seq, ${TS_US}::text AS us, topic, source, ${DETECTED_LEVEL_SQL} AS level, ${LINE_SQL} AS line
 FROM events WHERE ${conditions.join(' AND ')}
-ORDER BY ts ${order}, seq ${order} LIMIT $${params.length}::int`,
+ORDER BY ts ${order}, events.seq ${order} LIMIT $${params.length}::int`,
     params,
+  };
+}
+
+/**
+ * The entries of the given events (seqs as decimal text), in seq order: what a live tail shows of the events the
+ * feed handed it. At most as many rows as seqs; an event deleted meanwhile (retention) is simply missing.
+ */
+export function entriesBySeqSql(seqs: readonly string[]): { text: string; params: unknown[] } {
+  return {
+    text: `SELECT seq::text AS seq, ${TS_US}::text AS us, topic, source, ${DETECTED_LEVEL_SQL} AS level, ${LINE_SQL} AS line
+FROM events WHERE seq IN (SELECT json_array_elements_text($1::json)::bigint)
+ORDER BY events.seq`,
+    params: [JSON.stringify(seqs)],
   };
 }
 

@@ -6,6 +6,7 @@ import {
   countScanSql,
   type EntryRow,
   type EntryScan,
+  entriesBySeqSql,
   entryScanSql,
   labelValuesSql,
   seriesSql,
@@ -19,6 +20,8 @@ export type { CountRow, CountScan, EntryRow, EntryScan } from './logql-sql.js';
 export interface LogqlReader {
   /** One page of entries of the matching events in [from, to), in time order, after a keyset cursor. */
   scanEntries(scan: EntryScan): Promise<EntryRow[]>;
+  /** The entries of these events (seqs as decimal text), in seq order; deleted ones are missing. */
+  entriesBySeq(seqs: readonly string[]): Promise<EntryRow[]>;
   /** Entries and line bytes per stream and set of step windows (see countScanSql). */
   countWindows(scan: CountScan): Promise<CountRow[]>;
   /** Distinct values of topic or source among matching events in [from, to), at most `limit`, sorted. */
@@ -47,6 +50,7 @@ export function createLogqlReader(engine: Engine): LogqlReader {
   };
   return {
     scanEntries: (scan) => run<EntryRow>(entryScanSql(scan)),
+    entriesBySeq: async (seqs) => (seqs.length === 0 ? [] : run<EntryRow>(entriesBySeqSql(seqs))),
     countWindows: (scan: CountScan) => run<CountRow>(countScanSql(scan)),
     async labelValues(column, where, fromUs, toUs, limit) {
       const rows = await run<{ value: string }>(labelValuesSql(column, where, fromUs, toUs, limit));

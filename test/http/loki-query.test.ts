@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { post } from '../helpers/events.js';
+import { makeEvent, post } from '../helpers/events.js';
 import { LEVEL, LINES, LOKI_EVENTS, ns, SECONDS, T0 } from '../helpers/loki-data.js';
 import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
@@ -276,6 +276,18 @@ for (const kind of storeKinds()) {
     test('no matching stream gives an empty matrix and an empty vector', async () => {
       assert.deepEqual(await matrix('count_over_time({topic="nope"}[1m])'), []);
       assert.deepEqual(await vector('sum(count_over_time({topic="shop"}[1m]))', 600), []);
+    });
+
+    test('entries at one instant come in commit order past seq 9 (ties sort by the seq number, not its text)', async () => {
+      const at = new Date((T0 + 500) * 1000).toISOString();
+      const ties = Array.from({ length: 12 }, (_, i) => makeEvent('ties', `t${i}`, { timestamp: at, payload: { message: `tie ${i}` } }));
+      assert.equal((await post(`${server.url}/publish`, ties)).status, 200);
+      for (const direction of ['forward', 'backward']) {
+        const reply = await range<Streams>('{topic="ties"}', { start: ns(500), end: ns(501), direction }, {});
+        const lines = reply.body.data.result.flatMap((s) => s.values.map((v) => v[1]));
+        const expected = ties.map((_, i) => `tie ${i}`);
+        assert.deepEqual(lines, direction === 'forward' ? expected : expected.reverse());
+      }
     });
   });
 }

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { isLogaggError, LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
-import type { Feed, FeedEvent, FeedSubscriber } from '../../ingest/feed.js';
+import type { Feed, FeedEvent } from '../../ingest/feed.js';
+import { Follower } from '../../ingest/follow.js';
 import { NO_NUL_PATTERN } from '../../schema/event.js';
 import type { Predicate } from '../../query/predicate.js';
 import { parseSearch } from '../../query/search/parse.js';
@@ -31,56 +32,40 @@ const RETRY_MS = 1000;
 const RETRY_AFTER_FAILURE_MS = 2000;
 
 /**
- * One SSE connection: subscribe to the feed first (live events are held back), read what was missed from the
- * store, then release the held events past the cursor. Each event goes out once, in seq order, as `id: <seq>`.
- * Events carry no `event:` field: they are the default `message` type, so `EventSource.onmessage` sees them.
+ * One SSE connection on a Follower (src/ingest/follow.ts: subscribe first, catch up from the store, then the held
+ * live events): each event goes out once, in seq order, as `id: <seq>`. Events carry no `event:` field: they are
+ * the default `message` type, so `EventSource.onmessage` sees them.
  */
-class StreamSession implements FeedSubscriber {
-  private live = false;
-  private held: FeedEvent[] = [];
+class StreamSession {
+  readonly follower: Follower;
   private closed = false;
-  private cursor = 0;
 
   constructor(
     private readonly res: ServerResponse,
-    readonly topic: string | undefined,
+    topic: string | undefined,
     private readonly maxBufferedBytes: number,
-    readonly search: { key: string; predicate: Predicate } | undefined,
-  ) {}
-
-  push(events: readonly FeedEvent[]): void {
-    if (this.closed || events.length === 0) return;
-    if (!this.live) {
-      this.held.push(...events);
-      if (this.held.length > 10_000) this.close();
-      return;
-    }
-    this.write(events);
+    search: { key: string; predicate: Predicate } | undefined,
+  ) {
+    this.follower = new Follower(topic, search, { send: (events) => this.write(events), overflow: () => this.close() });
   }
 
-  /** Sends the events after `from` from the store, then turns live. */
-  async catchUp(store: Pick<Store, 'eventsAfter'>, from: number): Promise<void> {
-    this.cursor = from;
+  /** Sends the events after `from` from the store; the follower then turns live. */
+  async catchUp(store: Pick<Store, 'eventsAfter'>, from: number): Promise<number> {
+    const follower = this.follower;
+    follower.position = from;
     for (;;) {
-      const events = await store.eventsAfter(this.cursor, this.topic, CATCH_UP_PAGE, this.search);
-      if (this.closed) return;
-      this.write(events);
+      const events = await store.eventsAfter(follower.position, follower.topic, CATCH_UP_PAGE, follower.search);
+      if (follower.isClosed) break;
+      follower.deliver(events);
       if (events.length < CATCH_UP_PAGE) break;
     }
-    this.live = true;
-    const held = this.held;
-    this.held = [];
-    this.write(held);
+    return follower.position;
   }
 
-  write(events: readonly FeedEvent[]): void {
+  private write(events: readonly FeedEvent[]): void {
+    if (this.closed) return;
     let chunk = '';
-    for (const event of events) {
-      if (event.seq <= this.cursor) continue;
-      chunk += `id: ${event.seq}\ndata: ${event.json}\n\n`;
-      this.cursor = event.seq;
-    }
-    if (chunk === '' || this.closed) return;
+    for (const event of events) chunk += `id: ${event.seq}\ndata: ${event.json}\n\n`;
     this.res.write(chunk);
     // A subscriber that does not read must not hold memory or slow ingest: cut it off; it resumes by id.
     if (this.res.writableLength > this.maxBufferedBytes) this.close();
@@ -105,6 +90,7 @@ class StreamSession implements FeedSubscriber {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.follower.close();
     this.res.end();
   }
 }
@@ -154,7 +140,8 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
       if (closing) throw new LogaggError('SHUTTING_DOWN');
       // Parsed before the stream opens, so a q that cannot be answered is a 400, not a stream that ends.
       const predicate = parseSearch(request.query.q ?? '');
-      const search = predicate && { key: request.query.q as string, predicate };
+      // The feed shares one read among followers of the same key; `q:` keeps it apart from a LogQL tail's key.
+      const search = predicate && { key: `q:${request.query.q as string}`, predicate };
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -170,26 +157,17 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
       // The heartbeat runs from the first byte, so a stream waiting on a slow store is not silent either.
       const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
       // Listen for the hang-up before awaiting anything, or a client gone during subscribe leaves its subscriber
-      // and heartbeat behind for good.
-      const live: { gone: boolean; unsubscribe?: () => void } = { gone: false };
+      // and heartbeat behind for good (the follower unsubscribes once closed).
       res.once('close', () => {
-        live.gone = true;
         session.close();
         sessions.delete(session);
         clearInterval(heartbeat);
-        live.unsubscribe?.();
       });
       try {
         // Both steps read the store; if it is away the stream says so and ends, and the client comes back
         // after `retry:` to a fresh subscription rather than sitting on an open stream that never speaks.
-        const subscription = await options.feed.subscribe(session);
-        if (live.gone) {
-          subscription.unsubscribe();
-          return;
-        }
-        live.unsubscribe = subscription.unsubscribe;
         // Without a resume point a subscriber starts at the present: what commits from now on.
-        await session.catchUp(options.store, requested ?? subscription.position);
+        await session.follower.start(options.feed, (position) => session.catchUp(options.store, requested ?? position));
       } catch (err) {
         request.log.warn({ err }, 'stream could not start or catch up; closing so the client resumes');
         session.fail(err);

@@ -6,7 +6,8 @@
  * default non-strict mode: it skips what it cannot read and sets no error, and drops empty values.
  */
 
-export type SetLabel = (key: string, value: string) => void;
+/** `path`: the JSON keys the label was read from, as written (what Loki's detected fields report as jsonPath). */
+export type SetLabel = (key: string, value: string, path?: readonly string[]) => void;
 
 export function sanitizeKey(parts: readonly string[]): string {
   let out = '';
@@ -109,11 +110,11 @@ export function parseJsonLine(line: string, set: SetLabel): string | undefined {
       else if (c === '"') {
         const value = decode(rawString());
         const key = sanitizeKey(path);
-        if (key !== '') set(key, value);
+        if (key !== '') set(key, value, path);
       } else {
         const { raw, kind } = scalar();
         const key = sanitizeKey(path);
-        if (key !== '' && kind !== 'null') set(key, raw);
+        if (key !== '' && kind !== 'null') set(key, raw, path);
       }
       ws();
       if (line[i] === ',') i++;

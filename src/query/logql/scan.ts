@@ -13,6 +13,8 @@ export const SCAN_BUDGET = 200_000;
 const CHUNK = 5_000;
 
 export interface ScannedEntry {
+  /** The event's seq (decimal text): a live tail tells the entries it already sent by it. */
+  seq: string;
   /** Nanoseconds since the epoch. */
   ns: bigint;
   line: string;
@@ -25,6 +27,17 @@ export const floorDiv = (a: bigint, b: bigint): bigint => {
 };
 
 export const ceilDiv = (a: bigint, b: bigint): bigint => -floorDiv(-a, b);
+
+/**
+ * A stored row through the plan's JavaScript stages: its entry, or undefined when a stage drops it. The plan's
+ * Predicate and level set are the SQL's to apply (a scan's WHERE, or the caller's own check).
+ */
+export function entryOf(plan: Plan, row: EntryRow): ScannedEntry | undefined {
+  const labels = new EntryLabels({ topic: row.topic, source: row.source, level: row.level as Level });
+  const line = runStages(plan.stages, row.line, labels);
+  if (line === undefined) return undefined;
+  return { seq: row.seq, ns: BigInt(row.us) * 1000n, line, labels };
+}
 
 /**
  * Entries with from ≤ time < to (microseconds), in time order (then commit order), through the plan's JS stages,
@@ -55,10 +68,9 @@ export async function scanEntries(
       limit,
     });
     for (const row of rows) {
-      const labels = new EntryLabels({ topic: row.topic, source: row.source, level: row.level as Level });
-      const line = runStages(plan.stages, row.line, labels);
-      if (line === undefined) continue;
-      onEntry({ ns: BigInt(row.us) * 1000n, line, labels });
+      const entry = entryOf(plan, row);
+      if (entry === undefined) continue;
+      onEntry(entry);
       if (want !== undefined && ++kept >= want) return;
     }
     if (rows.length < limit) return;

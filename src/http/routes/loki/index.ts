@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../../store/index.js';
+import { lokiDetectedRoutes } from './detected.js';
 import { lokiLabelRoutes } from './labels.js';
 import { lokiQueryRoutes } from './query.js';
 import { lokiVolumeRoutes } from './volume.js';
@@ -9,4 +10,5 @@ export function lokiReadRoutes(app: FastifyInstance, store: Store, version: stri
   lokiQueryRoutes(app, store);
   lokiLabelRoutes(app, store, version);
   lokiVolumeRoutes(app, store);
+  lokiDetectedRoutes(app, store);
 }
