@@ -46,8 +46,9 @@ describe('overload', { timeout: 180_000 }, () => {
     );
     assert.ok(refused > 0, 'the flood never filled the queue');
     assert.ok(acked.length > 0, 'nothing was accepted');
-    // A refusal is decided before any database work; allow for a loaded shared machine.
-    assert.ok(slowestRefusalMs < 2000, `a 503 took ${slowestRefusalMs.toFixed(0)} ms`);
+    // A refusal is decided before any database work. The bound only catches a refusal that waited for room in
+    // the queue; it is wide because CI runs two test files and the Node matrix at once on two cores (2.3 s seen).
+    assert.ok(slowestRefusalMs < 5000, `a 503 took ${slowestRefusalMs.toFixed(0)} ms`);
     const growth = peakRssMiB(Number(server.child.pid)) - baseline;
     assert.ok(growth < 200, `peak RSS grew by ${growth.toFixed(0)} MiB under the flood`);
 

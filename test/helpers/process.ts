@@ -68,14 +68,19 @@ export async function spawnServer(
   const url = `http://127.0.0.1:${port}`;
   let exitCode: number | string | undefined;
   void exited.then((code) => (exitCode = code));
-  // Generous: CI runs the Node version matrix beside the main suite on two cores, and a start under that load
-  // (tsx, PGlite's WebAssembly) has taken over 15 s. Only a failing start ever waits this long.
+  // Generous: CI runs two test files at a time and the Node version matrix beside them on two cores, and a first
+  // start under that load (tsx, PGlite's initdb) has taken over 60 s. Only a failing start ever waits this long.
+  // A server that never listened is killed here: no test holds it yet, and a live child would keep the test
+  // file's process (and the suite) waiting for ever (seen in CI: 27 minutes).
   await waitFor(
     async () => (await fetch(`${url}/health`)).ok,
-    60_000,
+    120_000,
     'the server to listen',
     () => exitCode !== undefined,
-  );
+  ).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; its output:\n${output}`);
+  });
   if (exitCode !== undefined) throw new Error(`server exited (${exitCode}) before it was ready:\n${output}`);
   return { url, child, exited, output: () => output };
 }

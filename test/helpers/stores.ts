@@ -52,14 +52,17 @@ async function pgliteTemplate(): Promise<string> {
   return template;
 }
 
+/** Puts an initdb'ed PGlite cluster in `dataDir` (as DATA_DIR/pgdata), so a server started there skips initdb. */
+export async function copyPgliteTemplate(dataDir: string): Promise<void> {
+  // A reflink where the filesystem has them, else a plain copy; never hard links (PostgreSQL writes in place).
+  cpSync(join(await pgliteTemplate(), 'pgdata'), join(dataDir, 'pgdata'), { recursive: true, mode: constants.COPYFILE_FICLONE });
+}
+
 /** A store nobody else uses: a fresh PostgreSQL database or a fresh PGlite directory. */
 export async function freshStore(kind: StoreKind, options: FreshStoreOptions = {}): Promise<StoreLocation> {
   const dataDir = mkdtempSync(join(tmpdir(), 'logagg-test-'));
   if (kind === 'pglite') {
-    if (!options.empty) {
-      // A reflink where the filesystem has them, else a plain copy; never hard links (PostgreSQL writes in place).
-      cpSync(join(await pgliteTemplate(), 'pgdata'), join(dataDir, 'pgdata'), { recursive: true, mode: constants.COPYFILE_FICLONE });
-    }
+    if (!options.empty) await copyPgliteTemplate(dataDir);
     return { databaseUrl: undefined, dataDir, destroy: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
   const adminUrl = process.env.TEST_DATABASE_URL as string;
