@@ -150,7 +150,10 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      res.write(`retry: ${RETRY_MS}\n\n`);
+      // Nothing is written (so the headers stay unsent) until the feed has given the stream its position: a client
+      // that has the 200 in hand must get every event committed after it, even with no resume point. Written
+      // first, the 200 let a publish the client made on seeing it commit before the subscription (CI: a replica
+      // test got 2 of 4 events).
       const requested = startCursor(request.query, request.headers['last-event-id']);
       const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024, search);
       sessions.add(session);
@@ -167,7 +170,10 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
         // Both steps read the store; if it is away the stream says so and ends, and the client comes back
         // after `retry:` to a fresh subscription rather than sitting on an open stream that never speaks.
         // Without a resume point a subscriber starts at the present: what commits from now on.
-        await session.follower.start(options.feed, (position) => session.catchUp(options.store, requested ?? position));
+        await session.follower.start(options.feed, (position) => {
+          if (!res.writableEnded) res.write(`retry: ${RETRY_MS}\n\n`);
+          return session.catchUp(options.store, requested ?? position);
+        });
       } catch (err) {
         request.log.warn({ err }, 'stream could not start or catch up; closing so the client resumes');
         session.fail(err);
