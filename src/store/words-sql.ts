@@ -32,7 +32,7 @@ const matches = (query: string, bind: Bind): string => `(${WORDS_SQL} @@ lower($
 const SEPARATOR_CLASS = '[\\x01-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f]';
 
 /** `text` as a literal ARE: a backslash before a non-alphanumeric ASCII character makes it literal. */
-const literalRegex = (text: string): string => text.replace(/[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u007f]/g, (c) => `\\${c}`);
+const literalRegex = (text: string): string => text.replace(/[^0-9A-Za-z\u0080-\uffff]/g, (c) => `\\${c}`);
 
 /**
  * A search word (`q=`): the line holds it as a whole word, ignoring case. A single run of word characters is one
