@@ -42,10 +42,10 @@ const literalRegex = (text: string): string => text.replace(/[^0-9A-Za-z\u0080-\
 export function wordCondition(value: string, bind: Bind): string {
   const single = singleWord(value);
   if (single !== undefined) return matches(tsquery([single], undefined, false), bind);
-  const edge = (c: string | undefined): string => (c !== undefined && !isSeparator(c) ? SEPARATOR_CLASS : '');
-  const [first, last] = [value[0], value[value.length - 1]];
-  const before = edge(first) === '' ? '' : `(^|${SEPARATOR_CLASS})`;
-  const after = edge(last) === '' ? '' : `($|${SEPARATOR_CLASS})`;
+  // A boundary is needed only where the word ends in a word character: `/api` may follow anything.
+  const inWord = (c: string | undefined): boolean => c !== undefined && !isSeparator(c);
+  const before = inWord(value[0]) ? `(^|${SEPARATOR_CLASS})` : '';
+  const after = inWord(value[value.length - 1]) ? `($|${SEPARATOR_CLASS})` : '';
   const exact = `(${LINE_SQL} ~* ${bind(`${before}${literalRegex(value)}${after}`)}::text)`;
   const words = [...new Set(wordRuns(value).map((run) => run.word))].filter((w) => [...w].length <= WORD_CHUNK);
   return words.length === 0 ? exact : `(${matches(tsquery(words, undefined, true), bind)} AND ${exact})`;
