@@ -66,7 +66,7 @@ export function needleTerms(needle: string): NeedleTerms | undefined {
   return words.length === 0 && prefix === undefined ? undefined : { words: [...new Set(words)], prefix };
 }
 
-/** The words a bare search word holds when it is a single run short enough to be one lexeme, else undefined. */
+/** `text` itself when it is one run of word characters, short enough to be one lexeme; else undefined. */
 export function singleWord(text: string): string | undefined {
   const runs = wordRuns(text);
   const [only] = runs;
