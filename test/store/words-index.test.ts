@@ -118,6 +118,32 @@ for (const kind of storeKinds()) {
     });
   });
 
+  describe(`the planner and the word index [${kind}]`, { timeout: 120_000 }, () => {
+    test('a rare word is found through the word index, without forcing the plan', async () => {
+      const location = await freshStore(kind);
+      const engine: Engine = location.databaseUrl
+        ? createPostgresEngine({ url: location.databaseUrl, writers: 1 })
+        : await createPgliteEngine({ dataDir: location.dataDir, sync: false });
+      try {
+        await createSqlStore(engine).migrate();
+        await engine.exec(`INSERT INTO events (topic, event_id, ts, source, payload)
+          SELECT 't', 'r' || i, now(), 's', json_build_object('message', 'GET /api/v1/orders/' || i || ' served in '
+            || (i % 97) || 'ms' || CASE WHEN i = 7777 THEN ' quokka' ELSE '' END)
+          FROM generate_series(1, 20000) AS i`);
+        await engine.exec('ANALYZE events');
+        const params: unknown[] = [];
+        const where = compilePredicate({ kind: 'line', op: 'word', value: 'Quokka' }, params);
+        const sql = `SELECT event_id FROM events WHERE ${where} ORDER BY seq DESC LIMIT 101`;
+        const plan = await engine.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+        assert.match(plan.map((row) => row['QUERY PLAN']).join('\n'), /Bitmap Index Scan on events_line_words_idx/);
+        assert.deepEqual(await engine.query(sql, params), [{ event_id: 'r7777' }]);
+      } finally {
+        await engine.close();
+        await location.destroy();
+      }
+    });
+  });
+
   describe(`migration 5 on a store with the trigram index [${kind}]`, { timeout: 120_000 }, () => {
     test('replaces the trigram index with the word index; events stored before are found by their words', async () => {
       const location = await freshStore(kind);
