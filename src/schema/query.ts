@@ -27,7 +27,7 @@ export const QUERY_RULES: QueryRules = {
 
 /** q: the search syntax (docs/query.md); parsed by the route, which answers INVALID_QUERY with the position. */
 export const SearchQuerySchema = Type.String({
-  description: 'Search: words, "phrases", -exclusions, field:value, field:>n, topic:, source: (docs/query.md)',
+  description: 'Search: whole words, word*, "phrases", -exclusions, field:value, field:>n, topic:, source: (docs/query.md)',
 });
 
 /** Filters and cursor of GET /events. */

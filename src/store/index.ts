@@ -212,7 +212,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     const [row] = await engine.query<DeletedRow>(text, [cutoff.toISOString(), limit]);
     return row?.deleted ?? 0;
   };
-  // PostgreSQL's autovacuum keeps the statistics and the trigram index's pending list; PGlite has none.
+  // PostgreSQL's autovacuum keeps the statistics and the word index's pending list; PGlite has none.
   const searchUpkeep = engine.kind === 'pglite' ? createSearchUpkeep(engine) : undefined;
   // Every cursor read asks this first, in its own statement (SELECT_READ_HORIZON says why). The value read can go
   // down: a batch that read the sequence before one reader and published its claim after it lowers the next read.

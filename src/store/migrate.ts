@@ -4,6 +4,7 @@ import * as init from './migrations/001-init.js';
 import * as retention from './migrations/002-retention.js';
 import * as topics from './migrations/003-topics.js';
 import * as search from './migrations/004-search.js';
+import * as words from './migrations/005-words.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP, SELECT_MIGRATION_VERSIONS } from './sql.js';
 
 // Applied in order; an entry is never edited once released; a change is a new entry.
@@ -12,6 +13,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
   { version: 2, name: 'retention', sql: retention.sql },
   { version: 3, name: 'topics', sql: topics.sql },
   { version: 4, name: 'search', sql: search.sql },
+  { version: 5, name: 'words', sql: words.sql },
 ];
 
 /** The schema version this build expects. */

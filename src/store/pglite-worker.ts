@@ -29,6 +29,7 @@ async function assertDurable(db: PGlite): Promise<void> {
 }
 
 async function open(): Promise<PGlite> {
+  // pg_trgm: migration 4 creates the extension (its index is gone since migration 5, the extension stays).
   const db = init.sync
     ? await PGlite.create(init.pgdata, { startParams: [...DURABLE_START_PARAMS], extensions: { durableFsyncExtension, pg_trgm } })
     : await PGlite.create(init.pgdata, { extensions: { pg_trgm } });

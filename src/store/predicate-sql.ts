@@ -1,25 +1,21 @@
 import { LogaggError } from '../errors.js';
 import type { Predicate } from '../query/predicate.js';
+import { containsCondition, LINE_SQL, prefixCondition, wordCondition } from './words-sql.js';
+
+export { containsPattern, LINE_SQL, WORDS_SQL } from './words-sql.js';
 
 /*
  * A Predicate (src/query/predicate.ts) as a SQL condition on the events table, the same text on both engines.
  * Values never enter the SQL text: each is appended to the caller's parameter list and referenced as $n. The
- * search syntax and LogQL both compile to this, so both run on the trigram index over the line (migration 4).
+ * search syntax and LogQL both compile to this, so both run on the word index over the line (migration 5;
+ * the line conditions are in src/store/words-sql.ts).
  */
-
-/** An event's line (src/query/line.ts) in SQL: the IMMUTABLE function migration 4 creates and indexes. */
-export const LINE_SQL = 'logagg_line(payload)';
 
 /** A JSON number, or a decimal in a string: what a numeric field comparison reads (the exponent bounded for ::numeric). */
 const NUMBER_PATTERN = '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]{1,3})?$';
 const NUMBER = new RegExp(NUMBER_PATTERN);
 
 const COMPARE = { lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
-
-/** A LIKE pattern matching `text` anywhere: its own %, _ and the escape character taken literally. */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 /**
  * Compiles `predicate` to a SQL condition, appending its values to `params` (so `$n` numbers continue the
@@ -41,10 +37,14 @@ export function compilePredicate(predicate: Predicate, params: unknown[]): strin
       return `NOT ${compilePredicate(predicate.of, params)}`;
     case 'line':
       switch (predicate.op) {
+        case 'word':
+          return wordCondition(predicate.value, bind);
+        case 'prefix':
+          return prefixCondition(predicate.value, bind);
         case 'contains':
-          return `(${LINE_SQL} LIKE ${bind(containsPattern(predicate.value))}::text)`;
+          return containsCondition(predicate.value, false, bind);
         case 'icontains':
-          return `(${LINE_SQL} ILIKE ${bind(containsPattern(predicate.value))}::text)`;
+          return containsCondition(predicate.value, true, bind);
         case 'regex':
           return `(${LINE_SQL} ~ ${bind(predicate.value)}::text)`;
         case 'iregex':

@@ -3,7 +3,7 @@ import { SELECT_READ_HORIZON } from './sql.js';
 
 /**
  * What autovacuum does for search on PostgreSQL, done for the embedded store, which runs none: ANALYZE, and
- * merging the trigram index's pending list. Without statistics the planner cannot tell a rare word from a common
+ * merging the word index's pending list. Without statistics the planner cannot tell a rare word from a common
  * one and walked the whole table for both (measured on 20,000 rows: 360 ms for a common word's newest 100 before
  * ANALYZE, 8 ms after; a rare word 140 ms, then 25 ms through the index). GIN's pending list (up to 4 MB of
  * recent rows not yet in the index proper) is read in full by every index scan; merging it keeps that short.
@@ -17,6 +17,6 @@ export function createSearchUpkeep(engine: Engine): () => Promise<void> {
     if (analyzedAt !== undefined && head - analyzedAt <= Math.max(1000, analyzedAt / 10)) return;
     analyzedAt = head;
     await engine.exec('ANALYZE events');
-    await engine.query(`SELECT gin_clean_pending_list('events_line_trgm_idx'::regclass)`);
+    await engine.query(`SELECT gin_clean_pending_list('events_line_words_idx'::regclass)`);
   };
 }

@@ -18,6 +18,7 @@ const EVENTS: Array<[id: string, source: string, payload: Record<string, unknown
   ['e5', 'api', { message: 'user said "hello world" loudly', level: 'debug' }],
   ['e6', 'api', { status: 500, path: '/checkout' }],
   ['e7', 'worker', { message: '日本語のログ メッセージ', level: 'INFO' }],
+  ['e8', 'web', { message: 'GET /api/v1/orders?id=7 by user-42 (a.b@c.com) <b>timed out</b>', level: 'trace' }],
 ];
 const ALL = EVENTS.map(([id]) => id);
 
@@ -31,7 +32,7 @@ const QUERIES: Array<[q: string, ids: string[]]> = [
   ['payment -"payment accepted"', ['e1', 'e3']],
   ['level:error', ['e1']],
   ['level:info', ['e2', 'e4', 'e7']],
-  ['-level:info', ['e1', 'e3', 'e5', 'e6']],
+  ['-level:info', ['e1', 'e3', 'e5', 'e6', 'e8']],
   ['payload.order.id:42', ['e1']],
   ['order.id:43', ['e2']],
   ['metadata.amount:>1000', ['e1', 'e3']],
@@ -40,11 +41,34 @@ const QUERIES: Array<[q: string, ids: string[]]> = [
   ['source:worker', ['e3', 'e4', 'e7']],
   ['source:worker payment', ['e3']],
   ['source:"api" -level:debug -level:error', ['e2', 'e6']],
+  // Words are whole: a word is not a part of a longer one; word* completes one.
+  ['time', []],
+  ['timeout', ['e3']],
+  ['time*', ['e3', 'e8']],
+  ['TIMED', ['e8']],
+  ['pay* -declined', ['e2', 'e3']],
+  ['"time"', ['e3', 'e8']],
+  // Punctuation separates words: a word inside a path, an address or a tag is found; a word with punctuation
+  // matches that text with word boundaries at its ends.
+  ['orders', ['e8']],
+  ['/api/v1', ['e8']],
+  ['api/v1/orders', ['e8']],
+  ['user-42', ['e8']],
+  ['USER-4', []],
+  ['42', ['e1', 'e8']],
+  ['a.b@c.com', ['e8']],
+  ['b', ['e8']],
+  ['user', ['e5', 'e8']],
   ['CAFÉ CRÈME', ['e4']],
   ['façade', ['e4']],
-  ['日本語', ['e7']],
+  ['NAÏVE', ['e4']],
+  // No word segmentation for scripts without spaces: 日本語のログ is one word; a phrase finds a part of it.
+  ['日本語', []],
+  ['日本語のログ', ['e7']],
+  ['"日本語"', ['e7']],
   ['"hello world"', ['e5']],
   ['"\\"hello world\\""', ['e5']],
+  ['"lo wor"', ['e5']],
   ['checkout', ['e6']],
   ['"\\"status\\":500"', ['e6']],
   ['50%', []],

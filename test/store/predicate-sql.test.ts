@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LogaggError } from '../../src/errors.js';
 import { LINE_FIELDS } from '../../src/query/line.js';
-import type { Predicate } from '../../src/query/predicate.js';
+import type { LineOp, Predicate } from '../../src/query/predicate.js';
 import type { Engine } from '../../src/store/engine.js';
 import { createSqlStore } from '../../src/store/index.js';
 import { createPgliteEngine } from '../../src/store/pglite.js';
@@ -24,7 +24,7 @@ const EVENTS: Array<[id: string, source: string, payload: object]> = [
 ];
 
 const all = (...of: Predicate[]): Predicate => ({ kind: 'all', of });
-const line = (op: 'contains' | 'icontains' | 'regex' | 'iregex', value: string): Predicate => ({ kind: 'line', op, value });
+const line = (op: LineOp, value: string): Predicate => ({ kind: 'line', op, value });
 const field = (path: string[], op: 'eq' | 'ieq' | 'lt' | 'le' | 'gt' | 'ge', value: string): Predicate => ({
   kind: 'field',
   path,
@@ -41,6 +41,20 @@ const CASES: Array<[name: string, predicate: Predicate, ids: string[]]> = [
   ['a backslash is taken literally', line('contains', 'a\\b'), ['8']],
   ['the line falls back to the JSON text without a message-like string', line('contains', '"/orders"'), ['6']],
   ['a later line field when no earlier one is there', line('contains', 'from a log'), ['7']],
+  ['a word is whole and ignores case', line('word', 'TIMEOUT'), ['1', '2']],
+  ['a word is not a part of one', line('word', 'time'), []],
+  ['a word with a digit is one word', line('word', '30'), []],
+  ['30s is', line('word', '30s'), ['1']],
+  ['a prefix completes a word', line('prefix', 'TIME'), ['1', '2']],
+  ['a one-letter word is whole', line('word', 'a'), ['4', '7', '8']],
+  ['_ separates words', line('word', 'b'), ['4', '8']],
+  ['a word with punctuation matches that text at word boundaries', line('word', 'a_b'), ['4']],
+  ['a word with punctuation is not a part of one', line('word', 'a_b.t'), []],
+  ['a word with punctuation at its start', line('word', '/orders'), ['6']],
+  ['a non-ASCII word ignores case', line('word', 'ÉCOLE'), ['5']],
+  ['an apostrophe separates words', line('word', "L'ÉCOLE"), ['5']],
+  ['a backslash separates words', line('word', 'a\\b'), ['8']],
+  ['a word of punctuation only is a substring', line('word', '%'), ['3']],
   ['regex', line('regex', '^(Connection|timeout) '), ['1', '2']],
   ['iregex', line('iregex', 'time\\w+ (after|reading)'), ['1', '2']],
   ['label eq', { kind: 'label', name: 'source', op: 'eq', value: 'api-1' }, ['1', '6', '7', '8']],
@@ -139,14 +153,27 @@ for (const kind of storeKinds()) {
       },
     );
 
-    test('line filters can use the trigram index', async () => {
-      const params: unknown[] = [];
-      const where = compilePredicate(all(line('icontains', 'timeout'), line('regex', 'Conn.*out')), params);
-      const plan = await engine.transaction(async (query) => {
-        await query('SET LOCAL enable_seqscan = off');
-        return query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT seq FROM events WHERE ${where}`, params);
+    for (const predicate of [
+      line('word', 'timeout'),
+      line('prefix', 'time'),
+      line('contains', 'a Timeout after'),
+      line('icontains', 'x "y" z'),
+    ]) {
+      test(`${predicate.kind === 'line' ? predicate.op : ''} can use the word index`, async () => {
+        const params: unknown[] = [];
+        const where = compilePredicate(all(predicate, line('regex', 'Conn.*out')), params);
+        const plan = await engine.transaction(async (query) => {
+          await query('SET LOCAL enable_seqscan = off');
+          return query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT seq FROM events WHERE ${where}`, params);
+        });
+        assert.match(plan.map((row) => row['QUERY PLAN']).join('\n'), /events_line_words_idx/);
       });
-      assert.match(plan.map((row) => row['QUERY PLAN']).join('\n'), /events_line_trgm_idx/);
+    }
+
+    test('a needle without a whole word inside it is not looked up in the index', () => {
+      const params: unknown[] = [];
+      assert.doesNotMatch(compilePredicate(line('contains', 'Timeout'), params), /logagg_words/);
+      assert.doesNotMatch(compilePredicate(line('contains', 'a b'), params), /logagg_words/, 'a is maybe the end of a word, b its start');
     });
   });
 }

@@ -1,9 +1,11 @@
 import { LogaggError } from '../../errors.js';
 import type { FieldOp, Predicate } from '../predicate.js';
+import { singleWord } from '../words.js';
 
 /*
  * The search syntax of `q=` (docs/query.md): terms separated by spaces, all of which must match.
- *   word          the line contains it, ignoring case
+ *   word          the line holds it as a whole word, ignoring case (words: src/query/words.ts)
+ *   word*         the line holds a word starting with it, ignoring case
  *   "a phrase"    the line contains the phrase, ignoring case (\" and \\ inside quotes)
  *   -term         excludes what term matches (a word, a phrase or a field)
  *   name:value    a payload field (dotted path, `payload.` optional) equals value, ignoring case;
@@ -85,6 +87,13 @@ function fieldTerm(name: string, rawValue: string, quoted: boolean, at: number):
   return { kind: 'field', path, op: 'ieq', value: rawValue };
 }
 
+/** A bare word: `stem*` completes a single word; anything else is a whole word (punctuation and all). */
+function wordTerm(word: string): Predicate {
+  const stem = word.endsWith('*') ? word.slice(0, -1) : undefined;
+  if (stem !== undefined && singleWord(stem) !== undefined) return { kind: 'line', op: 'prefix', value: stem };
+  return { kind: 'line', op: 'word', value: word };
+}
+
 /** One term at the scanner's position (after any `-`). */
 function term(scan: Scanner): Predicate {
   const at = scan.pos;
@@ -96,7 +105,7 @@ function term(scan: Scanner): Predicate {
   const word = scan.bare();
   const colon = word.indexOf(':');
   const name = colon > 0 ? word.slice(0, colon) : '';
-  if (!FIELD_NAME.test(name)) return { kind: 'line', op: 'icontains', value: word };
+  if (!FIELD_NAME.test(name)) return wordTerm(word);
   let value = word.slice(colon + 1);
   let quoted = false;
   if (value === '' && scan.text[scan.pos] === '"') {

@@ -2,7 +2,7 @@
  * Search (docs/query.md): an event's line as an IMMUTABLE SQL function of its payload, so it can be indexed, and a
  * trigram GIN index on it. The trigram index serves case-sensitive and case-insensitive substring matches (LIKE,
  * ILIKE) and regexes (~, ~*) alike, which the search syntax and LogQL's line filters both compile to
- * (src/store/predicate-sql.ts); docs/architecture.md says why trigrams rather than a tsvector.
+ * (src/store/predicate-sql.ts). Migration 5 replaced the trigram index with a word index; docs/architecture.md says why.
  *
  * The field list is LINE_FIELDS (src/query/line.ts) as of this migration; test/store/predicate-sql.test.ts checks
  * that the function still reads that list, so changing it takes a new migration. Each field is read with `->`
