@@ -12,6 +12,7 @@ import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
 import { createSearchUpkeep } from './search-upkeep.js';
+import { EXPIRE_EVENTS_BY_RULES, EXPIRE_KEYS_BY_RULES, type ExpireKeysRow, type ExpirePageRow } from './retention-sql.js';
 import {
   type DeletedRow,
   type EventAfterRow,
@@ -116,11 +117,39 @@ export interface Store {
   expireEvents(cutoff: Date, limit: number): Promise<number>;
   /** DEDUP_RETENTION: forgets up to `limit` keys claimed before `cutoff`; returns how many. */
   expireKeys(cutoff: Date, limit: number): Promise<number>;
+  /**
+   * RETENTION_RULES: deletes up to `limit` expired events of the (at most `topics`) topics named after `after`,
+   * each against the cutoff of the first window whose LIKE pattern matches it (src/store/retention-sql.ts).
+   */
+  expireEventsByRules(windows: readonly RuleCutoff[], after: string, topics: number, limit: number): Promise<ExpirePage>;
+  /**
+   * RETENTION_RULES: forgets up to `limit` keys received in [from, to) that are past their topic's key cutoff;
+   * also returns the database's clock, which sets received_at.
+   */
+  expireKeysByRules(
+    windows: readonly RuleCutoff[],
+    from: Date | undefined,
+    to: Date,
+    limit: number,
+  ): Promise<{ deleted: number; dbNow: number }>;
   /** Makes deleted rows' space reusable where nothing else does (PGlite runs no autovacuum). */
   reclaim(): Promise<void>;
   /** Resolves when the database answers; rejects with STORE_FULL while writes are refused for a full disk. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One retention window as the statements take it: a SQL LIKE pattern over the topic, and its cutoff (none: kept). */
+export interface RuleCutoff {
+  like: string;
+  cutoff: Date | undefined;
+}
+
+export interface ExpirePage {
+  deleted: number;
+  /** Topics the page held; fewer than asked for: it was the last page. */
+  scanned: number;
+  lastTopic: string | undefined;
 }
 
 export interface StoreOptions {
@@ -199,6 +228,9 @@ function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof Co
   }
   return listed;
 }
+
+const rulesJson = (windows: readonly RuleCutoff[]): string =>
+  JSON.stringify(windows.map((w, ord) => ({ ord, pattern: w.like, cutoff: w.cutoff?.toISOString() ?? null })));
 
 const optionalSeq = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
 
@@ -318,6 +350,15 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     },
     expireEvents: (cutoff, limit) => deleted(EXPIRE_EVENTS, cutoff, limit),
     expireKeys: (cutoff, limit) => deleted(EXPIRE_KEYS, cutoff, limit),
+    async expireEventsByRules(windows, after, topics, limit) {
+      const [row] = await engine.query<ExpirePageRow>(EXPIRE_EVENTS_BY_RULES, [rulesJson(windows), after, topics, limit]);
+      return { deleted: row?.deleted ?? 0, scanned: row?.scanned ?? 0, lastTopic: row?.last_topic ?? undefined };
+    },
+    async expireKeysByRules(windows, from, to, limit) {
+      const params = [rulesJson(windows), from?.toISOString() ?? '-infinity', to.toISOString(), limit];
+      const [row] = await engine.query<ExpireKeysRow>(EXPIRE_KEYS_BY_RULES, params);
+      return { deleted: row?.deleted ?? 0, dbNow: row?.db_now_ms ?? Date.now() };
+    },
     async reclaim() {
       if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats');
     },
