@@ -118,10 +118,10 @@ export interface Store {
   /** DEDUP_RETENTION: forgets up to `limit` keys claimed before `cutoff`; returns how many. */
   expireKeys(cutoff: Date, limit: number): Promise<number>;
   /**
-   * RETENTION_RULES: deletes up to `limit` expired events of the (at most `topics`) topics named after `after`,
+   * RETENTION_RULES: deletes up to `limit` expired events of the (at most `topics`) topics from the cursor on,
    * each against the cutoff of the first window whose LIKE pattern matches it (src/store/retention-sql.ts).
    */
-  expireEventsByRules(windows: readonly RuleCutoff[], after: string, topics: number, limit: number): Promise<ExpirePage>;
+  expireEventsByRules(windows: readonly RuleCutoff[], from: TopicCursor, topics: number, limit: number): Promise<ExpirePage>;
   /**
    * RETENTION_RULES: forgets up to `limit` keys received in [from, to) that are past their topic's key cutoff;
    * also returns the database's clock, which sets received_at.
@@ -145,11 +145,19 @@ export interface RuleCutoff {
   cutoff: Date | undefined;
 }
 
+/** Where a page of topics starts: after `topic`, or at it when `inclusive`. */
+export interface TopicCursor {
+  topic: string;
+  inclusive: boolean;
+}
+
 export interface ExpirePage {
   deleted: number;
   /** Topics the page held; fewer than asked for: it was the last page. */
   scanned: number;
   lastTopic: string | undefined;
+  /** The last topic rows were deleted from (topics are taken in name order). */
+  lastDeletedTopic: string | undefined;
 }
 
 export interface StoreOptions {
@@ -350,9 +358,15 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     },
     expireEvents: (cutoff, limit) => deleted(EXPIRE_EVENTS, cutoff, limit),
     expireKeys: (cutoff, limit) => deleted(EXPIRE_KEYS, cutoff, limit),
-    async expireEventsByRules(windows, after, topics, limit) {
-      const [row] = await engine.query<ExpirePageRow>(EXPIRE_EVENTS_BY_RULES, [rulesJson(windows), after, topics, limit]);
-      return { deleted: row?.deleted ?? 0, scanned: row?.scanned ?? 0, lastTopic: row?.last_topic ?? undefined };
+    async expireEventsByRules(windows, from, topics, limit) {
+      const params = [rulesJson(windows), from.topic, topics, limit, from.inclusive];
+      const [row] = await engine.query<ExpirePageRow>(EXPIRE_EVENTS_BY_RULES, params);
+      return {
+        deleted: row?.deleted ?? 0,
+        scanned: row?.scanned ?? 0,
+        lastTopic: row?.last_topic ?? undefined,
+        lastDeletedTopic: row?.last_deleted_topic ?? undefined,
+      };
     },
     async expireKeysByRules(windows, from, to, limit) {
       const params = [rulesJson(windows), from?.toISOString() ?? '-infinity', to.toISOString(), limit];

@@ -16,20 +16,25 @@ const RULES = `rules AS MATERIALIZED (
 const cutoffOf = (column: string): string => `(SELECT r.cutoff FROM rules r WHERE ${column} LIKE r.pattern ORDER BY r.ord LIMIT 1)`;
 
 /**
- * Deletes up to $4 expired events of the topics in one page: the topics after $2 in name order, at most $3 of
- * them. The seq-index head walk of EXPIRE_EVENTS cannot serve several windows (a head held by a long window's
+ * Deletes up to $4 expired events of the topics in one page: the topics after $2 in name order ($2 itself too
+ * when $5), at most $3 of them. The seq-index head walk of EXPIRE_EVENTS cannot serve several windows (a head held by a long window's
  * rows hides a short window's behind it), so each topic's own head is walked on events_topic_seq_idx: one index
  * probe per topic tells whether its oldest row is past its cutoff, and only such topics have up to $4 rows of
  * their head read. Counters and locks as in EXPIRE_EVENTS: the topic rows in topic order, then the totals row.
- * Returns how many were deleted, how many topics the page held and its last topic (the next page's $2).
+ * Returns how many were deleted, how many topics the page held, its last topic (the next page's $2) and the last
+ * topic rows were deleted from: topics are taken in name order, so when the batch filled, the topics before that
+ * one are done and the next statement starts at it ($5 true), not at the page's start again.
  */
 export const EXPIRE_EVENTS_BY_RULES = `
 WITH ${RULES},
-page AS MATERIALIZED (SELECT topic FROM topic_stats WHERE topic > $2 ORDER BY topic LIMIT $3),
+page AS MATERIALIZED (
+  SELECT topic FROM topic_stats WHERE topic > $2 OR ($5 AND topic = $2) ORDER BY topic LIMIT $3
+),
+windowed AS MATERIALIZED (SELECT p.topic, ${cutoffOf('p.topic')} AS cutoff FROM page p),
 due AS MATERIALIZED (
-  SELECT p.topic, w.cutoff FROM page p CROSS JOIN LATERAL (SELECT ${cutoffOf('p.topic')} AS cutoff) w
+  SELECT w.topic, w.cutoff FROM windowed w
   WHERE w.cutoff IS NOT NULL
-    AND (SELECT e.received_at FROM events e WHERE e.topic = p.topic ORDER BY e.seq LIMIT 1) < w.cutoff
+    AND (SELECT e.received_at FROM events e WHERE e.topic = w.topic ORDER BY e.seq LIMIT 1) < w.cutoff
 ),
 doomed AS (
   SELECT h.seq FROM due d CROSS JOIN LATERAL (
@@ -53,12 +58,13 @@ totals AS (
   UPDATE stats_totals t SET expired = t.expired + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
 )
 SELECT (SELECT coalesce(sum(n), 0) FROM per_topic)::int AS deleted, (SELECT count(*) FROM page)::int AS scanned,
-  (SELECT max(topic) FROM page) AS last_topic`;
+  (SELECT max(topic) FROM page) AS last_topic, (SELECT max(topic) FROM per_topic) AS last_deleted_topic`;
 
 export interface ExpirePageRow {
   deleted: number;
   scanned: number;
   last_topic: string | null;
+  last_deleted_topic: string | null;
 }
 
 /**

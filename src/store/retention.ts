@@ -1,5 +1,5 @@
 import { likePattern, type RetentionRule } from '../retention-rules.js';
-import type { RuleCutoff, Store } from './index.js';
+import type { RuleCutoff, Store, TopicCursor } from './index.js';
 
 export interface RetentionOptions {
   /** Events received longer ago are deleted; undefined: kept forever (topics no rule matches, with rules). */
@@ -154,15 +154,18 @@ function rulesPass(
 
   const expireEvents = async (): Promise<number> => {
     let total = 0;
-    let after = '';
+    let from: TopicCursor = { topic: '', inclusive: false };
     for (;;) {
-      const page = await store.expireEventsByRules(cutoffs(eventWindows, now()), after, topicsPerStatement, batchSize);
+      const page = await store.expireEventsByRules(cutoffs(eventWindows, now()), from, topicsPerStatement, batchSize);
       total += page.deleted;
       if (stopped()) return total;
-      // A full batch may have left more in this page's topics: the same page again. Else on to the next page.
-      if (page.deleted < batchSize) {
-        if (page.scanned < topicsPerStatement || page.lastTopic === undefined) return total;
-        after = page.lastTopic;
+      if (page.deleted >= batchSize && page.lastDeletedTopic !== undefined) {
+        // The batch filled: the topics before the last one it deleted from are done, that one may hold more.
+        from = { topic: page.lastDeletedTopic, inclusive: true };
+      } else if (page.scanned < topicsPerStatement || page.lastTopic === undefined) {
+        return total;
+      } else {
+        from = { topic: page.lastTopic, inclusive: false };
       }
       await yieldToCommits();
     }
