@@ -1,5 +1,5 @@
 import { LogaggError } from './errors.js';
-import { parseRetentionRules, type RetentionRule } from './retention-rules.js';
+import { parseRetentionRules, type RetentionRule } from './schema/retention-rules.js';
 import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from './schema/nats.js';
 
 /** Defaults for every setting (docs/spec.md §7); docs/config.md and the README table are checked against it. */
@@ -77,7 +77,7 @@ export interface Config {
   retentionMs: number | undefined;
   /** Keys outlive their events this long (> retentionMs); undefined: the dedup window is the retention. */
   dedupRetentionMs: number | undefined;
-  /** Per-topic-pattern windows, first match wins; topics none matches take the two above (src/retention-rules.ts). */
+  /** Per-topic-pattern windows, first match wins; topics none matches take the two above (src/schema/retention-rules.ts). */
   retentionRules: RetentionRule[];
   /** Longest a batch waits for the store before its requests get 503 STORE_UNAVAILABLE. */
   storeTimeoutMs: number;

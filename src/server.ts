@@ -12,7 +12,7 @@ import { Metrics } from './metrics.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
 import { createStore } from './store/index.js';
 import { type RetentionJob, type RetentionOptions, startRetention } from './store/retention.js';
-import { anyExpiry, describeRules, needsKeyTable } from './retention-rules.js';
+import { anyExpiry, describeRules, needsKeyTable } from './schema/retention-rules.js';
 import { startNatsTransport } from './inlets/nats/index.js';
 
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })

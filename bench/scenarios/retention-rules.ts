@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RetentionRule } from '../../src/retention-rules.js';
+import type { RetentionRule } from '../../src/schema/retention-rules.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { startRetention } from '../../src/store/retention.js';
 import { createScratchDatabase } from '../aggregator.js';

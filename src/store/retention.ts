@@ -1,4 +1,4 @@
-import { likePattern, type RetentionRule } from '../retention-rules.js';
+import { likePattern, type RetentionRule } from '../schema/retention-rules.js';
 import type { RuleCutoff, Store, TopicCursor } from './index.js';
 
 export interface RetentionOptions {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DEFAULTS, loadConfig, parseDuration, RANGES } from '../../src/config.js';
-import { globMatches, likePattern, needsKeyTable, windowsFor } from '../../src/retention-rules.js';
+import { globMatches, likePattern, needsKeyTable, windowsFor } from '../../src/schema/retention-rules.js';
 
 function documentedDefaults(file: string): Map<string, string> {
   const rows = readFileSync(file, 'utf8').matchAll(/^\| `([A-Z_]+)` \| (?:`([^`]*)`|\(unset\)) \|/gm);

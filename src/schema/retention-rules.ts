@@ -8,7 +8,7 @@
  *
  * Rules are kept as data (a pattern and two windows) so that a tenant pattern can be added beside the topic one.
  */
-import { MAX_NAME_LENGTH } from './schema/event.js';
+import { MAX_NAME_LENGTH } from './event.js';
 
 export interface RetentionRule {
   /** As written, `*` the only wildcard. */
