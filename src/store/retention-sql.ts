@@ -24,7 +24,8 @@ const cutoffOf = (column: string): string => `(SELECT r.cutoff FROM rules r WHER
  * rows, in one snapshot) is not probed. Counters and locks as in EXPIRE_EVENTS: the topic rows in topic order, then the totals row.
  * Returns how many were deleted, how many topics the page held, its last topic (the next page's $2) and the last
  * topic rows were deleted from: topics are taken in name order, so when the batch filled, the topics before that
- * one are done and the next statement starts at it ($5 true), not at the page's start again.
+ * one are done and the next statement starts at it ($5 true), not at the page's start again. Last, how long
+ * until the page's first row comes due (its topic's oldest row against its cutoff), for the job's quiet spell.
  */
 export const EXPIRE_EVENTS_BY_RULES = `
 WITH ${RULES},
@@ -33,11 +34,11 @@ page AS MATERIALIZED (
   WHERE topic > $2 OR ($5 AND topic = $2) ORDER BY topic LIMIT $3
 ),
 windowed AS MATERIALIZED (SELECT p.topic, ${cutoffOf('p.topic')} AS cutoff FROM page p WHERE p.holds_rows),
-due AS MATERIALIZED (
-  SELECT w.topic, w.cutoff FROM windowed w
-  WHERE w.cutoff IS NOT NULL
-    AND (SELECT e.received_at FROM events e WHERE e.topic = w.topic ORDER BY e.seq LIMIT 1) < w.cutoff
+probed AS MATERIALIZED (
+  SELECT w.topic, w.cutoff, (SELECT e.received_at FROM events e WHERE e.topic = w.topic ORDER BY e.seq LIMIT 1) AS oldest
+  FROM windowed w WHERE w.cutoff IS NOT NULL
 ),
+due AS MATERIALIZED (SELECT topic, cutoff FROM probed WHERE oldest < cutoff),
 doomed AS (
   SELECT h.seq FROM due d CROSS JOIN LATERAL (
     SELECT head.seq FROM (SELECT e.seq, e.received_at FROM events e WHERE e.topic = d.topic ORDER BY e.seq LIMIT $4) head
@@ -60,13 +61,15 @@ totals AS (
   UPDATE stats_totals t SET expired = t.expired + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
 )
 SELECT (SELECT coalesce(sum(n), 0) FROM per_topic)::int AS deleted, (SELECT count(*) FROM page)::int AS scanned,
-  (SELECT max(topic) FROM page) AS last_topic, (SELECT max(topic) FROM per_topic) AS last_deleted_topic`;
+  (SELECT max(topic) FROM page) AS last_topic, (SELECT max(topic) FROM per_topic) AS last_deleted_topic,
+  (SELECT floor(extract(epoch FROM min(oldest - cutoff)) * 1000) FROM probed)::float8 AS due_in_ms`;
 
 export interface ExpirePageRow {
   deleted: number;
   scanned: number;
   last_topic: string | null;
   last_deleted_topic: string | null;
+  due_in_ms: number | null;
 }
 
 /**

@@ -12,7 +12,8 @@ export interface RetentionOptions {
   topicsPerStatement?: number;
   /**
    * With rules: a key committed this long after its received_at (its batch's start) is still found by the next
-   * key slice, which starts where the last one ended (or at the database's clock then, if earlier), less this.
+   * key slice, which starts where the last one ended (or at the database's clock then, if earlier), less this;
+   * and a quiet spell (no row due) ends this much early.
    * Longer than a batch can run (the server passes twice STORE_TIMEOUT_MS, PostgreSQL's statement timeout, plus a
    * minute); default 2 minutes.
    */
@@ -152,17 +153,29 @@ function rulesPass(
   const sliceWindows = [...new Set(keyWindows.map((w) => w.ms).filter((ms): ms is number => ms !== undefined))];
   const sliceDone = new Map<number, number>();
 
+  // After a pass that found nothing due: no row can come due before this (the page's oldest rows against their
+  // windows, and any row received later against the shortest window), less the margin for late commits and for
+  // received_at running a batch's length behind seq order. Passes before it skip the walk over every topic.
+  const shortestMs = Math.min(...eventWindows.map((w) => w.ms ?? Infinity));
+  let quietUntil: number | undefined;
+
   const expireEvents = async (): Promise<number> => {
+    const started = now();
+    if (quietUntil !== undefined && started < quietUntil) return 0;
+    let soonest = started + shortestMs - marginMs;
     let total = 0;
     let from: TopicCursor = { topic: '', inclusive: false };
     for (;;) {
-      const page = await store.expireEventsByRules(cutoffs(eventWindows, now()), from, topicsPerStatement, batchSize);
+      const at = now();
+      const page = await store.expireEventsByRules(cutoffs(eventWindows, at), from, topicsPerStatement, batchSize);
       total += page.deleted;
+      if (page.dueInMs !== undefined) soonest = Math.min(soonest, at + page.dueInMs - marginMs);
       if (stopped()) return total;
       if (page.deleted >= batchSize && page.lastDeletedTopic !== undefined) {
         // The batch filled: the topics before the last one it deleted from are done, that one may hold more.
         from = { topic: page.lastDeletedTopic, inclusive: true };
       } else if (page.scanned < topicsPerStatement || page.lastTopic === undefined) {
+        quietUntil = total === 0 ? soonest : undefined;
         return total;
       } else {
         from = { topic: page.lastTopic, inclusive: false };
