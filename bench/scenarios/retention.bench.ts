@@ -146,6 +146,16 @@ export const retentionScenario: Scenario = {
           passes.map((p) => p.idleRules),
         ),
         figure(
+          'the next idle pass, one cutoff',
+          'ms',
+          passes.map((p) => p.quietSingle),
+        ),
+        figure(
+          'the next idle pass, RETENTION_RULES (quiet spell: the topic walk skipped)',
+          'ms',
+          passes.map((p) => p.quietRules),
+        ),
+        figure(
           'pass deleting every row, one cutoff',
           'rows/s',
           passes.map((p) => p.deleteSingle),

@@ -158,6 +158,8 @@ export interface ExpirePage {
   lastTopic: string | undefined;
   /** The last topic rows were deleted from (topics are taken in name order). */
   lastDeletedTopic: string | undefined;
+  /** How many topics rows were deleted from. */
+  topicsDeletedFrom: number;
   /** Until the oldest row of the page's topics comes due, from the cutoffs' clock; undefined: no row to come due. */
   dueInMs: number | undefined;
 }
@@ -368,6 +370,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         scanned: row?.scanned ?? 0,
         lastTopic: row?.last_topic ?? undefined,
         lastDeletedTopic: row?.last_deleted_topic ?? undefined,
+        topicsDeletedFrom: row?.topics_deleted_from ?? 0,
         dueInMs: row?.due_in_ms ?? undefined,
       };
     },

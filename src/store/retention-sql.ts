@@ -62,6 +62,7 @@ totals AS (
 )
 SELECT (SELECT coalesce(sum(n), 0) FROM per_topic)::int AS deleted, (SELECT count(*) FROM page)::int AS scanned,
   (SELECT max(topic) FROM page) AS last_topic, (SELECT max(topic) FROM per_topic) AS last_deleted_topic,
+  (SELECT count(*) FROM per_topic)::int AS topics_deleted_from,
   (SELECT floor(extract(epoch FROM min(oldest - cutoff)) * 1000) FROM probed)::float8 AS due_in_ms`;
 
 export interface ExpirePageRow {
@@ -69,6 +70,7 @@ export interface ExpirePageRow {
   scanned: number;
   last_topic: string | null;
   last_deleted_topic: string | null;
+  topics_deleted_from: number;
   due_in_ms: number | null;
 }
 

@@ -165,20 +165,25 @@ function rulesPass(
     let soonest = started + shortestMs - marginMs;
     let total = 0;
     let from: TopicCursor = { topic: '', inclusive: false };
+    let pageSize = topicsPerStatement;
     for (;;) {
       const at = now();
-      const page = await store.expireEventsByRules(cutoffs(eventWindows, at), from, topicsPerStatement, batchSize);
+      const page = await store.expireEventsByRules(cutoffs(eventWindows, at), from, pageSize, batchSize);
       total += page.deleted;
       if (page.dueInMs !== undefined) soonest = Math.min(soonest, at + page.dueInMs - marginMs);
       if (stopped()) return total;
       if (page.deleted >= batchSize && page.lastDeletedTopic !== undefined) {
         // The batch filled: the topics before the last one it deleted from are done, that one may hold more.
         from = { topic: page.lastDeletedTopic, inclusive: true };
-      } else if (page.scanned < topicsPerStatement || page.lastTopic === undefined) {
+        // Every topic of a page is probed, but a full batch may have drawn on a few: the next page is sized to
+        // about twice as many topics as this batch took, not to the whole page again.
+        pageSize = Math.min(topicsPerStatement, Math.max(16, 2 * page.topicsDeletedFrom));
+      } else if (page.scanned < pageSize || page.lastTopic === undefined) {
         quietUntil = total === 0 ? soonest : undefined;
         return total;
       } else {
         from = { topic: page.lastTopic, inclusive: false };
+        pageSize = topicsPerStatement;
       }
       await yieldToCommits();
     }
