@@ -1,4 +1,5 @@
 import { LogaggError } from './errors.js';
+import { parseRetentionRules, type RetentionRule } from './schema/retention-rules.js';
 import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from './schema/nats.js';
 
 /** Defaults for every setting (docs/spec.md §7); docs/config.md and the README table are checked against it. */
@@ -24,6 +25,7 @@ export const DEFAULTS = {
   NATS_DURABLE: DEFAULT_NATS_DURABLE,
   RETENTION: '',
   DEDUP_RETENTION: '',
+  RETENTION_RULES: '',
   STORE_TIMEOUT_MS: '5000',
   EMBEDDED_STATEMENT_TIMEOUT_MS: '30000',
   MIN_FREE_DISK_MB: '64',
@@ -75,6 +77,8 @@ export interface Config {
   retentionMs: number | undefined;
   /** Keys outlive their events this long (> retentionMs); undefined: the dedup window is the retention. */
   dedupRetentionMs: number | undefined;
+  /** Per-topic-pattern windows, first match wins; topics none matches take the two above (src/schema/retention-rules.ts). */
+  retentionRules: RetentionRule[];
   /** Longest a batch waits for the store before its requests get 503 STORE_UNAVAILABLE. */
   storeTimeoutMs: number;
   /** Embedded store: a statement running longer gets the engine thread replaced (watchdog). */
@@ -151,6 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (natsUrl !== undefined && !/^(nats|tls):\/\//.test(natsUrl)) problems.push('NATS_URL must start with nats:// or tls://');
   const subjectsProblem = natsSubjectsProblem(raw('NATS_SUBJECTS'));
   if (subjectsProblem !== undefined) problems.push(`NATS_SUBJECTS ${subjectsProblem}`);
+  const rules = parseRetentionRules(raw('RETENTION_RULES'), parseDuration);
+  problems.push(...rules.problems);
   const config: Config = {
     port: int('PORT'),
     host: raw('HOST'),
@@ -173,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     natsDurable: raw('NATS_DURABLE'),
     retentionMs: duration('RETENTION'),
     dedupRetentionMs: duration('DEDUP_RETENTION'),
+    retentionRules: rules.rules,
     storeTimeoutMs: int('STORE_TIMEOUT_MS'),
     embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS'),
     minFreeDiskMb: int('MIN_FREE_DISK_MB'),

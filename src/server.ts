@@ -11,7 +11,8 @@ import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
 import { createStore } from './store/index.js';
-import { type RetentionJob, startRetention } from './store/retention.js';
+import { type RetentionJob, type RetentionOptions, startRetention } from './store/retention.js';
+import { anyExpiry, describeRules, needsKeyTable } from './schema/retention-rules.js';
 import { startNatsTransport } from './inlets/nats/index.js';
 
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -31,16 +32,19 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'logagg' } });
 }
 
+/** Test seams: the retention job's clock, pause and statement sizes (tests move time forward by days). */
+export type AggregatorHooks = { retention?: Pick<RetentionOptions, 'now' | 'intervalMs' | 'batchSize' | 'topicsPerStatement'> };
+
 /**
  * Composition root: config → store → migrate → pipeline → app → listen → transport. stop() runs in reverse.
  */
-export async function startAggregator(config: Readonly<Config>, logger: Logger): Promise<Aggregator> {
+export async function startAggregator(config: Readonly<Config>, logger: Logger, hooks: AggregatorHooks = {}): Promise<Aggregator> {
   // What is started so far, undone in reverse if a later step fails: a failed start (migration, listen, NATS)
   // must not leave the store open, the port taken or the data-dir lock behind (the next start would then report
   // a crash recovery, or find the directory locked by this very process).
   const undo: { what: string; run: () => Promise<void> }[] = [];
   try {
-    return await startParts(config, logger, undo);
+    return await startParts(config, logger, undo, hooks);
   } catch (err) {
     for (const step of undo.reverse()) {
       try {
@@ -57,6 +61,7 @@ async function startParts(
   config: Readonly<Config>,
   logger: Logger,
   undo: { what: string; run: () => Promise<void> }[],
+  hooks: AggregatorHooks,
 ): Promise<Aggregator> {
   const startedAt = Date.now();
   // Each step that meets the outside world says, on failure, what went wrong and which setting to check.
@@ -65,13 +70,17 @@ async function startParts(
     (err: unknown): never => {
       throw explainStartupError(step, err, config);
     };
+  const defaultWindows = { eventsMs: config.retentionMs, keysMs: config.dedupRetentionMs };
+  if (config.retentionRules.length > 0) {
+    logger.info({ rules: describeRules(config.retentionRules, defaultWindows) }, 'retention rules (first match wins)');
+  }
   const store = await createStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     embeddedSync: config.embeddedSync,
     workers: config.workers,
     onOpen: (info) => logger.info(info, 'embedded store opened'),
-    keepKeys: config.dedupRetentionMs !== undefined,
+    keepKeys: needsKeyTable(config.retentionRules, defaultWindows),
     storeTimeoutMs: config.storeTimeoutMs,
     embeddedStatementTimeoutMs: config.embeddedStatementTimeoutMs,
     minFreeDiskMb: config.minFreeDiskMb,
@@ -156,18 +165,20 @@ async function startParts(
         });
   if (otlpGrpc) undo.push({ what: 'stop the OTLP/gRPC server', run: () => otlpGrpc.close() });
   await app.listen({ port: config.port, host: config.host }).catch(explained('listen'));
-  const retention: RetentionJob | undefined =
-    config.retentionMs === undefined
-      ? undefined
-      : startRetention(store, {
-          retentionMs: config.retentionMs,
-          dedupRetentionMs: config.dedupRetentionMs,
-          onPass: (pass) => {
-            metrics.recordExpired(pass.events, pass.keys);
-            logger.info(pass, 'retention deleted expired rows');
-          },
-          onError: (err) => logger.warn({ err }, 'retention pass failed; retrying next interval'),
-        });
+  const retention: RetentionJob | undefined = !anyExpiry(config.retentionRules, defaultWindows)
+    ? undefined
+    : startRetention(store, {
+        retentionMs: config.retentionMs,
+        dedupRetentionMs: config.dedupRetentionMs,
+        rules: config.retentionRules,
+        keySliceMarginMs: 2 * config.storeTimeoutMs + 60_000,
+        ...hooks.retention,
+        onPass: (pass) => {
+          metrics.recordExpired(pass.events, pass.keys);
+          logger.info(pass, 'retention deleted expired rows');
+        },
+        onError: (err) => logger.warn({ err }, 'retention pass failed; retrying next interval'),
+      });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 

@@ -3,6 +3,7 @@ import { runPublisher } from '../../src/cli/publish-run.js';
 import type { Stats } from '../../src/schema/stats.js';
 import { startAggregator } from '../aggregator.js';
 import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
+import { passOverTopics } from './retention-rules.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const stats = async (url: string): Promise<Stats> => (await fetch(`${url}/stats`)).json() as Promise<Stats>;
@@ -91,8 +92,12 @@ export const retentionScenario: Scenario = {
     const unkeyed: number[] = [];
     const keyBytes: number[] = [];
     const eventBytes: number[] = [];
+    const topics = ctx.quick ? 1_000 : 20_000;
+    const perTopic = 5;
+    const passes: Awaited<ReturnType<typeof passOverTopics>>[] = [];
     let verified = true;
     for (let run = 0; run < ctx.runs; run++) {
+      passes.push(await passOverTopics(ctx, topics, perTopic));
       const on = await ingestBesideBacklog(ctx, true, events, retentionS);
       const off = await ingestBesideBacklog(ctx, false, events, retentionS);
       const k = await ingestWithKeys(ctx, true, events * 2);
@@ -110,7 +115,8 @@ export const retentionScenario: Scenario = {
       title: this.title,
       workload:
         `${events.toLocaleString('en')} events published beside a ${(events * 2).toLocaleString('en')}-event expired backlog (RETENTION=${retentionS}s vs unset); ` +
-        `${(events * 2).toLocaleString('en')} events with DEDUP_RETENTION vs RETENTION only; batches of 100, 16 in flight, 30% duplicates`,
+        `${(events * 2).toLocaleString('en')} events with DEDUP_RETENTION vs RETENTION only; batches of 100, 16 in flight, 30% duplicates; ` +
+        `one retention pass over ${topics.toLocaleString('en')} topics × ${perTopic} rows, one cutoff vs RETENTION_RULES (4 rules)`,
       figures: [
         figure('ingest while the job deletes', 'events/s', withJob),
         figure('ingest without the job', 'events/s', withoutJob),
@@ -129,6 +135,41 @@ export const retentionScenario: Scenario = {
         ),
         figure('key table size per key', 'bytes', keyBytes),
         figure('events table size per event (same run shape)', 'bytes', eventBytes),
+        figure(
+          'idle pass, one cutoff (nothing to delete)',
+          'ms',
+          passes.map((p) => p.idleSingle),
+        ),
+        figure(
+          'idle pass, RETENTION_RULES (every topic probed)',
+          'ms',
+          passes.map((p) => p.idleRules),
+        ),
+        figure(
+          'the next idle pass, one cutoff',
+          'ms',
+          passes.map((p) => p.quietSingle),
+        ),
+        figure(
+          'the next idle pass, RETENTION_RULES (quiet spell: the topic walk skipped)',
+          'ms',
+          passes.map((p) => p.quietRules),
+        ),
+        figure(
+          'pass deleting every row, one cutoff',
+          'rows/s',
+          passes.map((p) => p.deleteSingle),
+        ),
+        figure(
+          'pass deleting every row, RETENTION_RULES',
+          'rows/s',
+          passes.map((p) => p.deleteRules),
+        ),
+        figure(
+          'deleting: rules ÷ one cutoff',
+          'ratio',
+          passes.map((p) => p.deleteRules / p.deleteSingle),
+        ),
       ],
       verified,
     };

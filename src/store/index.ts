@@ -12,6 +12,7 @@ import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
 import { createSearchUpkeep } from './search-upkeep.js';
+import { EXPIRE_EVENTS_BY_RULES, EXPIRE_KEYS_BY_RULES, type ExpireKeysRow, type ExpirePageRow } from './retention-sql.js';
 import {
   type DeletedRow,
   type EventAfterRow,
@@ -116,11 +117,51 @@ export interface Store {
   expireEvents(cutoff: Date, limit: number): Promise<number>;
   /** DEDUP_RETENTION: forgets up to `limit` keys claimed before `cutoff`; returns how many. */
   expireKeys(cutoff: Date, limit: number): Promise<number>;
+  /**
+   * RETENTION_RULES: deletes up to `limit` expired events of the (at most `topics`) topics from the cursor on,
+   * each against the cutoff of the first window whose LIKE pattern matches it (src/store/retention-sql.ts).
+   */
+  expireEventsByRules(windows: readonly RuleCutoff[], from: TopicCursor, topics: number, limit: number): Promise<ExpirePage>;
+  /**
+   * RETENTION_RULES: forgets up to `limit` keys received in [from, to) that are past their topic's key cutoff;
+   * also returns the database's clock, which sets received_at.
+   */
+  expireKeysByRules(
+    windows: readonly RuleCutoff[],
+    from: Date | undefined,
+    to: Date,
+    limit: number,
+  ): Promise<{ deleted: number; dbNow: number }>;
   /** Makes deleted rows' space reusable where nothing else does (PGlite runs no autovacuum). */
   reclaim(): Promise<void>;
   /** Resolves when the database answers; rejects with STORE_FULL while writes are refused for a full disk. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One retention window as the statements take it: a SQL LIKE pattern over the topic, and its cutoff (none: kept). */
+export interface RuleCutoff {
+  like: string;
+  cutoff: Date | undefined;
+}
+
+/** Where a page of topics starts: after `topic`, or at it when `inclusive`. */
+export interface TopicCursor {
+  topic: string;
+  inclusive: boolean;
+}
+
+export interface ExpirePage {
+  deleted: number;
+  /** Topics the page held; fewer than asked for: it was the last page. */
+  scanned: number;
+  lastTopic: string | undefined;
+  /** The last topic rows were deleted from (topics are taken in name order). */
+  lastDeletedTopic: string | undefined;
+  /** How many topics rows were deleted from. */
+  topicsDeletedFrom: number;
+  /** Until the oldest row of the page's topics comes due, from the cutoffs' clock; undefined: no row to come due. */
+  dueInMs: number | undefined;
 }
 
 export interface StoreOptions {
@@ -199,6 +240,9 @@ function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof Co
   }
   return listed;
 }
+
+const rulesJson = (windows: readonly RuleCutoff[]): string =>
+  JSON.stringify(windows.map((w, ord) => ({ ord, pattern: w.like, cutoff: w.cutoff?.toISOString() ?? null })));
 
 const optionalSeq = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
 
@@ -318,6 +362,23 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     },
     expireEvents: (cutoff, limit) => deleted(EXPIRE_EVENTS, cutoff, limit),
     expireKeys: (cutoff, limit) => deleted(EXPIRE_KEYS, cutoff, limit),
+    async expireEventsByRules(windows, from, topics, limit) {
+      const params = [rulesJson(windows), from.topic, topics, limit, from.inclusive];
+      const [row] = await engine.query<ExpirePageRow>(EXPIRE_EVENTS_BY_RULES, params);
+      return {
+        deleted: row?.deleted ?? 0,
+        scanned: row?.scanned ?? 0,
+        lastTopic: row?.last_topic ?? undefined,
+        lastDeletedTopic: row?.last_deleted_topic ?? undefined,
+        topicsDeletedFrom: row?.topics_deleted_from ?? 0,
+        dueInMs: row?.due_in_ms ?? undefined,
+      };
+    },
+    async expireKeysByRules(windows, from, to, limit) {
+      const params = [rulesJson(windows), from?.toISOString() ?? '-infinity', to.toISOString(), limit];
+      const [row] = await engine.query<ExpireKeysRow>(EXPIRE_KEYS_BY_RULES, params);
+      return { deleted: row?.deleted ?? 0, dbNow: row?.db_now_ms ?? Date.now() };
+    },
     async reclaim() {
       if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats');
     },

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DEFAULTS, loadConfig, parseDuration, RANGES } from '../../src/config.js';
+import { globMatches, likePattern, needsKeyTable, windowsFor } from '../../src/schema/retention-rules.js';
 
 function documentedDefaults(file: string): Map<string, string> {
   const rows = readFileSync(file, 'utf8').matchAll(/^\| `([A-Z_]+)` \| (?:`([^`]*)`|\(unset\)) \|/gm);
@@ -72,5 +73,62 @@ describe('configuration', () => {
     invalid({ DEDUP_RETENTION: '30d' }, /DEDUP_RETENTION needs RETENTION/);
     invalid({ RETENTION: '30d', DEDUP_RETENTION: '30d' }, /must be longer than RETENTION/);
     invalid({ RETENTION: '30d', DEDUP_RETENTION: '1d' }, /must be longer than RETENTION/);
+  });
+
+  test('RETENTION_RULES: pattern=window[/keywindow], first match wins, * the only wildcard', () => {
+    const config = loadConfig({ RETENTION: '30d', RETENTION_RULES: ' payments.*=400d/800d ,debug.*=3d, audit.*=forever,* =1d' });
+    const day = 86_400_000;
+    assert.deepEqual(config.retentionRules, [
+      { pattern: 'payments.*', eventsMs: 400 * day, keysMs: 800 * day },
+      { pattern: 'debug.*', eventsMs: 3 * day, keysMs: undefined },
+      { pattern: 'audit.*', eventsMs: undefined, keysMs: undefined },
+      { pattern: '*', eventsMs: day, keysMs: undefined },
+    ]);
+    const fallback = { eventsMs: config.retentionMs, keysMs: config.dedupRetentionMs };
+    assert.deepEqual(windowsFor('payments.eu', config.retentionRules, fallback), { eventsMs: 400 * day, keysMs: 800 * day });
+    assert.deepEqual(windowsFor('audit.x', config.retentionRules, fallback), { eventsMs: undefined, keysMs: undefined });
+    assert.deepEqual(windowsFor('payments', config.retentionRules, fallback), { eventsMs: day, keysMs: undefined });
+    assert.ok(needsKeyTable(config.retentionRules, fallback), 'a rule with a key window needs the key table');
+    assert.ok(!needsKeyTable(loadConfig({ RETENTION_RULES: 'a*=1d' }).retentionRules, { eventsMs: undefined, keysMs: undefined }));
+    assert.deepEqual(loadConfig({ RETENTION_RULES: '' }).retentionRules, []);
+    // The glob and its LIKE form: only * is special; % _ \ ? . are literal.
+    assert.equal(likePattern('a_b%c\\d*'), 'a\\_b\\%c\\\\d%');
+    for (const [glob, topic, match] of [
+      ['a.*', 'a.b.c', true],
+      ['a.*', 'a.', true],
+      ['a.*', 'axb', false],
+      ['a_*', 'ab', false],
+      ['a?', 'ab', false],
+      ['a?', 'a?', true],
+      ['*x*', 'x', true],
+      ['(*)', '(y)', true],
+    ] as const) {
+      assert.equal(globMatches(glob, topic), match, `${glob} ~ ${topic}`);
+    }
+  });
+
+  test('a bad rule is refused at start with its position and text', () => {
+    const invalid = (rules: string, pattern: RegExp, extra: Record<string, string> = {}) =>
+      assert.throws(
+        () => loadConfig({ RETENTION_RULES: rules, ...extra }),
+        (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID' && pattern.test(err.message),
+        rules,
+      );
+    invalid('debug.*', /RETENTION_RULES rule 1 \("debug\.\*"\): must be pattern=window/);
+    invalid('a*=1d, debug.*=3x', /rule 2 \("debug\.\*=3x"\): the window must be a duration .* got "3x"/);
+    invalid('=3d', /rule 1 \("=3d"\): the pattern is empty/);
+    invalid('a*=3d/3d', /the key window must be longer than the events window/);
+    invalid('a*=3d/1d', /the key window must be longer than the events window/);
+    invalid('a*=3d/forever', /the key window must be a duration/);
+    invalid('a*=forever/3d', /a forever rule keeps its keys forever/);
+    invalid('a*=1d/2d/3d', /at most two windows/);
+    invalid('pay*=1d, payments.*=400d', /rule 2 \("payments\.\*=400d"\): never applies: the earlier rule "pay\*"/);
+    invalid('a.*=1d, a.*=2d', /rule 2 .*never applies/);
+    invalid(`${'x'.repeat(256)}=1d`, /at most 255 characters/);
+    // Every bad rule at once, beside other problems.
+    assert.throws(
+      () => loadConfig({ RETENTION_RULES: 'a=1x, b', PORT: 'x' }),
+      (err: Error & { details?: string[] }) => err.details?.length === 3,
+    );
   });
 });

@@ -61,6 +61,20 @@ describe('start-up failures explain themselves', { timeout: 240_000 }, () => {
     assert.match(stderr, /HOST "no-such-host.invalid" is not a name this machine can resolve \(HOST, E[A-Z_]+\)/);
   });
 
+  test('a bad retention rule stops the start and is named, before any "Server listening"', async () => {
+    const { code, stderr, stdout } = await failedStart({
+      PORT: '0',
+      RETENTION: '30d',
+      RETENTION_RULES: 'payments.*=400d/800d, debug.*=3x',
+    });
+    assert.equal(code, 1);
+    assert.match(
+      stderr + stdout,
+      /RETENTION_RULES rule 2 \("debug\.\*=3x"\): the window must be a duration like 30d, 12h, 90m or 45s, or "forever"; got "3x"/,
+    );
+    assert.doesNotMatch(stdout, /Server listening/);
+  });
+
   test('EACCES, EADDRNOTAVAIL and an unreachable PostgreSQL map to STARTUP_FAILED with the setting', () => {
     const ctx = { host: '10.0.0.9', port: 80, databaseUrl: 'postgres://u:secret@db:5432/x' };
     const explain = (step: 'store' | 'listen', code: string) =>

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config.js';
-import { createLogger, startAggregator } from '../../src/server.js';
+import { type AggregatorHooks, createLogger, startAggregator } from '../../src/server.js';
 import { after, before } from 'node:test';
 import { freshStore, type StoreKind, type StoreLocation } from './stores.js';
 
@@ -24,6 +24,10 @@ export interface TestServerOptions {
   /** RETENTION and DEDUP_RETENTION, e.g. "3s". */
   retention?: string;
   dedupRetention?: string;
+  /** RETENTION_RULES, e.g. "debug.*=3d, payments.*=400d/800d". */
+  retentionRules?: string;
+  /** The retention job's clock and sizes (src/server.ts AggregatorHooks). */
+  hooks?: AggregatorHooks;
   /** Listen for OTLP/gRPC too, on a free port (OTLP_GRPC_PORT=0). */
   otlpGrpc?: boolean;
 }
@@ -45,10 +49,11 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     API_KEY: options.apiKey,
     RETENTION: options.retention,
     DEDUP_RETENTION: options.dedupRetention,
+    RETENTION_RULES: options.retentionRules,
     OTLP_GRPC_PORT: options.otlpGrpc ? '0' : undefined,
   };
   const config = loadConfig(env);
-  return startAggregator(config, createLogger(config));
+  return startAggregator(config, createLogger(config), options.hooks);
 }
 
 /**
