@@ -1,43 +1,16 @@
-import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
 import type { EventFilter } from '../schema/query.js';
-import { deriveCounters } from '../schema/counters.js';
 import type { Predicate } from '../query/predicate.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { StoreKind } from '../schema/store-kind.js';
-import type { Engine } from './engine.js';
-import { createLogqlReader, type LogqlReader } from './logql.js';
-import { migrate } from './migrate.js';
+import type { LogqlReader } from './logql.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
-import { compilePredicate, translateQueryError } from './predicate-sql.js';
-import { createSearchUpkeep } from './search-upkeep.js';
-import { EXPIRE_EVENTS_BY_RULES, EXPIRE_KEYS_BY_RULES, type ExpireKeysRow, type ExpirePageRow } from './retention-sql.js';
-import {
-  type DeletedRow,
-  type EventAfterRow,
-  eventsAfterSql,
-  eventsPageSql,
-  type EventsPageRow,
-  EXPIRE_EVENTS,
-  EXPIRE_KEYS,
-  INSERT_BATCH,
-  INSERT_BATCH_KEYED,
-  type InsertedRow,
-  PING,
-  SELECT_EVENTS_AFTER,
-  SELECT_EVENTS_PAGE,
-  SELECT_EVENTS_PAGE_BEFORE,
-  SELECT_READ_HORIZON,
-  SELECT_STATS,
-  SELECT_TOPIC_COUNTS,
-  SELECT_TOPICS_PAGE,
-  type StatsRow,
-  type TopicCountsRow,
-  type TopicsPageRow,
-} from './sql.js';
+import { createSqlStore, TOPIC_SCAN_BUDGET } from './sql-store.js';
+import type { InsertedRow } from './sql.js';
 
 export { copyEmbeddedToPostgres } from './copy.js';
+export { createSqlStore, TOPIC_SCAN_BUDGET };
 export type { InsertedRow } from './sql.js';
 export type { CountRow, EntryRow, LogqlReader, StreamTotal } from './logql.js';
 export type { StoreKind } from '../schema/store-kind.js';
@@ -81,9 +54,6 @@ export interface LiveSearch {
   predicate: Predicate;
   through?: number | undefined;
 }
-
-/** Names one GET /topics reads at most, whatever it matches: the bound on its work. */
-export const TOPIC_SCAN_BUDGET = 10_000;
 
 export interface Store {
   readonly kind: StoreKind;
@@ -196,199 +166,4 @@ export async function createStore(options: StoreOptions): Promise<Store> {
         onRestart: options.onEngineRestart,
       });
   return createSqlStore(engine, { keepKeys: options.keepKeys ?? false });
-}
-
-/**
- * INSERT_BATCH's two parameters: the first copy of each key in arrival order (a later copy in the same batch
- * could only conflict), and the copies received per topic, all copies counted.
- */
-function batchParams(events: readonly Event[]): [string, string] {
-  const seen = new Map<string, Set<string>>();
-  // No prototype: a topic may be called "__proto__".
-  const received = Object.create(null) as Record<string, number>;
-  const firstCopies: Event[] = [];
-  for (const event of events) {
-    let ids = seen.get(event.topic);
-    if (!ids) {
-      ids = new Set();
-      seen.set(event.topic, ids);
-      received[event.topic] = 0;
-    }
-    (received[event.topic] as number)++;
-    if (ids.has(event.event_id)) continue;
-    ids.add(event.event_id);
-    firstCopies.push(event);
-  }
-  return [JSON.stringify(firstCopies), JSON.stringify(received)];
-}
-
-/** The one place counters become figures: duplicates and stored are derived, never stored. */
-function toTopicStats(received: number, unique: number, expired: number, lastReceivedAt: string | null): TopicStats {
-  return { ...deriveCounters({ received, unique, expired }), last_received_at: lastReceivedAt };
-}
-
-type CountsColumns = Pick<TopicCountsRow, 'received' | 'unique_count' | 'expired' | 'last_received_at'>;
-const rowStats = (row: CountsColumns): TopicStats =>
-  toTopicStats(Number(row.received), Number(row.unique_count), Number(row.expired), row.last_received_at);
-
-/** The listed topics of a joined row set (a row with a null topic stands for none). */
-function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof CountsColumns]: string | null }>): TopicEntry[] {
-  const listed: TopicEntry[] = [];
-  for (const row of rows) {
-    if (row.topic === null) continue;
-    listed.push({ topic: row.topic, ...rowStats(row as CountsColumns) });
-  }
-  return listed;
-}
-
-const rulesJson = (windows: readonly RuleCutoff[]): string =>
-  JSON.stringify(windows.map((w, ord) => ({ ord, pattern: w.like, cutoff: w.cutoff?.toISOString() ?? null })));
-
-const optionalSeq = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
-
-/** How long after a batch was refused for a full disk /ready still says STORE_FULL (no write probes it sooner). */
-const FULL_REPORTED_MS = 10_000;
-
-/** The store on any engine: the same SQL for both. */
-export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = { keepKeys: false }): Store {
-  const insertSql = options.keepKeys ? INSERT_BATCH_KEYED : INSERT_BATCH;
-  const deleted = async (text: string, cutoff: Date, limit: number): Promise<number> => {
-    const [row] = await engine.query<DeletedRow>(text, [cutoff.toISOString(), limit]);
-    return row?.deleted ?? 0;
-  };
-  // PostgreSQL's autovacuum keeps the statistics and the word index's pending list; PGlite has none.
-  const searchUpkeep = engine.kind === 'pglite' ? createSearchUpkeep(engine) : undefined;
-  // Every cursor read asks this first, in its own statement (SELECT_READ_HORIZON says why). The value read can go
-  // down: a batch that read the sequence before one reader and published its claim after it lowers the next read.
-  // A horizon once read stays true (what was committed stays so), so readers get the highest read yet: a stream's
-  // catch-up that began at the feed's position must never stop below it (docs/architecture.md, "Seqs are drawn
-  // in parallel").
-  let horizonRead = 0;
-  const readHorizon = async (): Promise<number> => {
-    // No parameters, but an array: the PostgreSQL engine then runs it as the prepared statement it is.
-    const [row] = await engine.query<{ horizon: string }>(SELECT_READ_HORIZON, []);
-    horizonRead = Math.max(horizonRead, Number(row?.horizon ?? 0));
-    return horizonRead;
-  };
-  // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
-  let fullAt: number | undefined;
-  return {
-    kind: engine.kind,
-    writers: engine.writers,
-    migrate: () => migrate(engine),
-    async insertBatch(events) {
-      try {
-        await engine.checkWritable?.();
-        const rows = await engine.query<InsertedRow>(insertSql, batchParams(events));
-        fullAt = undefined;
-        return rows;
-      } catch (err) {
-        if (err instanceof LogaggError && err.code === 'STORE_FULL') fullAt = performance.now();
-        throw err;
-      }
-    },
-    async queryEvents(query, search) {
-      const backward = query.before !== undefined;
-      // Rows above the read horizon are not readable yet: the page ends before horizon + 1 as if asked to.
-      const readable = (await readHorizon()) + 1;
-      const params: unknown[] = [
-        query.after,
-        query.topic ?? null,
-        query.source ?? null,
-        query.since ?? null,
-        query.until ?? null,
-        query.limit,
-        Math.min(query.before ?? readable, readable),
-      ];
-      let text = backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE;
-      if (search) {
-        text = eventsPageSql(backward, compilePredicate(search, params));
-        await searchUpkeep?.();
-      }
-      const [row] = await engine.query<EventsPageRow>(text, params).catch((err: unknown) => {
-        throw search ? translateQueryError(err) : err;
-      });
-      if (!row) throw new LogaggError('STORE_FAILED', { message: 'The page query returned no row' });
-      const moreThisWay = row.fetched > query.limit;
-      return {
-        body: row.body,
-        count: Math.min(row.fetched, query.limit),
-        firstSeq: optionalSeq(row.first_seq),
-        lastSeq: optionalSeq(row.last_seq),
-        hasNewer: backward ? row.other_way : moreThisWay,
-        hasOlder: backward ? moreThisWay : row.other_way,
-      };
-    },
-    async eventsAfter(after, topic, limit, search) {
-      const horizon = await readHorizon();
-      const through = Math.min(horizon, search?.through ?? horizon);
-      if (through <= after) return [];
-      const params: unknown[] = [after, topic ?? null, limit, through];
-      const text = search ? eventsAfterSql(compilePredicate(search.predicate, params)) : SELECT_EVENTS_AFTER;
-      const rows = await engine.query<EventAfterRow>(text, params).catch((err: unknown) => {
-        throw search ? translateQueryError(err) : err;
-      });
-      return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
-    },
-    logql: createLogqlReader(engine),
-    headSeq: readHorizon,
-    async topicCounts() {
-      const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
-      return new Map(rows.map((row) => [row.topic, rowStats(row)]));
-    },
-    async stats(top, named) {
-      const rows = await engine.query<StatsRow>(SELECT_STATS, [top, JSON.stringify(named)]);
-      const first = rows[0];
-      if (!first) throw new LogaggError('STORE_FAILED', { message: 'The totals row is missing (schema not migrated?)' });
-      return {
-        totals: toTopicStats(Number(first.total_received), Number(first.total_unique), Number(first.total_expired), null),
-        topicCount: Number(first.topic_count),
-        topics: entries(rows),
-      };
-    },
-    async topicsPage({ after, limit, q }) {
-      // Without a filter every name read is kept: reading limit + 1 tells whether more remain.
-      const budget = q === undefined ? limit + 1 : TOPIC_SCAN_BUDGET;
-      const rows = await engine.query<TopicsPageRow>(SELECT_TOPICS_PAGE, [after ?? '', budget, q ?? null, limit]);
-      const matched = entries(rows);
-      const first = rows[0];
-      if (matched.length > limit) {
-        const page = matched.slice(0, limit);
-        return { topics: page, next: (page[page.length - 1] as TopicEntry).topic };
-      }
-      // The budget ran out before the page filled: more names remain after the last one read.
-      const exhausted = first !== undefined && first.scanned >= budget;
-      return { topics: matched, next: exhausted ? first.last_scanned : null };
-    },
-    expireEvents: (cutoff, limit) => deleted(EXPIRE_EVENTS, cutoff, limit),
-    expireKeys: (cutoff, limit) => deleted(EXPIRE_KEYS, cutoff, limit),
-    async expireEventsByRules(windows, from, topics, limit) {
-      const params = [rulesJson(windows), from.topic, topics, limit, from.inclusive];
-      const [row] = await engine.query<ExpirePageRow>(EXPIRE_EVENTS_BY_RULES, params);
-      return {
-        deleted: row?.deleted ?? 0,
-        scanned: row?.scanned ?? 0,
-        lastTopic: row?.last_topic ?? undefined,
-        lastDeletedTopic: row?.last_deleted_topic ?? undefined,
-        topicsDeletedFrom: row?.topics_deleted_from ?? 0,
-        dueInMs: row?.due_in_ms ?? undefined,
-      };
-    },
-    async expireKeysByRules(windows, from, to, limit) {
-      const params = [rulesJson(windows), from?.toISOString() ?? '-infinity', to.toISOString(), limit];
-      const [row] = await engine.query<ExpireKeysRow>(EXPIRE_KEYS_BY_RULES, params);
-      return { deleted: row?.deleted ?? 0, dbNow: row?.db_now_ms ?? Date.now() };
-    },
-    async reclaim() {
-      if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats');
-    },
-    async ping() {
-      await engine.checkWritable?.();
-      if (fullAt !== undefined && performance.now() - fullAt < FULL_REPORTED_MS) {
-        throw new LogaggError('STORE_FULL', { message: 'The last batch was refused for a full disk' });
-      }
-      await engine.query(PING);
-    },
-    close: () => engine.close(),
-  };
 }

@@ -8,7 +8,7 @@ import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 
 // The store sends the database only the first copy of each key in a batch and the copies per topic apart
-// (src/store/index.ts): these check that what is stored and counted is the same as if every copy went in.
+// (src/store/sql-store.ts): these check that what is stored and counted is the same as if every copy went in.
 for (const kind of storeKinds()) {
   describe(`POST /publish, copies within one batch [${kind}]`, { timeout: 120_000 }, () => {
     const server = serverForSuite(kind);
