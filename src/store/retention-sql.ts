@@ -8,6 +8,8 @@
  * Node; a tenant pattern can later be one more column matched the same way.
  */
 
+import { DELETE_AND_COUNT_EXPIRED } from './sql.js';
+
 const RULES = `rules AS MATERIALIZED (
   SELECT ord, pattern, cutoff FROM json_to_recordset($1::json) AS r(ord int, pattern text, cutoff timestamptz)
 )`;
@@ -46,20 +48,7 @@ doomed AS (
   ) h
   LIMIT $4
 ),
-deleted AS (
-  DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.topic
-),
-per_topic AS (SELECT topic, count(*) AS n FROM deleted GROUP BY topic),
-locked AS MATERIALIZED (
-  SELECT topic FROM topic_stats WHERE topic IN (SELECT topic FROM per_topic) ORDER BY topic FOR UPDATE
-),
-counted AS (
-  UPDATE topic_stats s SET expired = s.expired + p.n FROM per_topic p JOIN locked USING (topic)
-  WHERE s.topic = p.topic RETURNING p.n
-),
-totals AS (
-  UPDATE stats_totals t SET expired = t.expired + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
-)
+${DELETE_AND_COUNT_EXPIRED}
 SELECT (SELECT coalesce(sum(n), 0) FROM per_topic)::int AS deleted, (SELECT count(*) FROM page)::int AS scanned,
   (SELECT max(topic) FROM page) AS last_topic, (SELECT max(topic) FROM per_topic) AS last_deleted_topic,
   (SELECT count(*) FROM per_topic)::int AS topics_deleted_from,

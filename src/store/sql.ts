@@ -276,18 +276,11 @@ export interface TopicsPageRow {
 }
 
 /**
- * Retention: deletes up to $2 of the oldest events received before $1 and adds them to their topics' expired
- * counters in the same transaction. It walks the head of the seq index only (received_at follows seq to within the
- * batches running at once), so a pass that finds nothing old costs one short index read, not a table scan, and no index on
- * received_at slows every insert. The topic rows are locked in topic order, as a batch locks them (locked), so the
- * two cannot deadlock; the totals row only when something was deleted, after the topic rows. Inserts are not blocked: a publish of a key being deleted waits for the row
- * lock, then stores it as new (it is outside the window).
+ * The common end of every statement that expires events: deletes the rows of the CTE `doomed` (seqs), counts them
+ * per topic into topic_stats.expired (topic rows locked in topic order, as a batch locks them) and into the totals
+ * row; the statement then selects from per_topic. EXPIRE_EVENTS and EXPIRE_EVENTS_BY_RULES (retention-sql.ts).
  */
-export const EXPIRE_EVENTS = `
-WITH doomed AS (
-  SELECT seq FROM (SELECT seq, received_at FROM events ORDER BY seq LIMIT $2) AS head WHERE received_at < $1
-),
-deleted AS (
+export const DELETE_AND_COUNT_EXPIRED = `deleted AS (
   DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.topic
 ),
 per_topic AS (SELECT topic, count(*) AS n FROM deleted GROUP BY topic),
@@ -300,7 +293,21 @@ counted AS (
 ),
 totals AS (
   UPDATE stats_totals t SET expired = t.expired + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
-)
+)`;
+
+/**
+ * Retention: deletes up to $2 of the oldest events received before $1 and adds them to their topics' expired
+ * counters in the same transaction. It walks the head of the seq index only (received_at follows seq to within the
+ * batches running at once), so a pass that finds nothing old costs one short index read, not a table scan, and no index on
+ * received_at slows every insert. The topic rows are locked in topic order, as a batch locks them (locked), so the
+ * two cannot deadlock; the totals row only when something was deleted, after the topic rows. Inserts are not blocked: a publish of a key being deleted waits for the row
+ * lock, then stores it as new (it is outside the window).
+ */
+export const EXPIRE_EVENTS = `
+WITH doomed AS (
+  SELECT seq FROM (SELECT seq, received_at FROM events ORDER BY seq LIMIT $2) AS head WHERE received_at < $1
+),
+${DELETE_AND_COUNT_EXPIRED}
 SELECT coalesce(sum(n), 0)::int AS deleted FROM per_topic`;
 
 /** Forgets up to $2 keys claimed before $1: a copy arriving later is stored as new. */
