@@ -42,7 +42,12 @@ function grpcCall(session: ClientHttp2Session, frame: Buffer): Promise<boolean> 
   });
 }
 
-/** An event as the OTLP log record an SDK would send for it: uid = event_id, logagg.topic = topic. */
+/**
+ * An event as the OTLP log record an SDK would send for it, the same log content as the /publish event: its message
+ * (`content`) as the body, its `metadata` fields as int attributes, uid = event_id, logagg.topic = topic. (Until
+ * 2026-12-01 the body was the payload's JSON text: seven words for the index where the /publish event's line is
+ * one, so the ratio compared different events; docs/performance.md.)
+ */
 function toOtlp(events: readonly Event[]): Record<string, unknown> {
   const str = (value: string) => ({ stringValue: value });
   const bySource = new Map<string, Event[]>();
@@ -56,10 +61,14 @@ function toOtlp(events: readonly Event[]): Record<string, unknown> {
           logRecords: group.map((event) => ({
             timeUnixNano: (BigInt(Date.parse(event.timestamp)) * 1_000_000n).toString(),
             severityNumber: 9,
-            body: str(JSON.stringify(event.payload)),
+            body: str((event.payload as { content: string }).content),
             attributes: [
               { key: 'logagg.topic', value: str(event.topic) },
               { key: 'log.record.uid', value: str(event.event_id) },
+              ...Object.entries((event.payload as { metadata: Record<string, number> }).metadata).map(([key, n]) => ({
+                key,
+                value: { intValue: String(n) },
+              })),
             ],
           })),
         },

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { MAX_PAYLOAD_DEPTH } from '../../schema/validate.js';
 import type { Event } from '../../schema/event.js';
 import { MAX_NAME_LENGTH, TIMESTAMP_PATTERN } from '../../schema/event.js';
+import { sha256Hex } from '../derive.js';
 import type { ItemError } from './decode.js';
 
 /** Source when the document names no host or agent (docs/integrations.md). */
@@ -29,9 +29,7 @@ function canonical(value: unknown, depth = 0): unknown {
  * price: two identical documents in one index (same fields, same @timestamp) are one event (docs/integrations.md).
  */
 export function derivedId(index: string, document: Record<string, unknown>): string {
-  return createHash('sha256')
-    .update(JSON.stringify([ID_ENCODING, index, canonical(document)]))
-    .digest('hex');
+  return sha256Hex(JSON.stringify([ID_ENCODING, index, canonical(document)]));
 }
 
 // Elasticsearch's default date format is strict_date_optional_time||epoch_millis: a date alone, a time without a

@@ -1,5 +1,5 @@
-import * as crypto from 'node:crypto';
 import type { Event } from '../../schema/event.js';
+import { nanosToTimestamp, sha256Hex } from '../derive.js';
 import type { PushEntry, PushStream } from './decode.js';
 
 /** Which stream labels name an event's topic and source: the first of each list that the stream has. */
@@ -14,21 +14,8 @@ export const DEFAULT_LOKI_SOURCE = 'loki';
 /** Names the encoding event_id hashes; a change of encoding gets a new tag, never a silent change of ids. */
 const EVENT_ID_ENCODING = 'logagg-loki-entry-v1';
 
-/** sha256 in hex: one-shot crypto.hash where Node has it (20.12+), a third of createHash's cost at these sizes. */
-const sha256Hex: (text: string) => string =
-  typeof crypto.hash === 'function'
-    ? (text) => crypto.hash('sha256', text, 'hex')
-    : (text) => crypto.createHash('sha256').update(text).digest('hex');
-
-/**
- * RFC 3339 in UTC to the microsecond (what the store keeps), truncated, never rounded into the next second. On
- * the decimal text: no BigInt on the hot path (tsNs is canonical digits, at most 19).
- */
-export function nanosToTimestamp(tsNs: string): string {
-  const digits = tsNs.padStart(10, '0');
-  const seconds = Number(digits.slice(0, -9));
-  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${digits.slice(-9, -3)}Z`;
-}
+/** RFC 3339 in UTC to the microsecond (what the store keeps) of a canonical nanosecond time (decode.ts). */
+export const lokiTimestamp = (tsNs: string): string => nanosToTimestamp(tsNs, 6);
 
 function firstPresent(labels: ReadonlyMap<string, string>, names: readonly string[]): string | undefined {
   for (const name of names) {
@@ -62,5 +49,5 @@ function entryEvent(entry: PushEntry, identity: string, topic: string, source: s
   const eventId = sha256Hex(`${identity}${entry.tsNs}\u0000${entry.line}`);
   const payload: Record<string, unknown> = { line: entry.line, labels, ts_ns: entry.tsNs };
   if (entry.metadata !== undefined) payload.structured_metadata = Object.fromEntries(entry.metadata);
-  return { topic, event_id: eventId, timestamp: nanosToTimestamp(entry.tsNs), source, payload };
+  return { topic, event_id: eventId, timestamp: lokiTimestamp(entry.tsNs), source, payload };
 }

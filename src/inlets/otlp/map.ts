@@ -1,5 +1,5 @@
-import * as crypto from 'node:crypto';
 import type { Event } from '../../schema/event.js';
+import { nanosToTimestamp, sha256Hex } from '../derive.js';
 import type { Attributes, DecodedRecord } from './decode.js';
 
 /** Topic when neither `logagg.topic` nor `service.name` is set (docs/integrations.md). */
@@ -29,29 +29,6 @@ function explicitString(attributes: Attributes, key: string): string | undefined
   if (text === undefined) throw new RecordRejection(`attribute ${key} must be a string`);
   return text;
 }
-
-/**
- * RFC 3339 in UTC with all nine digits of the nanoseconds (the store keeps microseconds; the payload keeps all).
- * `nanos` is a decimal string without leading zeros (decode.ts), so the split is done on the text: the whole
- * seconds (at most 2^64 / 10^9, well within a double's exact integers) and the last nine digits. The records of a
- * batch mostly fall in the same second, whose text is kept from the record before.
- */
-let lastSeconds = '';
-let lastSecondsText = '';
-function nanosToTimestamp(nanos: string): string {
-  const seconds = nanos.length > 9 ? nanos.slice(0, -9) : '0';
-  if (seconds !== lastSeconds) {
-    lastSecondsText = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
-    lastSeconds = seconds;
-  }
-  return `${lastSecondsText}.${nanos.slice(-9).padStart(9, '0')}Z`;
-}
-
-// crypto.hash (Node ≥ 20.12) skips the Hash object createHash builds, a good part of the cost of one short digest.
-const sha256Hex: (text: string) => string =
-  typeof crypto.hash === 'function'
-    ? (text) => crypto.hash('sha256', text, 'hex')
-    : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 /**
  * What map.ts reads of a resource, worked out once per ResourceLogs: every record of it shares the same
@@ -149,9 +126,9 @@ export function recordToEvent(record: DecodedRecord, receivedAt: number): Event 
   const source = resource.serviceName ?? resource.hostName ?? DEFAULT_OTLP_SOURCE;
   const timestamp =
     record.timeUnixNano !== '0'
-      ? nanosToTimestamp(record.timeUnixNano)
+      ? nanosToTimestamp(record.timeUnixNano, 9)
       : record.observedTimeUnixNano !== '0'
-        ? nanosToTimestamp(record.observedTimeUnixNano)
+        ? nanosToTimestamp(record.observedTimeUnixNano, 9)
         : new Date(receivedAt).toISOString();
   return { topic, event_id: eventId, timestamp, source, payload: payloadOf(record) };
 }
