@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { StoreKind } from '../../src/schema/store-kind.js';
+import type { Engine } from '../../src/store/engine.js';
+import { createPgliteEngine } from '../../src/store/pglite.js';
+import { createPostgresEngine } from '../../src/store/postgres.js';
 
 export type { StoreKind };
 
@@ -82,6 +85,29 @@ export async function freshStore(kind: StoreKind, options: FreshStoreOptions = {
       await drop.connect();
       await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await drop.end();
+    },
+  };
+}
+
+export interface OpenEngine {
+  engine: Engine;
+  location: StoreLocation;
+  /** Closes the engine and deletes the store. */
+  close(): Promise<void>;
+}
+
+/** A fresh store's engine opened in this process, no server: for tests of the SQL the store runs. */
+export async function openEngine(kind: StoreKind): Promise<OpenEngine> {
+  const location = await freshStore(kind);
+  const engine = location.databaseUrl
+    ? createPostgresEngine({ url: location.databaseUrl, writers: 1 })
+    : await createPgliteEngine({ dataDir: location.dataDir, sync: false });
+  return {
+    engine,
+    location,
+    close: async () => {
+      await engine.close();
+      await location.destroy();
     },
   };
 }

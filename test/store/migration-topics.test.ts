@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createSqlStore } from '../../src/store/index.js';
-import type { Engine } from '../../src/store/engine.js';
 import * as init from '../../src/store/migrations/001-init.js';
 import * as retention from '../../src/store/migrations/002-retention.js';
-import { createPgliteEngine } from '../../src/store/pglite.js';
-import { createPostgresEngine } from '../../src/store/postgres.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP } from '../../src/store/sql.js';
 import { makeEvent } from '../helpers/events.js';
-import { freshStore, storeKinds } from '../helpers/stores.js';
+import { openEngine, storeKinds } from '../helpers/stores.js';
 
 for (const kind of storeKinds()) {
   describe(`migration 3 (stats_totals) on a store made by an older build [${kind}]`, { timeout: 120_000 }, () => {
     test('the totals row is backfilled from the topic rows, then moves with every batch', async () => {
-      const location = await freshStore(kind);
-      const engine: Engine = location.databaseUrl
-        ? createPostgresEngine({ url: location.databaseUrl, writers: 1 })
-        : await createPgliteEngine({ dataDir: location.dataDir, sync: false });
+      const { engine, close } = await openEngine(kind);
       try {
         // The schema as version 2 left it, with counters in it.
         await engine.transaction(async (query, exec) => {
@@ -55,8 +49,7 @@ for (const kind of storeKinds()) {
           ],
         );
       } finally {
-        await engine.close();
-        await location.destroy();
+        await close();
       }
     });
   });

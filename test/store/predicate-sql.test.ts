@@ -5,11 +5,9 @@ import { LINE_FIELDS } from '../../src/query/line.js';
 import type { LineOp, Predicate } from '../../src/query/predicate.js';
 import type { Engine } from '../../src/store/engine.js';
 import { createSqlStore } from '../../src/store/index.js';
-import { createPgliteEngine } from '../../src/store/pglite.js';
-import { createPostgresEngine } from '../../src/store/postgres.js';
 import { compilePredicate, LINE_SQL, translateQueryError } from '../../src/store/predicate-sql.js';
 import { makeEvent } from '../helpers/events.js';
-import { freshStore, storeKinds, type StoreLocation } from '../helpers/stores.js';
+import { type OpenEngine, openEngine, storeKinds } from '../helpers/stores.js';
 
 /** The fixed data set: event_id → (source, payload). Topic 'p' unless the id says otherwise. */
 const EVENTS: Array<[id: string, source: string, payload: object]> = [
@@ -77,21 +75,16 @@ const CASES: Array<[name: string, predicate: Predicate, ids: string[]]> = [
 
 for (const kind of storeKinds()) {
   describe(`compilePredicate [${kind}]`, { timeout: 120_000 }, () => {
-    let location: StoreLocation;
+    let opened: OpenEngine;
     let engine: Engine;
     before(async () => {
-      location = await freshStore(kind);
-      engine = location.databaseUrl
-        ? createPostgresEngine({ url: location.databaseUrl, writers: 1 })
-        : await createPgliteEngine({ dataDir: location.dataDir, sync: false });
+      opened = await openEngine(kind);
+      engine = opened.engine;
       const store = createSqlStore(engine);
       await store.migrate();
       await store.insertBatch(EVENTS.map(([id, source, payload]) => makeEvent('p', id, { source, payload })));
     });
-    after(async () => {
-      await engine.close();
-      await location.destroy();
-    });
+    after(() => opened.close());
 
     const matching = async (predicate: Predicate): Promise<string[]> => {
       const params: unknown[] = [];

@@ -9,12 +9,10 @@ import * as init from '../../src/store/migrations/001-init.js';
 import * as retention from '../../src/store/migrations/002-retention.js';
 import * as topics from '../../src/store/migrations/003-topics.js';
 import * as search from '../../src/store/migrations/004-search.js';
-import { createPgliteEngine } from '../../src/store/pglite.js';
-import { createPostgresEngine } from '../../src/store/postgres.js';
 import { compilePredicate, containsPattern, LINE_SQL } from '../../src/store/predicate-sql.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP } from '../../src/store/sql.js';
 import { makeEvent } from '../helpers/events.js';
-import { freshStore, storeKinds, type StoreLocation } from '../helpers/stores.js';
+import { type OpenEngine, openEngine, storeKinds } from '../helpers/stores.js';
 
 /*
  * The word index (migration 5) as a prefilter must never drop a line the exact condition accepts: LogQL's `|=`
@@ -41,22 +39,17 @@ const contains = (op: 'contains' | 'icontains', value: string): Predicate => ({ 
 
 for (const kind of storeKinds()) {
   describe(`the word index as a prefilter [${kind}]`, { timeout: 300_000 }, () => {
-    let location: StoreLocation;
+    let opened: OpenEngine;
     let engine: Engine;
     before(async () => {
-      location = await freshStore(kind);
-      engine = location.databaseUrl
-        ? createPostgresEngine({ url: location.databaseUrl, writers: 1 })
-        : await createPgliteEngine({ dataDir: location.dataDir, sync: false });
+      opened = await openEngine(kind);
+      engine = opened.engine;
       const store = createSqlStore(engine);
       await store.migrate();
       await store.insertBatch(LINES.map((line, i) => makeEvent('w', String(i), { payload: { message: line } })));
       await engine.exec('ANALYZE events');
     });
-    after(async () => {
-      await engine.close();
-      await location.destroy();
-    });
+    after(() => opened.close());
 
     /** Row ids matching `where`; with `indexOnly` the planner may not walk the table, so the GIN index answers. */
     const ids = async (where: string, params: unknown[], indexOnly: boolean): Promise<string[]> =>
@@ -120,10 +113,7 @@ for (const kind of storeKinds()) {
 
   describe(`the planner and the word index [${kind}]`, { timeout: 120_000 }, () => {
     test('a rare word is found through the word index, without forcing the plan', async () => {
-      const location = await freshStore(kind);
-      const engine: Engine = location.databaseUrl
-        ? createPostgresEngine({ url: location.databaseUrl, writers: 1 })
-        : await createPgliteEngine({ dataDir: location.dataDir, sync: false });
+      const { engine, close } = await openEngine(kind);
       try {
         await createSqlStore(engine).migrate();
         await engine.exec(`INSERT INTO events (topic, event_id, ts, source, payload)
@@ -138,18 +128,14 @@ for (const kind of storeKinds()) {
         assert.match(plan.map((row) => row['QUERY PLAN']).join('\n'), /Bitmap Index Scan on events_line_words_idx/);
         assert.deepEqual(await engine.query(sql, params), [{ event_id: 'r7777' }]);
       } finally {
-        await engine.close();
-        await location.destroy();
+        await close();
       }
     });
   });
 
   describe(`migration 5 on a store with the trigram index [${kind}]`, { timeout: 120_000 }, () => {
     test('replaces the trigram index with the word index; events stored before are found by their words', async () => {
-      const location = await freshStore(kind);
-      const engine: Engine = location.databaseUrl
-        ? createPostgresEngine({ url: location.databaseUrl, writers: 1 })
-        : await createPgliteEngine({ dataDir: location.dataDir, sync: false });
+      const { engine, close } = await openEngine(kind);
       try {
         await engine.transaction(async (query, exec) => {
           await exec(MIGRATION_SETUP);
@@ -165,7 +151,7 @@ for (const kind of storeKinds()) {
         });
         const store = createSqlStore(engine);
         await store.insertBatch([makeEvent('t', 'old', { payload: { message: 'Disk full on /var/log' } })]);
-        assert.deepEqual(await store.migrate(), [5]);
+        assert.equal((await store.migrate())[0], 5);
         const indexes = await engine.query<{ indexname: string }>(
           "SELECT indexname FROM pg_indexes WHERE tablename = 'events' AND indexname LIKE 'events_line%'",
         );
@@ -180,8 +166,7 @@ for (const kind of storeKinds()) {
           ['old'],
         );
       } finally {
-        await engine.close();
-        await location.destroy();
+        await close();
       }
     });
   });
