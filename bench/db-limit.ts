@@ -1,17 +1,21 @@
 import pg from 'pg';
 import { planStream } from '../src/cli/publish-stream.js';
 import type { Event } from '../src/schema/event.js';
+import { WORDS_FUNCTION } from '../src/store/migrations/005-words.js';
+import { LINE_FUNCTION } from '../src/store/migrations/006-line.js';
+import { WORDS_SQL } from '../src/store/words-sql.js';
 import { createScratchDatabase } from './aggregator.js';
 
-// The events table's shape (src/store/migrations/001-init.ts): same columns, keys and indexes, so the ceiling
-// pays the same index maintenance as the aggregator does.
-const CREATE_TABLE = `
+// The events table's shape (src/store/migrations/): same columns, keys and indexes, the word index included, so
+// the ceiling pays the same index maintenance as the aggregator does.
+const CREATE_TABLE = `${LINE_FUNCTION}${WORDS_FUNCTION}
 CREATE TABLE raw_events (
   seq bigint GENERATED ALWAYS AS IDENTITY, topic text NOT NULL, event_id text NOT NULL, ts timestamptz NOT NULL,
   source text NOT NULL, payload json NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (topic, event_id));
 CREATE UNIQUE INDEX raw_events_seq_key ON raw_events (seq);
-CREATE INDEX raw_events_topic_seq_idx ON raw_events (topic, seq);`;
+CREATE INDEX raw_events_topic_seq_idx ON raw_events (topic, seq);
+CREATE INDEX raw_events_words_idx ON raw_events USING gin (${WORDS_SQL});`;
 
 // Arrays through unnest: the cheapest set-based shape for a bare client (one parameter per column, not per field).
 const INSERT = `

@@ -10,7 +10,7 @@
  * without a rebuild (test/store/line-function.test.ts compares both functions on random and crafted payloads).
  * SQL, not plpgsql, so the planner inlines it: a plpgsql version with one `->` per key was no faster.
  */
-export const sql = `
+export const LINE_FUNCTION = `
 CREATE OR REPLACE FUNCTION logagg_line(payload json) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN strpos(payload::text, '\\u') > 0 THEN CASE
       WHEN json_typeof(payload -> 'message') = 'string' THEN payload ->> 'message'
@@ -33,3 +33,5 @@ CREATE OR REPLACE FUNCTION logagg_line(payload json) RETURNS text LANGUAGE sql I
   END
 $$;
 `;
+
+export const sql = LINE_FUNCTION;
