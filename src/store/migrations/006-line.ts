@@ -10,24 +10,19 @@
  * without a rebuild (test/store/line-function.test.ts compares both functions on random and crafted payloads).
  * SQL, not plpgsql, so the planner inlines it: a plpgsql version with one `->` per key was no faster.
  */
+/** The payload keys a line is taken from, in order (migration 4; docs/query.md). */
+const LINE_KEYS = ['message', 'msg', 'line', 'log', 'content', 'body'];
+const chain = (guard: (key: string) => string): string =>
+  LINE_KEYS.map((key) => `      WHEN ${guard(key)}json_typeof(payload -> '${key}') = 'string' THEN payload ->> '${key}'`).join('\n');
+
 export const LINE_FUNCTION = `
 CREATE OR REPLACE FUNCTION logagg_line(payload json) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN strpos(payload::text, '\\u') > 0 THEN CASE
-      WHEN json_typeof(payload -> 'message') = 'string' THEN payload ->> 'message'
-      WHEN json_typeof(payload -> 'msg') = 'string' THEN payload ->> 'msg'
-      WHEN json_typeof(payload -> 'line') = 'string' THEN payload ->> 'line'
-      WHEN json_typeof(payload -> 'log') = 'string' THEN payload ->> 'log'
-      WHEN json_typeof(payload -> 'content') = 'string' THEN payload ->> 'content'
-      WHEN json_typeof(payload -> 'body') = 'string' THEN payload ->> 'body'
+${chain(() => '')}
       ELSE payload::text
     END
   ELSE CASE
-      WHEN strpos(payload::text, '"message"') > 0 AND json_typeof(payload -> 'message') = 'string' THEN payload ->> 'message'
-      WHEN strpos(payload::text, '"msg"') > 0 AND json_typeof(payload -> 'msg') = 'string' THEN payload ->> 'msg'
-      WHEN strpos(payload::text, '"line"') > 0 AND json_typeof(payload -> 'line') = 'string' THEN payload ->> 'line'
-      WHEN strpos(payload::text, '"log"') > 0 AND json_typeof(payload -> 'log') = 'string' THEN payload ->> 'log'
-      WHEN strpos(payload::text, '"content"') > 0 AND json_typeof(payload -> 'content') = 'string' THEN payload ->> 'content'
-      WHEN strpos(payload::text, '"body"') > 0 AND json_typeof(payload -> 'body') = 'string' THEN payload ->> 'body'
+${chain((key) => `strpos(payload::text, '"${key}"') > 0 AND `)}
       ELSE payload::text
     END
   END
