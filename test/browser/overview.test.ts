@@ -43,6 +43,8 @@ describe('dashboard: overview and topics', { timeout: 300_000 }, () => {
       [payments, 3, 3],
     ] as const) {
       const row = page.locator(`#topics-table tbody tr[data-topic="${topic}"]`);
+      // The table comes from its own request (/topics), which may answer after the figures above.
+      await waitForText(row.locator('td').first(), topic);
       const cells = (await row.locator('td').allTextContents()).map((text) => text.trim());
       assert.deepEqual(cells.slice(0, 5), [
         topic,
