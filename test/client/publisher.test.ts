@@ -56,7 +56,9 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
 
   test('events are cut into batches of batchMax, the rest after lingerMs; each promise resolves after commit', async (t) => {
     const topic = uniqueTopic('batching');
-    const publisher = publisherFor(t, { url: server.url, batchMax: 10, lingerMs: 20 });
+    // The linger is wall-clock time from a batch's first event: long enough that a stall of the loaded test process
+    // between two synchronous publish() calls cannot ripen a batch early (20 ms gave batches of 6 and 9 at load 14).
+    const publisher = publisherFor(t, { url: server.url, batchMax: 10, lingerMs: 300 });
     const acks = await Promise.all(Array.from({ length: 25 }, (_, n) => publisher.publish(line(topic, n))));
     const batches = new Set(acks.map((ack) => ack.batch));
     assert.deepEqual(
@@ -86,7 +88,7 @@ describe('createPublisher against the real server', { timeout: 60_000 }, () => {
   test('an answer lost after the commit is retried with the same ids: stored once, the copy counted as duplicates', async (t) => {
     const topic = uniqueTopic('lost-answer');
     const proxy = await startFaultProxy(t, server.url, firstPublishes(1, { kind: 'lose-answer' }));
-    const publisher = publisherFor(t, { url: proxy.url, batchMax: 20, lingerMs: 50 });
+    const publisher = publisherFor(t, { url: proxy.url, batchMax: 20, lingerMs: 300 });
     const acks = await Promise.all(Array.from({ length: 20 }, (_, n) => publisher.publish(line(topic, n))));
     const [first, second] = proxy.requests;
     assert.equal(proxy.requests.length, 2);
