@@ -19,7 +19,11 @@ export async function docsPlugin(app: FastifyInstance, version: string): Promise
       },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'Needed when the server runs with API_KEY' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Needed when the server runs with API_KEY, KEYS or KEYS_FILE; each route needs a role (docs/tenants.md)',
+          },
         },
       },
     },
