@@ -25,6 +25,7 @@ const restrict = (files, patterns) => ({
 const FROM_INLET = [
   ['**/ingest/**', '!**/ingest/index.js'],
   { group: ['**/http/**'], allowTypeImports: true },
+  { group: ['**/auth/**'], allowTypeImports: true },
   '**/store/**',
   '**/app.js',
   '**/server.js',
@@ -34,6 +35,7 @@ const FROM_INLET = [
 ];
 const UP_FROM_SCHEMA = [
   '**/errors.js',
+  '**/auth/**',
   '**/config.js',
   '**/store/**',
   '**/ingest/**',
@@ -65,6 +67,11 @@ export default tseslint.config(
     },
   },
   restrict(['src/schema/**'], UP_FROM_SCHEMA),
+  // The key decision: below HTTP and gRPC alike, so no framework.
+  restrict(
+    ['src/auth/**'],
+    ['**/store/**', '**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js', '**/config.js', 'fastify'],
+  ),
   restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js']),
   restrict(['src/store/**'], ['**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js', 'fastify', '@nats-io/*']),
   restrict(

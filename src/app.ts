@@ -1,5 +1,6 @@
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
+import type { Keyring } from './auth/keyring.js';
 import { DEFAULTS } from './config.js';
 import { authPlugin } from './http/plugins/auth.js';
 import { bodyPlugin } from './http/plugins/body.js';
@@ -36,12 +37,15 @@ export interface AppOptions {
   logger: FastifyBaseLogger | false;
   bodyLimit: number;
   maxBatchEvents: number;
-  apiKey: string | undefined;
+  /** The API keys (KEYS, KEYS_FILE, API_KEY); with none, every request is let in (docs/tenants.md). */
+  keyring: Keyring;
   /** Longest a client may take to send a whole request (headers and body): slow-body clients are cut off. */
   requestTimeoutMs: number;
   startedAt?: number;
   /** Loki push: which stream labels name topic and source; LOKI_TOPIC_LABELS and LOKI_SOURCE_LABELS by default. */
   loki?: LokiMapping;
+  /** Test seam: sees every route as it is declared (test/http/access.test.ts checks each declares its access). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 const CLOSE_GRACE_MS = 5000;
@@ -72,6 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Malformed request lines, oversized headers and timeouts get the same JSON error shape as everything else.
     clientErrorHandler,
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   bodyPlugin(app);
   bodyLimitPlugin(app);
 
@@ -108,7 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // but control frames, so a message is kept small.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: (done) => done() });
   metricsRoute(app, options.metrics);
-  if (options.apiKey) authPlugin(app, options.apiKey);
+  authPlugin(app, options.keyring);
   publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   otlpLogsRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   lokiRoutes(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents, mapping: options.loki ?? DEFAULT_LOKI_MAPPING });

@@ -1,4 +1,5 @@
 import { LogaggError } from './errors.js';
+import { hashKey, type KeyEntry, parseKeys, readKeysFile } from './schema/keys.js';
 import { parseRetentionRules, type RetentionRule } from './schema/retention-rules.js';
 import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from './schema/nats.js';
 
@@ -16,6 +17,8 @@ export const DEFAULTS = {
   BODY_LIMIT: '10485760',
   MAX_BATCH_EVENTS: '10000',
   API_KEY: '',
+  KEYS: '',
+  KEYS_FILE: '',
   LOG_LEVEL: 'info',
   SHUTDOWN_TIMEOUT_MS: '30000',
   REQUEST_TIMEOUT_MS: '30000',
@@ -66,6 +69,10 @@ export interface Config {
   bodyLimit: number;
   maxBatchEvents: number;
   apiKey: string | undefined;
+  /** KEYS or KEYS_FILE's keys (docs/tenants.md); undefined when neither is set (API_KEY alone, or open). */
+  keys: KeyEntry[] | undefined;
+  /** Re-read on SIGHUP and when it changes. */
+  keysFile: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
   requestTimeoutMs: number;
@@ -101,6 +108,23 @@ export function parseDuration(text: string): number | undefined {
   if (!match) return undefined;
   const ms = Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
   return ms <= MAX_DURATION_MS ? ms : undefined;
+}
+
+function loadKeys(
+  inline: string | undefined,
+  file: string | undefined,
+  apiKey: string | undefined,
+  problems: string[],
+): KeyEntry[] | undefined {
+  if (inline !== undefined && file !== undefined) {
+    problems.push('KEYS and KEYS_FILE are both set: set one (KEYS_FILE can be reloaded, KEYS cannot)');
+    return undefined;
+  }
+  if (inline === undefined && file === undefined) return undefined;
+  const apiKeyHash = apiKey === undefined ? undefined : hashKey(apiKey);
+  const parsed = file === undefined ? parseKeys(inline ?? '', 'KEYS', apiKeyHash) : readKeysFile(file, apiKeyHash);
+  problems.push(...parsed.problems);
+  return parsed.keys;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -155,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (natsUrl !== undefined && !/^(nats|tls):\/\//.test(natsUrl)) problems.push('NATS_URL must start with nats:// or tls://');
   const subjectsProblem = natsSubjectsProblem(raw('NATS_SUBJECTS'));
   if (subjectsProblem !== undefined) problems.push(`NATS_SUBJECTS ${subjectsProblem}`);
+  const keys = loadKeys(optional('KEYS'), optional('KEYS_FILE'), optional('API_KEY'), problems);
   const rules = parseRetentionRules(raw('RETENTION_RULES'), parseDuration);
   problems.push(...rules.problems);
   const config: Config = {
@@ -170,6 +195,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     bodyLimit: int('BODY_LIMIT'),
     maxBatchEvents: int('MAX_BATCH_EVENTS'),
     apiKey: optional('API_KEY'),
+    keys,
+    keysFile: optional('KEYS_FILE'),
     logLevel: logLevel as Config['logLevel'],
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS'),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS'),

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are larger than the limit' },
   UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
+  FORBIDDEN: { status: 403, retryable: false, message: "The API key's role or tenant does not allow this request" },
   NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
   OVERLOADED: { status: 503, retryable: true, message: 'The ingest queue is full; retry later' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The store cannot be reached; retry later' },

@@ -2,7 +2,9 @@ import { readFileSync, realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { type Logger, pino } from 'pino';
-import { buildApp } from './app.js';
+import { type AppOptions, buildApp } from './app.js';
+import { Keyring } from './auth/keyring.js';
+import { type KeysFileReloader, warnUnservedTenants, watchKeysFile } from './auth/reload.js';
 import { type Config, loadConfig } from './config.js';
 import { LogaggError } from './errors.js';
 import { Feed } from './ingest/feed.js';
@@ -23,6 +25,8 @@ export interface Aggregator {
   url: string;
   /** The OTLP/gRPC port when OTLP_GRPC_PORT is set. */
   otlpGrpcPort?: number;
+  /** Re-reads KEYS_FILE (SIGHUP); false when it is unset or refused (the previous keys stay; the reason is logged). */
+  reloadKeys(): boolean;
   /** Stops accepting, answers in-flight requests, commits what is queued, closes transport and store. */
   stop(): Promise<void>;
 }
@@ -33,7 +37,11 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 }
 
 /** Test seams: the retention job's clock, pause and statement sizes (tests move time forward by days). */
-export type AggregatorHooks = { retention?: Pick<RetentionOptions, 'now' | 'intervalMs' | 'batchSize' | 'topicsPerStatement'> };
+export type AggregatorHooks = {
+  retention?: Pick<RetentionOptions, 'now' | 'intervalMs' | 'batchSize' | 'topicsPerStatement'>;
+  /** Sees every HTTP route as it is declared (src/app.ts). */
+  onRoute?: AppOptions['onRoute'];
+};
 
 /**
  * Composition root: config → store → migrate → pipeline → app → listen → transport. stop() runs in reverse.
@@ -117,6 +125,16 @@ async function startParts(
     onStoreError: (code) => metrics.recordStoreError(code),
   });
   undo.push({ what: 'close the pipeline', run: () => pipeline.close() });
+  const keyring = new Keyring(config.keys, config.apiKey);
+  warnUnservedTenants(config.keys ?? [], logger);
+  if (config.keys?.length === 0 && config.apiKey === undefined) {
+    logger.warn('the key list is empty and API_KEY is unset: every request but the public routes is refused (401)');
+  }
+  const keysFile: KeysFileReloader | undefined =
+    config.keysFile === undefined
+      ? undefined
+      : watchKeysFile({ path: config.keysFile, keyring, apiKey: config.apiKey, logger: logger.child({ component: 'keys' }) });
+  if (keysFile) undo.push({ what: 'stop watching KEYS_FILE', run: async () => keysFile.close() });
   const app = await buildApp({
     store,
     pipeline,
@@ -126,10 +144,11 @@ async function startParts(
     logger,
     bodyLimit: config.bodyLimit,
     maxBatchEvents: config.maxBatchEvents,
-    apiKey: config.apiKey,
+    keyring,
     requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
     loki: { topicLabels: config.lokiTopicLabels, sourceLabels: config.lokiSourceLabels },
+    ...(hooks.onRoute ? { onRoute: hooks.onRoute } : {}),
   });
   undo.push({ what: 'close the HTTP server', run: () => app.close() });
   // NATS before listen: a NATS failure is reported before any "Server listening" line.
@@ -153,7 +172,7 @@ async function startParts(
           port: config.otlpGrpcPort,
           maxBatchEvents: config.maxBatchEvents,
           bodyLimit: config.bodyLimit,
-          apiKey: config.apiKey,
+          authorize: (key, tenantHeader) => keyring.authorize(key, tenantHeader, () => 'write'),
           logger: logger.child({ component: 'otlp-grpc' }),
           onRejected: (code) => metrics.recordRejected('otlp-grpc', code),
         }).catch((err: unknown) => {
@@ -185,7 +204,9 @@ async function startParts(
   return {
     url: `http://${host}:${port}`,
     ...(otlpGrpc ? { otlpGrpcPort: otlpGrpc.port } : {}),
+    reloadKeys: () => keysFile?.reload('signal') ?? false,
     async stop() {
+      keysFile?.close();
       // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
       // So does the gRPC server's close, for its calls in flight.
       await retention?.stop();
@@ -215,6 +236,11 @@ export async function serve(config: Readonly<Config>): Promise<void> {
     await aggregator.stop();
     logger.info('stopped');
   };
+  // SIGHUP reloads KEYS_FILE (docs/tenants.md); without a handler Node would end the process on it.
+  process.on('SIGHUP', () => {
+    if (config.keysFile === undefined) logger.info('SIGHUP: KEYS_FILE is unset, nothing to reload');
+    else aggregator.reloadKeys();
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       shutdown(signal).then(

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { KEY_USAGE, runKeyCommand } from './key.js';
 import { runMigrateCommand, MIGRATE_USAGE } from './migrate.js';
 import { runPublishCommand } from './publish.js';
 import { PACKAGE_VERSION, runServeCommand, SERVE_USAGE } from './serve.js';
@@ -13,6 +14,7 @@ commands:
   tail      follow the live stream of committed events
   stats     print the counters
   migrate   apply schema migrations and exit
+  key       make an API key and its line for KEYS_FILE, or hash a key (docs/tenants.md)
 
 logagg <command> --help shows a command's options; logagg --version prints the version.`;
 
@@ -29,6 +31,9 @@ async function main(argv: string[]): Promise<number> {
     case 'stats':
       if (help) return print(STATS_USAGE);
       return runStatsCommand(rest);
+    case 'key':
+      if (help) return print(KEY_USAGE);
+      return runKeyCommand(rest);
     case 'publish':
       return runPublishCommand(rest);
     case 'tail': {

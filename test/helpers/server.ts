@@ -19,6 +19,9 @@ export interface TestServerOptions {
   bodyLimit?: number;
   maxBatchEvents?: number;
   apiKey?: string;
+  /** KEYS (the key list inline) and KEYS_FILE: docs/tenants.md. */
+  keys?: string;
+  keysFile?: string;
   /** Listen on this port (to restart a server where clients expect it); default: any free port. */
   port?: number;
   /** RETENTION and DEDUP_RETENTION, e.g. "3s". */
@@ -47,6 +50,8 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     BODY_LIMIT: options.bodyLimit?.toString(),
     MAX_BATCH_EVENTS: options.maxBatchEvents?.toString(),
     API_KEY: options.apiKey,
+    KEYS: options.keys,
+    KEYS_FILE: options.keysFile,
     RETENTION: options.retention,
     DEDUP_RETENTION: options.dedupRetention,
     RETENTION_RULES: options.retentionRules,

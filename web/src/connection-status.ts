@@ -4,13 +4,15 @@ import type { Snapshot } from './poller.js';
 
 const STORE_NAMES = { postgres: 'PostgreSQL', pglite: 'embedded store (PGlite)' } as const;
 
-type Health = 'ok' | 'store-down' | 'unreachable' | 'needs-key' | 'error';
+type Health = 'ok' | 'store-down' | 'unreachable' | 'needs-key' | 'forbidden' | 'error';
 
 function healthOf(snapshot: Snapshot): Health {
   const error = snapshot.error;
   if (snapshot.ready === false || error?.storeDown) return 'store-down';
   if (!error) return 'ok';
   if (error.status === 401) return 'needs-key';
+  // A known key without the read role (a shipper's write key, say): another key is needed, not a retry.
+  if (error.status === 403) return 'forbidden';
   if (error.status === 0) return 'unreachable';
   // 503 OVERLOADED and friends are the server answering: the store itself is fine.
   return 'error';
@@ -32,6 +34,10 @@ export function createConnectionStatus(): (snapshot: Snapshot) => void {
       ],
       unreachable: ['Offline', `Cannot reach the aggregator (${snapshot.error?.message ?? 'no answer'}). Retrying every second.`],
       'needs-key': ['API key required', 'This aggregator requires an API key. Enter it to see its figures.'],
+      forbidden: [
+        'Key not allowed',
+        `This key may not read here (${snapshot.error?.message ?? ''}). Enter a key with the read role with the API key button.`,
+      ],
       error: [
         'Degraded',
         `The aggregator answered ${snapshot.error?.status ?? ''} ${snapshot.error?.code ?? ''}: ${snapshot.error?.message ?? ''}`,

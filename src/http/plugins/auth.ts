@@ -1,17 +1,22 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Keyring } from '../../auth/keyring.js';
 import { LogaggError } from '../../errors.js';
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
-// Liveness and readiness stay open: a load balancer's or Kubernetes' probe cannot send a key. /ready tells only
-// ready or not and a reason code (docs/security.md).
-const OPEN_PATHS = new Set(['/health', '/ready']);
+import { type Access, DEFAULT_ACCESS, DEFAULT_TENANT, type Principal } from '../../schema/keys.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route serves no data and needs no key (the dashboard page and its assets, which ask for the key). */
-    public?: boolean;
+    /**
+     * What the route asks of a request (docs/tenants.md): `public` (no key: the probes, the dashboard's page and
+     * assets, which hold no data), `key` (any valid key), or the role `write`, `read` or `admin`. A route that
+     * declares nothing needs admin, so a forgotten route is closed; test/http/access.test.ts checks each declares.
+     */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** Who sent the request; undefined on a public route reached without a valid key. */
+    principal: Principal | undefined;
+    /** The tenant it acts for (docs/tenants.md); until the store keeps tenants apart, informational only. */
+    tenant: string;
   }
 }
 
@@ -41,25 +46,28 @@ function offeredKey(request: FastifyRequest): string | undefined {
   return typeof apiKey === 'string' ? apiKey : undefined;
 }
 
-/** When API_KEY is set, every request but /health, /ready and public routes must carry it (see offeredKey). */
-export function authPlugin(app: FastifyInstance, apiKey: string): void {
-  const expected = digest(apiKey);
-  // A callback hook: it runs on every request, and an async hook costs a promise each.
-  // The key is checked first: a request that carries it needs nothing else, and the open-route check reads
-  // request.routeOptions, which builds a new object on every read.
+/**
+ * Every request but a public route's needs a key whose role the route allows (route config `access`; none
+ * declared: admin) and a tenant its key may use (docs/tenants.md). The answer is 401 UNAUTHORIZED for no or an
+ * unknown key, 403 FORBIDDEN for a known key not allowed here. With no keys (Keyring.enabled false) every request
+ * is let in as OPEN_PRINCIPAL. Sets request.principal and request.tenant for the handlers.
+ */
+export function authPlugin(app: FastifyInstance, keyring: Keyring): void {
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('tenant', DEFAULT_TENANT);
+  // A callback hook: it runs on every request, and an async hook costs a promise each. A request without a
+  // route (404) needs a valid key: an unknown path tells nothing to an unauthenticated client.
   app.addHook('onRequest', (request, reply, done) => {
-    const given = offeredKey(request);
-    // Compare digests in constant time, so the key cannot be guessed byte by byte from timings.
-    if (given !== undefined && timingSafeEqual(digest(given), expected)) {
-      done();
+    const access = (): Access => (request.is404 ? 'key' : (request.routeOptions.config.access ?? DEFAULT_ACCESS));
+    const grant = keyring.authorize(offeredKey(request), request.headers['x-scope-orgid'], access);
+    if (grant instanceof LogaggError) {
+      // RFC 9110 §11.6.1: a 401 names the schemes it takes; Basic makes a browser-like tool ask for a password.
+      if (grant.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer, Basic realm="logagg", charset="UTF-8"');
+      done(grant);
       return;
     }
-    if (OPEN_PATHS.has(request.url.split('?')[0] ?? '') || request.routeOptions.config.public === true) {
-      done();
-      return;
-    }
-    // RFC 9110 §11.6.1: a 401 names the schemes it takes; Basic makes a browser-like tool ask for a password.
-    reply.header('www-authenticate', 'Bearer, Basic realm="logagg", charset="UTF-8"');
-    done(new LogaggError('UNAUTHORIZED'));
+    request.principal = grant.principal;
+    request.tenant = grant.tenant;
+    done();
   });
 }

@@ -19,11 +19,22 @@ export async function docsPlugin(app: FastifyInstance, version: string): Promise
       },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'Needed when the server runs with API_KEY' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Needed when the server runs with API_KEY, KEYS or KEYS_FILE; each route needs a role (docs/tenants.md)',
+          },
         },
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The UI's routes are the plugin's own: in a scope of their own, they are marked as needing any valid key, like
+  // the document they show (an undeclared route would need admin: docs/tenants.md).
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'key' };
+    });
+    await scope.register(swaggerUi, { routePrefix: '/docs' });
+  });
+  app.get('/openapi.json', { config: { access: 'key' }, schema: { hide: true } }, async () => app.swagger());
 }

@@ -111,7 +111,7 @@ export function dashboardRoute(app: FastifyInstance, options: DashboardRouteOpti
     else if (site?.indexMtimeMs !== mtimeMs) site = loadSite(dir);
     return site;
   };
-  const routeOptions = { schema: { hide: true }, config: { public: true } };
+  const routeOptions = { schema: { hide: true }, config: { access: 'public' as const } };
 
   app.get('/', routeOptions, async (request, reply) => {
     const index = current()?.files.get('/index.html');

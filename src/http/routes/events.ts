@@ -40,7 +40,7 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
         querystring: EventsQuerySchema,
         response: { 200: EventPageSchema, '4xx': ErrorBodySchema },
       },
-      config: { queryRules: QUERY_RULES },
+      config: { access: 'read', queryRules: QUERY_RULES },
     },
     async (request, reply) => {
       const filter = toEventFilter(request.query);

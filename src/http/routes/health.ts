@@ -8,7 +8,11 @@ const READY_TIMEOUT_MS = 2000;
 
 /** GET /health (the process runs) and GET /ready (the store answers, within a deadline). */
 export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'ping'>): void {
-  app.get('/health', { schema: { summary: 'Liveness: 200 while the process runs', tags: ['operations'] } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { config: { access: 'public' }, schema: { summary: 'Liveness: 200 while the process runs', tags: ['operations'] } },
+    async () => ({ status: 'ok' }),
+  );
 
   // The 503 is documented in OpenAPI (its body and Retry-After): a probe or load balancer acts on it.
   const readySchema = {
@@ -27,7 +31,7 @@ export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'ping'>): 
       },
     },
   };
-  app.get('/ready', { schema: readySchema }, async (_request, reply) => {
+  app.get('/ready', { config: { access: 'public' }, schema: readySchema }, async (_request, reply) => {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(

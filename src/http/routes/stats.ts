@@ -34,6 +34,7 @@ export function statsRoute(fastify: FastifyInstance, options: StatsRouteOptions)
   app.get(
     '/stats',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Counters, the top topics, uptime, pipeline figures',
         description:

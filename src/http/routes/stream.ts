@@ -134,7 +134,7 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
           ),
         }),
       },
-      config: { queryRules: QUERY_RULES },
+      config: { access: 'read', queryRules: QUERY_RULES },
     },
     async (request, reply) => {
       if (closing) throw new LogaggError('SHUTTING_DOWN');

@@ -11,6 +11,7 @@ export function topicsRoute(fastify: FastifyInstance, store: Pick<Store, 'topics
   app.get(
     '/topics',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Topics and their counters, paged by name',
         description:

@@ -113,6 +113,7 @@ const ES_TYPES: Partial<Record<LogaggError['code'], string>> = {
   UNSUPPORTED_MEDIA_TYPE: 'media_type_header_exception',
   UNSUPPORTED_ENCODING: 'illegal_argument_exception',
   UNAUTHORIZED: 'security_exception',
+  FORBIDDEN: 'security_exception',
   NOT_FOUND: 'resource_not_found_exception',
   OVERLOADED: 'es_rejected_execution_exception',
   STORE_UNAVAILABLE: 'cluster_block_exception',

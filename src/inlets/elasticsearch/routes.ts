@@ -115,7 +115,7 @@ export function elasticsearchRoutes(app: FastifyInstance, options: Elasticsearch
         tags: ['events'],
         consumes: BULK_TYPES,
       },
-      config: { inlet: { transport: 'elasticsearch' as const, renderError: esErrorBody } },
+      config: { access: 'write' as const, inlet: { transport: 'elasticsearch' as const, renderError: esErrorBody } },
     };
     const handler = async (request: FastifyRequest) => {
       const startedAt = performance.now();
@@ -130,7 +130,11 @@ export function elasticsearchRoutes(app: FastifyInstance, options: Elasticsearch
     scope.post('/:index/_bulk', bulk, handler);
     scope.put('/:index/_bulk', bulk, handler);
 
-    const probe = { schema: { hide: true }, config: { inlet: { transport: 'elasticsearch' as const, renderError: esErrorBody } } };
+    // The probes shippers send before their first bulk: part of writing, so the write role.
+    const probe = {
+      schema: { hide: true },
+      config: { access: 'write' as const, inlet: { transport: 'elasticsearch' as const, renderError: esErrorBody } },
+    };
     scope.get('/', { ...probe, constraints: { esClient: 'yes' } }, async () => infoBody());
     scope.get('/_cluster/health', probe, async (_request, reply) => {
       const up = await storeUp(options.store);

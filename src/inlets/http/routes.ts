@@ -58,7 +58,7 @@ function publishPost(app: FastifyInstance, options: PublishRouteOptions): void {
       // The body schema is for the OpenAPI document only: validatePublishBody checks it, because Fastify's
       // validator strips unknown fields and coerces types, and cannot name each bad index.
       validatorCompiler: () => () => true,
-      config: { inlet: { transport: 'http' } },
+      config: { access: 'write', inlet: { transport: 'http' } },
     },
     // Not async: the pipeline's promise goes to Fastify as it is, without a second one around it per request
     // (Fastify sends a thrown error like a rejected promise).

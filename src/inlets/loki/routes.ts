@@ -118,7 +118,7 @@ export function lokiRoutes(app: FastifyInstance, options: LokiRouteOptions): voi
           tags: ['events'],
           consumes: ['application/json', ...PROTOBUF_TYPES],
         },
-        config: { inlet: { transport: 'loki', renderError: lokiErrorText, ownsContentEncoding: true } },
+        config: { access: 'write', inlet: { transport: 'loki', renderError: lokiErrorText, ownsContentEncoding: true } },
       },
       async (request, reply) => {
         const events = streamsToEvents(request.body as PushStream[], options.mapping);

@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Metadata, Server, ServerCredentials, type ServiceDefinition, type ServiceError, status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { isLogaggError, LogaggError } from '../../errors.js';
+import type { Grant } from '../../auth/keyring.js';
 import type { Pipeline } from '../../ingest/index.js';
 import { exportLogsResponse } from './index.js';
 import { otlpStatusBody } from './status.js';
@@ -16,7 +16,8 @@ export interface OtlpGrpcOptions {
   maxBatchEvents: number;
   /** Largest message, compressed and inflated (grpc-js checks the inflated size as it inflates). */
   bodyLimit: number;
-  apiKey: string | undefined;
+  /** The key decision for the write role (src/auth/keyring.ts): the key and X-Scope-OrgID as sent. */
+  authorize: (key: string | undefined, tenantHeader: string | string[] | undefined) => Grant | LogaggError;
   logger: Pick<Logger, 'error' | 'debug'>;
   /** A refused call, by logagg error code (logagg_requests_rejected_total). */
   onRejected: (code: string) => void;
@@ -47,13 +48,17 @@ const LOGS_SERVICE: ServiceDefinition = {
   },
 };
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
-/** API_KEY as gRPC clients send it: `authorization: Bearer <key>` metadata (OTEL_EXPORTER_OTLP_HEADERS), or x-api-key. */
-function authorized(metadata: Metadata, expected: Buffer): boolean {
+/** The key as gRPC clients send it: `authorization: Bearer <key>` metadata (OTEL_EXPORTER_OTLP_HEADERS), or x-api-key. */
+function offeredKey(metadata: Metadata): string | undefined {
   const header = metadata.get('authorization')[0];
-  const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : metadata.get('x-api-key')[0];
-  return typeof given === 'string' && timingSafeEqual(digest(given), expected);
+  const given = typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7).trim() : metadata.get('x-api-key')[0];
+  return typeof given === 'string' ? given : undefined;
+}
+
+/** X-Scope-OrgID as metadata: strings, one value (several are refused as the HTTP header's are). */
+function tenantHeader(metadata: Metadata): string | string[] | undefined {
+  const values = metadata.get('x-scope-orgid').map(String);
+  return values.length <= 1 ? values[0] : values;
 }
 
 /**
@@ -75,7 +80,6 @@ function toServiceError(err: LogaggError): Partial<ServiceError> {
  * same validation and group commit, answered after commit (docs/integrations.md).
  */
 export async function startOtlpGrpc(options: OtlpGrpcOptions): Promise<OtlpGrpcServer> {
-  const expected = options.apiKey ? digest(options.apiKey) : undefined;
   const server = new Server({
     'grpc.max_receive_message_length': options.bodyLimit,
     'grpc.max_send_message_length': 1024 * 1024,
@@ -86,7 +90,8 @@ export async function startOtlpGrpc(options: OtlpGrpcOptions): Promise<OtlpGrpcS
   server.addService(LOGS_SERVICE, {
     Export: (call: { request: Buffer; metadata: Metadata }, callback: (error: Partial<ServiceError> | null, value?: Buffer) => void) => {
       void (async () => {
-        if (expected && !authorized(call.metadata, expected)) throw new LogaggError('UNAUTHORIZED');
+        const grant = options.authorize(offeredKey(call.metadata), tenantHeader(call.metadata));
+        if (grant instanceof LogaggError) throw grant;
         const mapped = mapProtobufLogs(call.request, { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() });
         await options.pipeline.submit(mapped.events, 'otlp-grpc');
         return encodeExportLogsResponse(exportLogsResponse(mapped.rejected));

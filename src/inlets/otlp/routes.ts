@@ -48,6 +48,7 @@ function otlpLogsScope(app: FastifyInstance, options: OtlpRouteOptions): void {
       // integers as strings or numbers, which src/inlets/otlp/decode.ts does.
       validatorCompiler: () => () => true,
       config: {
+        access: 'write',
         inlet: {
           transport: 'otlp',
           renderError: otlpStatusBody,

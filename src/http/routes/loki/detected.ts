@@ -66,6 +66,7 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
   app.get(
     '/loki/api/v1/detected_labels',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Stream labels worth a tab, with their cardinality (Loki API, Logs Drilldown)',
         description:
@@ -101,6 +102,7 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
   app.get(
     '/loki/api/v1/detected_fields',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Fields found in a sample of lines (Loki API, Logs Drilldown)',
         description:
@@ -122,6 +124,7 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
   app.get(
     '/loki/api/v1/detected_field/:name/values',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Values of one detected field in a sample of lines (Loki API, Logs Drilldown)',
         description: 'As detected_fields, the distinct values of the field named, at most `limit`, sorted. `{}` when none.',
@@ -140,6 +143,7 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
   app.get(
     '/loki/api/v1/patterns',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Log patterns (Loki API): not detected by logagg',
         description: 'Answers 404, as Loki does when pattern ingestion is disabled (docs/query.md).',

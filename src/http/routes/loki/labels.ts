@@ -49,7 +49,7 @@ export function lokiLabelRoutes(fastify: FastifyInstance, store: Store, version:
   const success = 'success' as const;
   app.get(
     '/loki/api/v1/labels',
-    { schema: { summary: 'Stream label names (Loki API)', querystring: LokiLabelsQuerySchema, ...common } },
+    { config: { access: 'read' }, schema: { summary: 'Stream label names (Loki API)', querystring: LokiLabelsQuerySchema, ...common } },
     async (request) => {
       const where = selectorOf(request.query.query);
       const [fromUs, toUs] = boundsUs(request.query);
@@ -60,6 +60,7 @@ export function lokiLabelRoutes(fastify: FastifyInstance, store: Store, version:
   app.get(
     '/loki/api/v1/label/:name/values',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Values of a stream label (Loki API)',
         params: LokiLabelParamsSchema,
@@ -81,6 +82,7 @@ export function lokiLabelRoutes(fastify: FastifyInstance, store: Store, version:
   app.get(
     '/loki/api/v1/series',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Streams (Loki API)',
         querystring: LokiSeriesQuerySchema,
@@ -102,7 +104,10 @@ export function lokiLabelRoutes(fastify: FastifyInstance, store: Store, version:
   );
   app.get(
     '/loki/api/v1/status/buildinfo',
-    { schema: { summary: 'Build information (Loki API)', tags: ['loki'], response: { 200: LokiBuildInfoSchema } } },
+    {
+      config: { access: 'read' },
+      schema: { summary: 'Build information (Loki API)', tags: ['loki'], response: { 200: LokiBuildInfoSchema } },
+    },
     async () => ({
       // Grafana reads a Loki version here; logagg answers the Loki API of 3.0 (docs/query.md).
       version: '3.0.0',

@@ -32,6 +32,7 @@ export function lokiQueryRoutes(fastify: FastifyInstance, store: Store): void {
   app.get(
     '/loki/api/v1/query_range',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'LogQL over a time range (Loki API)',
         description: 'Log queries answer `streams`, metric queries a `matrix` (docs/query.md).',
@@ -63,6 +64,7 @@ export function lokiQueryRoutes(fastify: FastifyInstance, store: Store): void {
   app.get(
     '/loki/api/v1/query',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'A LogQL metric query at one instant (Loki API)',
         description: 'Answers a `vector` (or a `scalar`); a log query is refused, as Loki refuses it.',

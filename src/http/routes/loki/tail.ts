@@ -162,6 +162,7 @@ export function lokiTailRoute(fastify: FastifyInstance, options: LokiTailOptions
   app.route({
     method: 'GET',
     url: '/loki/api/v1/tail',
+    config: { access: 'read' },
     schema: {
       summary: 'Live tail of a LogQL log query (Loki API, WebSocket)',
       description:

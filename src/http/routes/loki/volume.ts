@@ -93,6 +93,7 @@ export function lokiVolumeRoutes(fastify: FastifyInstance, store: Store): void {
   app.get(
     '/loki/api/v1/index/stats',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Streams, entries and bytes a selector holds (Loki API)',
         tags: ['loki'],
@@ -110,6 +111,7 @@ export function lokiVolumeRoutes(fastify: FastifyInstance, store: Store): void {
   app.get(
     '/loki/api/v1/index/volume',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Bytes per label set of a selector (Loki API)',
         tags: ['loki'],
@@ -133,6 +135,7 @@ export function lokiVolumeRoutes(fastify: FastifyInstance, store: Store): void {
   app.get(
     '/loki/api/v1/index/volume_range',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Bytes per label set of a selector, per step (Loki API)',
         description: 'sum by (targets) (bytes_over_time(selector[step])), as a `matrix` (docs/query.md).',
