@@ -26,6 +26,17 @@ for (const kind of storeKinds()) {
       assert.ok((events[0]?.id ?? 0) < (events[1]?.id ?? 0) && (events[1]?.id ?? 0) < (events[2]?.id ?? 0));
     });
 
+    test('HEAD answers with the headers of the stream and ends, holding no stream open', async () => {
+      const response = await fetch(`${server.url}/events/stream?topic=${uniqueTopic('head')}`, {
+        method: 'HEAD',
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+      const bad = await fetch(`${server.url}/events/stream?q=${encodeURIComponent('"unclosed')}`, { method: 'HEAD' });
+      assert.equal(bad.status, 400, 'a HEAD is checked as the GET is');
+    });
+
     test('a client that reconnects with Last-Event-ID gets exactly what it missed, then live events', async (t) => {
       const topic = uniqueTopic('resume');
       const first = await openStream(`${server.url}/events/stream?topic=${topic}`);

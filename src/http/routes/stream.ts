@@ -142,6 +142,11 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
       const predicate = parseSearch(request.query.q ?? '');
       // The feed shares one read among followers of the same key; `q:` keeps it apart from a LogQL tail's key.
       const search = predicate && { key: `q:${request.query.q as string}`, predicate };
+      // HEAD (Fastify adds it for every GET) gets the stream's headers and ends: a response without a body can
+      // never carry events, and a stream opened for it would hold a session until the client hung up.
+      if (request.method === 'HEAD') {
+        return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').send();
+      }
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
