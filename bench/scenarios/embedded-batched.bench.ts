@@ -27,6 +27,7 @@ export const embeddedBatchedScenario: Scenario = {
     const options = { events, dupRate: 0.3, topics: 5, batch: 100, concurrency: 16, payloadBytes: 100 };
     const rate: number[] = [];
     const p99: number[] = [];
+    const startRss: number[] = [];
     const rss: number[] = [];
     const initdbRss: number[] = [];
     const firstStartRss: number[] = [];
@@ -39,6 +40,8 @@ export const embeddedBatchedScenario: Scenario = {
         const started = performance.now();
         const aggregator = await startAggregator({ kind: 'pglite' }, ctx.entry, { DATA_DIR: dataDir }, ctx.nodeArgs);
         startMs.push(performance.now() - started);
+        // The server's high-water mark once it answers: the first start (waiting for initdb, opening, migrating).
+        startRss.push(aggregator.peakRssMb());
         try {
           const report = await runPublisher({ ...options, url: aggregator.url, seed: 42, topicPrefix: 'bench' });
           verified &&= report.ok;
@@ -52,7 +55,7 @@ export const embeddedBatchedScenario: Scenario = {
         initdbRss.push(record.initdb_peak_rss_mib);
         firstStartRss.push(record.initdb_peak_rss_mib + (record.server_rss_mib ?? Number.NaN));
         ctx.log(
-          `first start ${Math.round(startMs.at(-1) as number)} ms (initdb ${record.initdb_ms} ms, peak ${record.initdb_peak_rss_mib} MiB beside a ${record.server_rss_mib} MiB server); ${Math.round(rate.at(-1) as number)}/s, p99 ${(p99.at(-1) as number).toFixed(1)} ms, server RSS ${(rss.at(-1) as number).toFixed(0)} MiB`,
+          `first start ${Math.round(startMs.at(-1) as number)} ms (initdb ${record.initdb_ms} ms, peak ${record.initdb_peak_rss_mib} MiB beside a ${record.server_rss_mib} MiB server); ${Math.round(rate.at(-1) as number)}/s, p99 ${(p99.at(-1) as number).toFixed(1)} ms, server peak RSS ${(startRss.at(-1) as number).toFixed(0)} MiB at /health, ${(rss.at(-1) as number).toFixed(0)} MiB after the load`,
         );
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
@@ -73,7 +76,8 @@ export const embeddedBatchedScenario: Scenario = {
           rate.map((r, i) => r / (unsynced[i] ?? r)),
         ),
         figure('request latency p99', 'ms', p99),
-        figure('server peak RSS (first start and load)', 'MiB', rss, { op: '<=', value: 250 }),
+        figure('server peak RSS, first start (spawn to /health)', 'MiB', startRss, { op: '<=', value: 250 }),
+        figure('server peak RSS, first start and load', 'MiB', rss, { op: '<=', value: 250 }),
         figure('initdb process peak RSS (first start)', 'MiB', initdbRss, { op: '<=', value: 250 }),
         figure('first start, initdb process + waiting server', 'MiB', firstStartRss, { op: '<=', value: 250 }),
         figure('first start: spawn to /health answering', 'ms', startMs),
