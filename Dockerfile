@@ -22,5 +22,4 @@ EXPOSE 8080
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# One V8 background thread, as `npm start`: less memory, same ingest (docs/performance.md, "The embedded store's memory").
-CMD ["node", "--v8-pool-size=1", "dist/cli/index.js", "serve"]
+CMD ["node", "dist/cli/index.js", "serve"]
