@@ -56,6 +56,17 @@ export async function createScratchDatabase(adminUrl: string, label: string): Pr
   return { url: url.toString(), drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
+/**
+ * The node flags `npm start` runs the server with (package.json), for the scenarios that measure the default
+ * embedded aggregator: they are start-time flags, so the bench has to pass them the same way.
+ */
+export function npmStartFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const flags = /\bnode((?: --\S+)*) dist\/server\.js/.exec(pkg.scripts.start)?.[1];
+  if (flags === undefined) throw new Error(`package.json's start script no longer runs node … dist/server.js: ${pkg.scripts.start}`);
+  return flags.split(' ').filter((flag) => flag !== '');
+}
+
 function vmHwmMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
