@@ -4,9 +4,10 @@
  */
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
-import { deriveCounters } from '../schema/counters.js';
+import { deriveCounters, type PersistedCounters } from '../schema/counters.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { Engine } from './engine.js';
+import { createDeletionStore } from './deletion-store.js';
 import { createLogqlReader } from './logql.js';
 import { migrate } from './migrate.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
@@ -63,13 +64,16 @@ function batchParams(events: readonly Event[]): [string, string] {
 }
 
 /** The one place counters become figures: duplicates and stored are derived, never stored. */
-function toTopicStats(received: number, unique: number, expired: number, lastReceivedAt: string | null): TopicStats {
-  return { ...deriveCounters({ received, unique, expired }), last_received_at: lastReceivedAt };
+function toTopicStats(counters: PersistedCounters, lastReceivedAt: string | null): TopicStats {
+  return { ...deriveCounters(counters), last_received_at: lastReceivedAt };
 }
 
-type CountsColumns = Pick<TopicCountsRow, 'received' | 'unique_count' | 'expired' | 'last_received_at'>;
+type CountsColumns = Pick<TopicCountsRow, 'received' | 'unique_count' | 'expired' | 'deleted' | 'last_received_at'>;
 const rowStats = (row: CountsColumns): TopicStats =>
-  toTopicStats(Number(row.received), Number(row.unique_count), Number(row.expired), row.last_received_at);
+  toTopicStats(
+    { received: Number(row.received), unique: Number(row.unique_count), expired: Number(row.expired), deleted: Number(row.deleted) },
+    row.last_received_at,
+  );
 
 /** The listed topics of a joined row set (a row with a null topic stands for none). */
 function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof CountsColumns]: string | null }>): TopicEntry[] {
@@ -116,6 +120,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
   // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
   let fullAt: number | undefined;
   return {
+    ...createDeletionStore(engine),
     kind: engine.kind,
     writers: engine.writers,
     migrate: () => migrate(engine),
@@ -184,7 +189,15 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       const first = rows[0];
       if (!first) throw new LogaggError('STORE_FAILED', { message: 'The totals row is missing (schema not migrated?)' });
       return {
-        totals: toTopicStats(Number(first.total_received), Number(first.total_unique), Number(first.total_expired), null),
+        totals: toTopicStats(
+          {
+            received: Number(first.total_received),
+            unique: Number(first.total_unique),
+            expired: Number(first.total_expired),
+            deleted: Number(first.total_deleted),
+          },
+          null,
+        ),
         topicCount: Number(first.topic_count),
         topics: entries(rows),
       };
@@ -223,7 +236,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       return { deleted: row?.deleted ?? 0, dbNow: row?.db_now_ms ?? Date.now() };
     },
     async reclaim() {
-      if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats');
+      if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats, deletion_rows');
     },
     async ping() {
       await engine.checkWritable?.();
