@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { DEFAULTS } from './config.js';
 import { authPlugin } from './http/plugins/auth.js';
+import { adminRoutes } from './http/routes/admin.js';
 import { bodyPlugin } from './http/plugins/body.js';
 import { bodyLimitPlugin } from './http/plugins/body-limit.js';
 import { docsPlugin } from './http/plugins/docs.js';
@@ -42,6 +43,8 @@ export interface AppOptions {
   startedAt?: number;
   /** Loki push: which stream labels name topic and source; LOKI_TOPIC_LABELS and LOKI_SOURCE_LABELS by default. */
   loki?: LokiMapping;
+  /** A deletion job was accepted: the runner should start it now. */
+  onDeletionAccepted?: () => void;
 }
 
 const CLOSE_GRACE_MS = 5000;
@@ -118,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   lokiTailRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
   topicsRoute(app, options.store);
+  adminRoutes(app, { store: options.store, apiKeySet: options.apiKey !== undefined, onDeletionAccepted: options.onDeletionAccepted });
   healthRoutes(app, options.store);
   dashboardRoute(app);
   elasticsearchRoutes(app, { pipeline: options.pipeline, store: options.store, maxBatchEvents: options.maxBatchEvents });

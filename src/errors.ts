@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are larger than the limit' },
   UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
   NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
+  DELETION_NOT_FOUND: { status: 404, retryable: false, message: 'No deletion job has this id' },
   OVERLOADED: { status: 503, retryable: true, message: 'The ingest queue is full; retry later' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The store cannot be reached; retry later' },
   SHUTTING_DOWN: { status: 503, retryable: true, message: 'The server is shutting down; retry on another replica' },

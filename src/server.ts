@@ -11,6 +11,7 @@ import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
 import { createStore } from './store/index.js';
+import { type DeletionRunner, type DeletionRunnerOptions, startDeletionRunner } from './store/deletion.js';
 import { type RetentionJob, type RetentionOptions, startRetention } from './store/retention.js';
 import { anyExpiry, describeRules, needsKeyTable } from './schema/retention-rules.js';
 import { startNatsTransport } from './inlets/nats/index.js';
@@ -32,8 +33,14 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'logagg' } });
 }
 
-/** Test seams: the retention job's clock, pause and statement sizes (tests move time forward by days). */
-export type AggregatorHooks = { retention?: Pick<RetentionOptions, 'now' | 'intervalMs' | 'batchSize' | 'topicsPerStatement'> };
+/**
+ * Test seams: the retention job's clock, pause and statement sizes (tests move time forward by days); the deletion
+ * runner's pause, or none at all (`off`: accepted jobs wait for the next start, as after a crash).
+ */
+export type AggregatorHooks = {
+  retention?: Pick<RetentionOptions, 'now' | 'intervalMs' | 'batchSize' | 'topicsPerStatement'>;
+  deletion?: Pick<DeletionRunnerOptions, 'intervalMs'> & { off?: boolean };
+};
 
 /**
  * Composition root: config → store → migrate → pipeline → app → listen → transport. stop() runs in reverse.
@@ -117,6 +124,8 @@ async function startParts(
     onStoreError: (code) => metrics.recordStoreError(code),
   });
   undo.push({ what: 'close the pipeline', run: () => pipeline.close() });
+  // Started after listen; a job accepted before then is found by the runner's first look.
+  const deletion: { runner?: DeletionRunner } = {};
   const app = await buildApp({
     store,
     pipeline,
@@ -130,6 +139,7 @@ async function startParts(
     requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
     loki: { topicLabels: config.lokiTopicLabels, sourceLabels: config.lokiSourceLabels },
+    onDeletionAccepted: () => deletion.runner?.wake(),
   });
   undo.push({ what: 'close the HTTP server', run: () => app.close() });
   // NATS before listen: a NATS failure is reported before any "Server listening" line.
@@ -179,6 +189,14 @@ async function startParts(
         },
         onError: (err) => logger.warn({ err }, 'retention pass failed; retrying next interval'),
       });
+  deletion.runner = hooks.deletion?.off
+    ? undefined
+    : startDeletionRunner(store, {
+        batchSize: config.deletionBatchSize,
+        intervalMs: hooks.deletion?.intervalMs,
+        onJobDone: (job) => logger.info(job, 'deletion job done'),
+        onError: (err) => logger.warn({ err }, 'deletion batch failed; retrying next interval'),
+      });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
@@ -189,6 +207,7 @@ async function startParts(
       // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
       // So does the gRPC server's close, for its calls in flight.
       await retention?.stop();
+      await deletion.runner?.stop();
       await Promise.all([app.close(), otlpGrpc?.close()]);
       // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
       await transport?.close();

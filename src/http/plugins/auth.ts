@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route serves no data and needs no key (the dashboard page and its assets, which ask for the key). */
     public?: boolean;
+    /** The role a key needs (issue 17 §1); with the one API_KEY every key is an admin, so nothing reads it yet. */
+    role?: 'read' | 'write' | 'admin';
   }
 }
 
