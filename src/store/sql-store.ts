@@ -35,6 +35,7 @@ import {
   type StatsRow,
   type TopicCountsRow,
   type TopicsPageRow,
+  withoutMarks,
 } from './sql.js';
 
 import type { RuleCutoff, Store } from './index.js';
@@ -110,13 +111,15 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
   // A horizon once read stays true (what was committed stays so), so readers get the highest read yet: a stream's
   // catch-up that began at the feed's position must never stop below it (docs/architecture.md, "Seqs are drawn
   // in parallel").
+  // The same statement tells whether a deletion job marks any row: without, the read drops VISIBLE (sql.ts).
   let horizonRead = 0;
-  const readHorizon = async (): Promise<number> => {
+  const readHorizon = async (): Promise<{ horizon: number; hiding: boolean }> => {
     // No parameters, but an array: the PostgreSQL engine then runs it as the prepared statement it is.
-    const [row] = await engine.query<{ horizon: string }>(SELECT_READ_HORIZON, []);
+    const [row] = await engine.query<{ horizon: string; hiding: boolean }>(SELECT_READ_HORIZON, []);
     horizonRead = Math.max(horizonRead, Number(row?.horizon ?? 0));
-    return horizonRead;
+    return { horizon: horizonRead, hiding: row?.hiding ?? true };
   };
+  const marked = (hiding: boolean, text: string): string => (hiding ? text : withoutMarks(text));
   // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
   let fullAt: number | undefined;
   return {
@@ -138,7 +141,8 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     async queryEvents(query, search) {
       const backward = query.before !== undefined;
       // Rows above the read horizon are not readable yet: the page ends before horizon + 1 as if asked to.
-      const readable = (await readHorizon()) + 1;
+      const { horizon, hiding } = await readHorizon();
+      const readable = horizon + 1;
       const params: unknown[] = [
         query.after,
         query.topic ?? null,
@@ -153,7 +157,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         text = eventsPageSql(backward, compilePredicate(search, params));
         await searchUpkeep?.();
       }
-      const [row] = await engine.query<EventsPageRow>(text, params).catch((err: unknown) => {
+      const [row] = await engine.query<EventsPageRow>(marked(hiding, text), params).catch((err: unknown) => {
         throw search ? translateQueryError(err) : err;
       });
       if (!row) throw new LogaggError('STORE_FAILED', { message: 'The page query returned no row' });
@@ -168,18 +172,18 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       };
     },
     async eventsAfter(after, topic, limit, search) {
-      const horizon = await readHorizon();
+      const { horizon, hiding } = await readHorizon();
       const through = Math.min(horizon, search?.through ?? horizon);
       if (through <= after) return [];
       const params: unknown[] = [after, topic ?? null, limit, through];
       const text = search ? eventsAfterSql(compilePredicate(search.predicate, params)) : SELECT_EVENTS_AFTER;
-      const rows = await engine.query<EventAfterRow>(text, params).catch((err: unknown) => {
+      const rows = await engine.query<EventAfterRow>(marked(hiding, text), params).catch((err: unknown) => {
         throw search ? translateQueryError(err) : err;
       });
       return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
     },
     logql: createLogqlReader(engine),
-    headSeq: readHorizon,
+    headSeq: async () => (await readHorizon()).horizon,
     async topicCounts() {
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
       return new Map(rows.map((row) => [row.topic, rowStats(row)]));
