@@ -85,8 +85,9 @@ export function createDeletionStore(engine: Engine): DeletionStore {
           const [row] = await query<DeletionJobRow>(SELECT_DELETION_JOB, [id]);
           return row;
         })
+        // A q PostgreSQL refuses (a regex it cannot compile) is INVALID_QUERY, as on GET /events.
         .catch((err: unknown) => {
-          throw search ? translateQueryError(err) : err;
+          throw translateQueryError(err);
         });
       if (!job) throw new LogaggError('STORE_FAILED', { message: 'The accepted job could not be read back' });
       return toJob(job);
