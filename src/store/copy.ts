@@ -5,6 +5,7 @@ import { createPostgresEngine } from './postgres.js';
 import {
   ADVANCE_SEQ,
   COUNT_EVENTS,
+  HIDING,
   type CopiedEventRow,
   type CopiedKeyRow,
   INSERT_COPIED_KEYS,
@@ -30,6 +31,13 @@ export async function copyEmbeddedToPostgres(dataDir: string, databaseUrl: strin
   try {
     await migrate(source);
     await migrate(target);
+    // Rows a deletion job still hides would arrive in PostgreSQL readable again, without their job.
+    const [marked] = await source.query<{ hiding: boolean }>(HIDING);
+    if (marked?.hiding) {
+      throw new LogaggError('MIGRATION_FAILED', {
+        message: 'A deletion job is unfinished; start the embedded server until GET /admin/delete shows it done, then copy',
+      });
+    }
     return await target.transaction(async (query) => {
       const [existing] = await query<{ n: string }>(COUNT_EVENTS);
       if (Number(existing?.n ?? 0) > 0) {
