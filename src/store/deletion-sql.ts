@@ -68,24 +68,27 @@ export const SELECT_OPEN_JOBS = `
 SELECT id::text AS id FROM deletion_jobs WHERE state IN ('queued', 'running') ORDER BY id LIMIT $1::int`;
 
 /**
- * A batch, first step: tombstones for the keys of the job's ($1) first $2 marked rows, in the key table, each with
- * its row's received_at, so the key lives exactly as long as it would have had the event not been deleted (the key
- * window); a re-send is then a duplicate (sql.ts, INSERT_BATCH). Committed before the rows go (TOMBSTONE_WAIT says
- * why). Returns the highest seq it covered and its transaction id (32 bits, as pg_stat_activity shows xids).
+ * A batch, first step: tombstones for the keys of the job's ($1) first $2 marked rows that no other runner is
+ * taking (SKIP LOCKED: replicas running one job take different batches), in the key table, each with its row's
+ * received_at, so the key lives exactly as long as it would have had the event not been deleted (the key window);
+ * a re-send is then a duplicate (sql.ts, INSERT_BATCH). Committed before the rows go (TOMBSTONE_WAIT says why).
+ * Returns the batch's seqs (a JSON array) and its transaction id (32 bits, as pg_stat_activity shows xids).
  */
 export const TOMBSTONE_BATCH = `
-WITH batch AS MATERIALIZED (SELECT seq FROM deletion_rows WHERE job_id = $1::bigint ORDER BY seq LIMIT $2::int),
+WITH batch AS MATERIALIZED (
+  SELECT seq FROM deletion_rows WHERE job_id = $1::bigint ORDER BY seq LIMIT $2::int FOR UPDATE SKIP LOCKED
+),
 stones AS (
   INSERT INTO event_keys (topic, event_id, received_at)
   SELECT e.topic, e.event_id, e.received_at FROM events e JOIN batch b ON e.seq = b.seq ORDER BY e.topic, e.event_id
   ON CONFLICT (topic, event_id) DO NOTHING
   RETURNING 1
 )
-SELECT (SELECT max(seq) FROM batch)::text AS through, (txid_current() % 4294967296)::text AS xid,
+SELECT (SELECT coalesce(json_agg(seq), '[]') FROM batch)::text AS seqs, (txid_current() % 4294967296)::text AS xid,
   (SELECT count(*) FROM stones)::int AS stones`;
 
 export interface TombstoneRow {
-  through: string | null;
+  seqs: string;
   xid: string;
   stones: number;
 }
@@ -102,14 +105,16 @@ WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type 
   AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)`;
 
 /**
- * A batch, second step: deletes the job's ($1) marked rows with seq <= $3 (the tombstoned ones), at most $2, each
- * mark locked or skipped (two replicas take disjoint batches), with their marks; counts them in `deleted` per topic
- * and in the job. A row retention removed meanwhile is counted there, not here: each row is counted once.
+ * A batch, second step: deletes the rows of the job ($1) whose seqs the first step tombstoned ($2, a JSON array)
+ * and their marks, each mark locked or skipped (another runner that took the same batch deletes it), and counts
+ * them in `deleted` per topic and in the job. Only the seqs this batch tombstoned: its wait covered the statements
+ * older than its own tombstones. A row retention removed meanwhile is counted there, not here: each row once.
  */
 export const DELETE_BATCH = `
 WITH doomed AS (
   DELETE FROM deletion_rows r WHERE r.seq IN (
-    SELECT seq FROM deletion_rows WHERE job_id = $1::bigint AND seq <= $3::bigint ORDER BY seq LIMIT $2::int FOR UPDATE SKIP LOCKED
+    SELECT seq FROM deletion_rows
+    WHERE job_id = $1::bigint AND seq IN (SELECT json_array_elements_text($2::json)::bigint) FOR UPDATE SKIP LOCKED
   )
   RETURNING r.seq
 ),

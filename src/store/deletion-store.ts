@@ -109,9 +109,9 @@ export function createDeletionStore(engine: Engine): DeletionStore {
       // Two steps: the tombstones commit first, and the rows go only once no statement that read the key table
       // before them can still insert a re-send (TOMBSTONE_WAIT).
       const [stones] = await engine.query<TombstoneRow>(TOMBSTONE_BATCH, [jobId, limit]);
-      if (!stones || stones.through === null) return { unmarked: 0, deleted: 0 };
+      if (!stones || stones.seqs === '[]') return { unmarked: 0, deleted: 0 };
       await waitForOlderStatements(stones.xid);
-      const [row] = await engine.query<DeleteBatchRow>(DELETE_BATCH, [jobId, limit, stones.through]);
+      const [row] = await engine.query<DeleteBatchRow>(DELETE_BATCH, [jobId, stones.seqs]);
       return { unmarked: row?.unmarked ?? 0, deleted: row?.deleted ?? 0 };
     },
     async finishDeletion(jobId) {

@@ -27,7 +27,7 @@ const yieldToCommits = (): Promise<void> => new Promise<void>((resolve) => setIm
 /**
  * The deletion jobs' runner, on every replica: takes the unfinished jobs oldest first and deletes their marked
  * rows in batches until none is left, then marks each done. Its state is the marks in the database, so a job
- * killed mid-way resumes at the next start, and replicas share a job's batches (FOR UPDATE SKIP LOCKED). PGlite's
+ * killed mid-way resumes at the next start, and replicas take different batches (FOR UPDATE SKIP LOCKED). PGlite's
  * space is reclaimed on the retention job's cadence (src/store/retention.ts).
  */
 export function startDeletionRunner(store: RunnerStore, options: DeletionRunnerOptions): DeletionRunner {

@@ -4,7 +4,7 @@
  * marked rows out (src/store/deletion-sql.ts, VISIBLE), so the data is unreadable from the 202 on; the job then
  * deletes them in small batches and counts them per topic in `deleted`, so unique_count = stored + expired + deleted.
  * The marks are the job's remaining work: a job survives a crash and resumes at the next start, and two replicas
- * take disjoint batches (FOR UPDATE SKIP LOCKED). The counters' CHECKs move from `expired` to `expired + deleted`.
+ * take different batches (FOR UPDATE SKIP LOCKED). The counters' CHECKs move from `expired` to `expired + deleted`.
  */
 export const sql = `
 ALTER TABLE topic_stats ADD COLUMN deleted bigint NOT NULL DEFAULT 0;
