@@ -5,7 +5,6 @@ import { createPostgresEngine } from './postgres.js';
 import {
   ADVANCE_SEQ,
   COUNT_EVENTS,
-  HIDING,
   type CopiedEventRow,
   type CopiedKeyRow,
   INSERT_COPIED_KEYS,
@@ -17,6 +16,7 @@ import {
   SELECT_EVENTS_TO_COPY,
   type TopicCountsRow,
 } from './sql.js';
+import { HIDING } from './visible-sql.js';
 
 const PAGE = 5000;
 

@@ -5,7 +5,7 @@
  */
 import { deleteAndCount } from './sql.js';
 
-export { VISIBLE } from './sql.js';
+export { VISIBLE } from './visible-sql.js';
 
 export const INSERT_DELETION_JOB = `
 INSERT INTO deletion_jobs (params, requested_by) VALUES ($1::json, $2) RETURNING id::text AS id`;

@@ -1,6 +1,6 @@
 import type { Predicate } from '../query/predicate.js';
 import { LEVEL_ALIASES, LEVEL_FIELDS } from '../query/logql/stream.js';
-import { VISIBLE } from './sql.js';
+import { VISIBLE } from './visible-sql.js';
 import { compilePredicate, LINE_SQL } from './predicate-sql.js';
 
 /*

@@ -13,7 +13,7 @@ import {
   streamTotalsSql,
 } from './logql-sql.js';
 import { translateQueryError } from './predicate-sql.js';
-import { HIDING, withoutMarks } from './sql.js';
+import { HIDING, withoutMarks } from './visible-sql.js';
 
 export type { CountRow, CountScan, EntryRow, EntryScan } from './logql-sql.js';
 
@@ -42,7 +42,7 @@ export interface StreamTotal {
 }
 
 export function createLogqlReader(engine: Engine): LogqlReader {
-  // One short statement first: without a deletion job's marks the read drops VISIBLE (src/store/sql.ts).
+  // One short statement first: without a deletion job's marks the read drops VISIBLE (src/store/visible-sql.ts).
   const run = async <R>(statement: { text: string; params: unknown[] }): Promise<R[]> => {
     try {
       const [marks] = await engine.query<{ hiding: boolean }>(HIDING, []);

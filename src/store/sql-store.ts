@@ -35,8 +35,8 @@ import {
   type StatsRow,
   type TopicCountsRow,
   type TopicsPageRow,
-  withoutMarks,
 } from './sql.js';
+import { withoutMarks } from './visible-sql.js';
 
 import type { RuleCutoff, Store } from './index.js';
 
@@ -111,7 +111,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
   // A horizon once read stays true (what was committed stays so), so readers get the highest read yet: a stream's
   // catch-up that began at the feed's position must never stop below it (docs/architecture.md, "Seqs are drawn
   // in parallel").
-  // The same statement tells whether a deletion job marks any row: without, the read drops VISIBLE (sql.ts).
+  // The same statement tells whether a deletion job marks any row: without, the read drops VISIBLE (visible-sql.ts).
   let horizonRead = 0;
   const readHorizon = async (): Promise<{ horizon: number; hiding: boolean }> => {
     // No parameters, but an array: the PostgreSQL engine then runs it as the prepared statement it is.

@@ -1,7 +1,7 @@
 /**
  * Deletion jobs and the audit record (docs/operations.md "Deletion", docs/architecture.md "Deletion hides rows when
  * accepted"). A job's rows are marked in deletion_rows by the statement that accepts it, and every read path leaves
- * marked rows out (src/store/deletion-sql.ts, VISIBLE), so the data is unreadable from the 202 on; the job then
+ * marked rows out (src/store/visible-sql.ts, VISIBLE), so the data is unreadable from the 202 on; the job then
  * deletes them in small batches and counts them per topic in `deleted`, so unique_count = stored + expired + deleted.
  * The marks are the job's remaining work: a job survives a crash and resumes at the next start, and two replicas
  * take different batches (FOR UPDATE SKIP LOCKED). The counters' CHECKs move from `expired` to `expired + deleted`.
