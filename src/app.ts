@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, t
 import type { Keyring } from './auth/keyring.js';
 import { DEFAULTS } from './config.js';
 import { authPlugin } from './http/plugins/auth.js';
+import { adminRoutes } from './http/routes/admin.js';
 import { bodyPlugin } from './http/plugins/body.js';
 import { bodyLimitPlugin } from './http/plugins/body-limit.js';
 import { docsPlugin } from './http/plugins/docs.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
   loki?: LokiMapping;
   /** Test seam: sees every route as it is declared (test/http/access.test.ts checks each declares its access). */
   onRoute?: (route: RouteOptions) => void;
+  /** A deletion job was accepted: the runner should start it now. */
+  onDeletionAccepted?: () => void;
 }
 
 const CLOSE_GRACE_MS = 5000;
@@ -123,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   lokiTailRoute(app, { feed: options.feed, store: options.store });
   statsRoute(app, { store: options.store, pipeline: options.pipeline, startedAt: options.startedAt ?? Date.now() });
   topicsRoute(app, options.store);
+  adminRoutes(app, { store: options.store, onDeletionAccepted: options.onDeletionAccepted });
   healthRoutes(app, options.store);
   dashboardRoute(app);
   elasticsearchRoutes(app, { pipeline: options.pipeline, store: options.store, maxBatchEvents: options.maxBatchEvents });

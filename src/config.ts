@@ -29,6 +29,7 @@ export const DEFAULTS = {
   RETENTION: '',
   DEDUP_RETENTION: '',
   RETENTION_RULES: '',
+  DELETION_BATCH_SIZE: '1000',
   STORE_TIMEOUT_MS: '5000',
   EMBEDDED_STATEMENT_TIMEOUT_MS: '30000',
   MIN_FREE_DISK_MB: '64',
@@ -50,6 +51,7 @@ export const RANGES = {
   MAX_BATCH_EVENTS: [1, 1_000_000],
   SHUTDOWN_TIMEOUT_MS: [0, 600_000],
   REQUEST_TIMEOUT_MS: [100, 600_000],
+  DELETION_BATCH_SIZE: [1, 100_000],
   STORE_TIMEOUT_MS: [100, 600_000],
   EMBEDDED_STATEMENT_TIMEOUT_MS: [1000, 3_600_000],
   MIN_FREE_DISK_MB: [0, 1_048_576],
@@ -86,6 +88,8 @@ export interface Config {
   dedupRetentionMs: number | undefined;
   /** Per-topic-pattern windows, first match wins; topics none matches take the two above (src/schema/retention-rules.ts). */
   retentionRules: RetentionRule[];
+  /** Rows a deletion job deletes per transaction (src/store/deletion.ts). */
+  deletionBatchSize: number;
   /** Longest a batch waits for the store before its requests get 503 STORE_UNAVAILABLE. */
   storeTimeoutMs: number;
   /** Embedded store: a statement running longer gets the engine thread replaced (watchdog). */
@@ -207,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     retentionMs: duration('RETENTION'),
     dedupRetentionMs: duration('DEDUP_RETENTION'),
     retentionRules: rules.rules,
+    deletionBatchSize: int('DELETION_BATCH_SIZE'),
     storeTimeoutMs: int('STORE_TIMEOUT_MS'),
     embeddedStatementTimeoutMs: int('EMBEDDED_STATEMENT_TIMEOUT_MS'),
     minFreeDiskMb: int('MIN_FREE_DISK_MB'),

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
   FORBIDDEN: { status: 403, retryable: false, message: "The API key's role or tenant does not allow this request" },
   NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
+  DELETION_NOT_FOUND: { status: 404, retryable: false, message: 'No deletion job has this id' },
   OVERLOADED: { status: 503, retryable: true, message: 'The ingest queue is full; retry later' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The store cannot be reached; retry later' },
   SHUTTING_DOWN: { status: 503, retryable: true, message: 'The server is shutting down; retry on another replica' },

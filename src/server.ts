@@ -13,6 +13,7 @@ import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
 import { createStore } from './store/index.js';
+import { type DeletionRunner, type DeletionRunnerOptions, startDeletionRunner } from './store/deletion.js';
 import { type RetentionJob, type RetentionOptions, startRetention } from './store/retention.js';
 import { anyExpiry, describeRules, needsKeyTable } from './schema/retention-rules.js';
 import { startNatsTransport } from './inlets/nats/index.js';
@@ -36,9 +37,13 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'logagg' } });
 }
 
-/** Test seams: the retention job's clock, pause and statement sizes (tests move time forward by days). */
+/**
+ * Test seams: the retention job's clock, pause and statement sizes (tests move time forward by days); the deletion
+ * runner's pause, or none at all (`off`: accepted jobs wait for the next start, as after a crash).
+ */
 export type AggregatorHooks = {
   retention?: Pick<RetentionOptions, 'now' | 'intervalMs' | 'batchSize' | 'topicsPerStatement'>;
+  deletion?: Pick<DeletionRunnerOptions, 'intervalMs'> & { off?: boolean };
   /** Sees every HTTP route as it is declared (src/app.ts). */
   onRoute?: AppOptions['onRoute'];
 };
@@ -135,6 +140,8 @@ async function startParts(
       ? undefined
       : watchKeysFile({ path: config.keysFile, keyring, apiKey: config.apiKey, logger: logger.child({ component: 'keys' }) });
   if (keysFile) undo.push({ what: 'stop watching KEYS_FILE', run: async () => keysFile.close() });
+  // Started after listen; a job accepted before then is found by the runner's first look.
+  const deletion: { runner?: DeletionRunner } = {};
   const app = await buildApp({
     store,
     pipeline,
@@ -149,6 +156,7 @@ async function startParts(
     startedAt,
     loki: { topicLabels: config.lokiTopicLabels, sourceLabels: config.lokiSourceLabels },
     ...(hooks.onRoute ? { onRoute: hooks.onRoute } : {}),
+    onDeletionAccepted: () => deletion.runner?.wake(),
   });
   undo.push({ what: 'close the HTTP server', run: () => app.close() });
   // NATS before listen: a NATS failure is reported before any "Server listening" line.
@@ -198,6 +206,14 @@ async function startParts(
         },
         onError: (err) => logger.warn({ err }, 'retention pass failed; retrying next interval'),
       });
+  deletion.runner = hooks.deletion?.off
+    ? undefined
+    : startDeletionRunner(store, {
+        batchSize: config.deletionBatchSize,
+        intervalMs: hooks.deletion?.intervalMs,
+        onJobDone: (job) => logger.info(job, 'deletion job done'),
+        onError: (err) => logger.warn({ err }, 'deletion batch failed; retrying next interval'),
+      });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
@@ -210,6 +226,7 @@ async function startParts(
       // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
       // So does the gRPC server's close, for its calls in flight.
       await retention?.stop();
+      await deletion.runner?.stop();
       await Promise.all([app.close(), otlpGrpc?.close()]);
       // Before the pipeline: messages in flight still commit and are acked; undelivered ones stay for other replicas.
       await transport?.close();

@@ -34,7 +34,7 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
     }
     console.log(`store ${stats.store}, up ${stats.uptime} s, queue ${stats.pipeline.queued_events}/${stats.pipeline.max_queue}`);
     console.log(
-      `received ${stats.received}  unique ${stats.unique_processed}  duplicates ${stats.duplicate_dropped}  stored ${stats.stored}  expired ${stats.expired}`,
+      `received ${stats.received}  unique ${stats.unique_processed}  duplicates ${stats.duplicate_dropped}  stored ${stats.stored}  expired ${stats.expired}  deleted ${stats.deleted}`,
     );
     console.log(`topics ${stats.topic_count}, listed ${stats.topics.length}`);
     for (const topic of stats.topics) {
@@ -42,7 +42,7 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
       if (!counts) continue;
       console.log(
         `  ${topic}\treceived ${counts.received}\tunique ${counts.unique_processed}\tduplicates ${counts.duplicate_dropped}` +
-          `\tstored ${counts.stored}\texpired ${counts.expired}\tlast ${counts.last_received_at ?? '-'}`,
+          `\tstored ${counts.stored}\texpired ${counts.expired}\tdeleted ${counts.deleted}\tlast ${counts.last_received_at ?? '-'}`,
       );
     }
     return 0;

@@ -2,14 +2,15 @@ import { Type, type Static } from 'typebox';
 import { NO_NUL_PATTERN } from './event.js';
 import { StoreKindSchema } from './store-kind.js';
 
-// Lifetime totals (received, unique_processed, duplicate_dropped) never go down; stored and expired say what
-// retention did with the unique ones: unique_processed = stored + expired.
+// Lifetime totals (received, unique_processed, duplicate_dropped) never go down; stored, expired and deleted say what
+// retention and deletion jobs did with the unique ones: unique_processed = stored + expired + deleted.
 const TopicStats = Type.Object({
   received: Type.Integer({ description: 'Copies received, lifetime' }),
   unique_processed: Type.Integer({ description: 'Events stored as new, lifetime' }),
   duplicate_dropped: Type.Integer({ description: 'Copies recognised as duplicates, lifetime' }),
   stored: Type.Integer({ description: 'Events stored now' }),
   expired: Type.Integer({ description: 'Events deleted by retention, lifetime' }),
+  deleted: Type.Integer({ description: 'Events deleted by deletion jobs (POST /admin/delete), lifetime' }),
   last_received_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
     description: 'When a copy on this topic last arrived',
   }),
@@ -21,14 +22,20 @@ export const MAX_STATS_TOP = 100;
 /** Topics one GET /stats may name with ?topic=. */
 export const MAX_STATS_NAMED = 100;
 
-/** Persisted counters; received = unique_processed + duplicate_dropped and unique_processed = stored + expired at every instant. */
+/**
+ * Persisted counters; received = unique_processed + duplicate_dropped and unique_processed = stored + expired + deleted
+ * at every instant.
+ */
 export const StatsSchema = Type.Object(
   {
     received: Type.Integer(),
     unique_processed: Type.Integer(),
     duplicate_dropped: Type.Integer(),
-    stored: Type.Integer({ description: 'Events stored now (unique_processed - expired)' }),
+    stored: Type.Integer({
+      description: 'Events stored now (unique_processed - expired - deleted), rows a deletion job hides but has not yet deleted included',
+    }),
     expired: Type.Integer({ description: 'Events deleted by retention, lifetime' }),
+    deleted: Type.Integer({ description: 'Events deleted by deletion jobs (POST /admin/delete), lifetime' }),
     topic_count: Type.Integer({ description: 'Topics that ever received a copy (GET /topics lists them all)' }),
     topics: Type.Array(Type.String(), {
       description: 'The topics in per_topic: the top ones by copies received, then those named with ?topic=. Not every topic.',

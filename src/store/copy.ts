@@ -16,6 +16,7 @@ import {
   SELECT_EVENTS_TO_COPY,
   type TopicCountsRow,
 } from './sql.js';
+import { HIDING } from './visible-sql.js';
 
 const PAGE = 5000;
 
@@ -30,6 +31,13 @@ export async function copyEmbeddedToPostgres(dataDir: string, databaseUrl: strin
   try {
     await migrate(source);
     await migrate(target);
+    // Rows a deletion job still hides would arrive in PostgreSQL readable again, without their job.
+    const [marked] = await source.query<{ hiding: boolean }>(HIDING);
+    if (marked?.hiding) {
+      throw new LogaggError('MIGRATION_FAILED', {
+        message: 'A deletion job is unfinished; start the embedded server until GET /admin/delete shows it done, then copy',
+      });
+    }
     return await target.transaction(async (query) => {
       const [existing] = await query<{ n: string }>(COUNT_EVENTS);
       if (Number(existing?.n ?? 0) > 0) {

@@ -3,6 +3,7 @@ import type { EventFilter } from '../schema/query.js';
 import type { Predicate } from '../query/predicate.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { StoreKind } from '../schema/store-kind.js';
+import type { DeletionStore } from './deletion-store.js';
 import type { LogqlReader } from './logql.js';
 import { createPgliteEngine, type PgliteEngineOptions } from './pglite.js';
 import { createPostgresEngine } from './postgres.js';
@@ -14,6 +15,7 @@ export { createSqlStore, TOPIC_SCAN_BUDGET };
 export type { InsertedRow } from './sql.js';
 export type { CountRow, EntryRow, LogqlReader, StreamTotal } from './logql.js';
 export type { StoreKind } from '../schema/store-kind.js';
+export type { DeletionStore } from './deletion-store.js';
 
 /** One page of GET /events, already rendered as a JSON array in ascending seq order. */
 export interface EventPage {
@@ -55,7 +57,8 @@ export interface LiveSearch {
   through?: number | undefined;
 }
 
-export interface Store {
+/** The store: ingest, reads, counters, retention, and deletion jobs with the audit record (DeletionStore). */
+export interface Store extends DeletionStore {
   readonly kind: StoreKind;
   /** How many batches may be committed at once. */
   readonly writers: number;

@@ -1,5 +1,6 @@
 import type { Predicate } from '../query/predicate.js';
 import { LEVEL_ALIASES, LEVEL_FIELDS } from '../query/logql/stream.js';
+import { VISIBLE } from './visible-sql.js';
 import { compilePredicate, LINE_SQL } from './predicate-sql.js';
 
 /*
@@ -75,7 +76,7 @@ const usTime = (param: string): string => `to_timestamp(0) + (${param}::bigint *
 /** One page of entries in time order (then seq), keyset-paged so a long scan can stop and resume. */
 export function entryScanSql(scan: EntryScan): { text: string; params: unknown[] } {
   const params: unknown[] = [scan.fromUs, scan.toUs];
-  const conditions = [`ts >= ${usTime('$1')}`, `ts < ${usTime('$2')}`, compilePredicate(scan.where, params)];
+  const conditions = [`ts >= ${usTime('$1')}`, `ts < ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
   if (scan.levels !== undefined) {
     params.push(JSON.stringify(scan.levels));
     conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
@@ -103,7 +104,7 @@ ORDER BY ts ${order}, events.seq ${order} LIMIT $${params.length}::int`,
 export function entriesBySeqSql(seqs: readonly string[]): { text: string; params: unknown[] } {
   return {
     text: `SELECT seq::text AS seq, ${TS_US}::text AS us, topic, source, ${DETECTED_LEVEL_SQL} AS level, ${LINE_SQL} AS line
-FROM events WHERE seq IN (SELECT json_array_elements_text($1::json)::bigint)
+FROM events WHERE seq IN (SELECT json_array_elements_text($1::json)::bigint) AND ${VISIBLE}
 ORDER BY events.seq`,
     params: [JSON.stringify(seqs)],
   };
@@ -141,7 +142,7 @@ export interface CountRow {
  */
 export function countScanSql(scan: CountScan): { text: string; params: unknown[] } {
   const params: unknown[] = [scan.fromUs, scan.toUs, scan.startNs, scan.stepNs, scan.rangeNs];
-  const conditions = [`ts > ${usTime('$1')}`, `ts <= ${usTime('$2')}`, compilePredicate(scan.where, params)];
+  const conditions = [`ts > ${usTime('$1')}`, `ts <= ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
   if (scan.levels !== undefined) {
     params.push(JSON.stringify(scan.levels));
     conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
@@ -173,7 +174,7 @@ export function labelValuesSql(
   params.push(limit);
   return {
     text: `SELECT DISTINCT ${column} AS value FROM events
-WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition}
+WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition} AND ${VISIBLE}
 ORDER BY value LIMIT $${params.length}::int`,
     params,
   };
@@ -186,7 +187,7 @@ export function seriesSql(where: Predicate, fromUs: string, toUs: string, limit:
   params.push(limit);
   return {
     text: `SELECT DISTINCT topic, source FROM events
-WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition}
+WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition} AND ${VISIBLE}
 ORDER BY topic, source LIMIT $${params.length}::int`,
     params,
   };
@@ -199,7 +200,7 @@ export function streamTotalsSql(where: Predicate, fromUs: string, toUs: string, 
   params.push(limit);
   return {
     text: `SELECT topic, source, count(*)::text AS entries, coalesce(sum(octet_length(${LINE_SQL})), 0)::text AS bytes FROM events
-WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition}
+WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition} AND ${VISIBLE}
 GROUP BY topic, source ORDER BY topic, source LIMIT $${params.length}::int`,
     params,
   };

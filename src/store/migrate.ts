@@ -6,6 +6,7 @@ import * as topics from './migrations/003-topics.js';
 import * as search from './migrations/004-search.js';
 import * as words from './migrations/005-words.js';
 import * as line from './migrations/006-line.js';
+import * as deletion from './migrations/007-deletion.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP, SELECT_MIGRATION_VERSIONS } from './sql.js';
 
 // Applied in order; an entry is never edited once released; a change is a new entry.
@@ -16,6 +17,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
   { version: 4, name: 'search', sql: search.sql },
   { version: 5, name: 'words', sql: words.sql },
   { version: 6, name: 'line', sql: line.sql },
+  { version: 7, name: 'deletion', sql: deletion.sql },
 ];
 
 /** The schema version this build expects. */

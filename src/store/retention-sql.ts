@@ -22,7 +22,7 @@ const cutoffOf = (column: string): string => `(SELECT r.cutoff FROM rules r WHER
  * when $5), at most $3 of them. The seq-index head walk of EXPIRE_EVENTS cannot serve several windows (a head held by a long window's
  * rows hides a short window's behind it), so each topic's own head is walked on events_topic_seq_idx: one index
  * probe per topic tells whether its oldest row is past its cutoff, and only such topics have up to $4 rows of
- * their head read. A topic whose counters say it holds no rows (every unique event expired; they move with the
+ * their head read. A topic whose counters say it holds no rows (every unique event expired or deleted; they move with the
  * rows, in one snapshot) is not probed. Counters and locks as in EXPIRE_EVENTS: the topic rows in topic order, then the totals row.
  * Returns how many were deleted, how many topics the page held, its last topic (the next page's $2) and the last
  * topic rows were deleted from: topics are taken in name order, so when the batch filled, the topics before that
@@ -32,7 +32,7 @@ const cutoffOf = (column: string): string => `(SELECT r.cutoff FROM rules r WHER
 export const EXPIRE_EVENTS_BY_RULES = `
 WITH ${RULES},
 page AS MATERIALIZED (
-  SELECT topic, unique_count > expired AS holds_rows FROM topic_stats
+  SELECT topic, unique_count > expired + deleted AS holds_rows FROM topic_stats
   WHERE topic > $2 OR ($5 AND topic = $2) ORDER BY topic LIMIT $3
 ),
 windowed AS MATERIALIZED (SELECT p.topic, ${cutoffOf('p.topic')} AS cutoff FROM page p WHERE p.holds_rows),

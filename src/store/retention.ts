@@ -42,9 +42,10 @@ export interface RetentionJob {
 
 type JobStore = Pick<Store, 'expireEvents' | 'expireKeys' | 'expireEventsByRules' | 'expireKeysByRules' | 'reclaim'>;
 
-// PGlite runs no autovacuum: VACUUM after this many deletions (or the first deletion in RECLAIM_AFTER_MS).
-const RECLAIM_EVERY_ROWS = 20_000;
-const RECLAIM_AFTER_MS = 10 * 60_000;
+// PGlite runs no autovacuum: VACUUM after this many deletions (or the first deletion in RECLAIM_AFTER_MS); the
+// deletion runner (src/store/deletion.ts) keeps the same cadence.
+export const RECLAIM_EVERY_ROWS = 20_000;
+export const RECLAIM_AFTER_MS = 10 * 60_000;
 
 /**
  * The retention job: deletes expired events, then expired keys, in small transactions until a pass finds no more,

@@ -4,9 +4,10 @@
  */
 import { LogaggError } from '../errors.js';
 import type { Event } from '../schema/event.js';
-import { deriveCounters } from '../schema/counters.js';
+import { deriveCounters, type PersistedCounters } from '../schema/counters.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { Engine } from './engine.js';
+import { createDeletionStore } from './deletion-store.js';
 import { createLogqlReader } from './logql.js';
 import { migrate } from './migrate.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
@@ -35,6 +36,7 @@ import {
   type TopicCountsRow,
   type TopicsPageRow,
 } from './sql.js';
+import { withoutMarks } from './visible-sql.js';
 
 import type { RuleCutoff, Store } from './index.js';
 
@@ -63,13 +65,16 @@ function batchParams(events: readonly Event[]): [string, string] {
 }
 
 /** The one place counters become figures: duplicates and stored are derived, never stored. */
-function toTopicStats(received: number, unique: number, expired: number, lastReceivedAt: string | null): TopicStats {
-  return { ...deriveCounters({ received, unique, expired }), last_received_at: lastReceivedAt };
+function toTopicStats(counters: PersistedCounters, lastReceivedAt: string | null): TopicStats {
+  return { ...deriveCounters(counters), last_received_at: lastReceivedAt };
 }
 
-type CountsColumns = Pick<TopicCountsRow, 'received' | 'unique_count' | 'expired' | 'last_received_at'>;
+type CountsColumns = Pick<TopicCountsRow, 'received' | 'unique_count' | 'expired' | 'deleted' | 'last_received_at'>;
 const rowStats = (row: CountsColumns): TopicStats =>
-  toTopicStats(Number(row.received), Number(row.unique_count), Number(row.expired), row.last_received_at);
+  toTopicStats(
+    { received: Number(row.received), unique: Number(row.unique_count), expired: Number(row.expired), deleted: Number(row.deleted) },
+    row.last_received_at,
+  );
 
 /** The listed topics of a joined row set (a row with a null topic stands for none). */
 function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof CountsColumns]: string | null }>): TopicEntry[] {
@@ -106,16 +111,19 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
   // A horizon once read stays true (what was committed stays so), so readers get the highest read yet: a stream's
   // catch-up that began at the feed's position must never stop below it (docs/architecture.md, "Seqs are drawn
   // in parallel").
+  // The same statement tells whether a deletion job marks any row: without, the read drops VISIBLE (visible-sql.ts).
   let horizonRead = 0;
-  const readHorizon = async (): Promise<number> => {
+  const readHorizon = async (): Promise<{ horizon: number; hiding: boolean }> => {
     // No parameters, but an array: the PostgreSQL engine then runs it as the prepared statement it is.
-    const [row] = await engine.query<{ horizon: string }>(SELECT_READ_HORIZON, []);
+    const [row] = await engine.query<{ horizon: string; hiding: boolean }>(SELECT_READ_HORIZON, []);
     horizonRead = Math.max(horizonRead, Number(row?.horizon ?? 0));
-    return horizonRead;
+    return { horizon: horizonRead, hiding: row?.hiding ?? true };
   };
+  const marked = (hiding: boolean, text: string): string => (hiding ? text : withoutMarks(text));
   // When a batch was last refused with STORE_FULL, cleared by the next batch that commits: /ready reports it.
   let fullAt: number | undefined;
   return {
+    ...createDeletionStore(engine),
     kind: engine.kind,
     writers: engine.writers,
     migrate: () => migrate(engine),
@@ -133,7 +141,8 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     async queryEvents(query, search) {
       const backward = query.before !== undefined;
       // Rows above the read horizon are not readable yet: the page ends before horizon + 1 as if asked to.
-      const readable = (await readHorizon()) + 1;
+      const { horizon, hiding } = await readHorizon();
+      const readable = horizon + 1;
       const params: unknown[] = [
         query.after,
         query.topic ?? null,
@@ -148,7 +157,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         text = eventsPageSql(backward, compilePredicate(search, params));
         await searchUpkeep?.();
       }
-      const [row] = await engine.query<EventsPageRow>(text, params).catch((err: unknown) => {
+      const [row] = await engine.query<EventsPageRow>(marked(hiding, text), params).catch((err: unknown) => {
         throw search ? translateQueryError(err) : err;
       });
       if (!row) throw new LogaggError('STORE_FAILED', { message: 'The page query returned no row' });
@@ -163,18 +172,18 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       };
     },
     async eventsAfter(after, topic, limit, search) {
-      const horizon = await readHorizon();
+      const { horizon, hiding } = await readHorizon();
       const through = Math.min(horizon, search?.through ?? horizon);
       if (through <= after) return [];
       const params: unknown[] = [after, topic ?? null, limit, through];
       const text = search ? eventsAfterSql(compilePredicate(search.predicate, params)) : SELECT_EVENTS_AFTER;
-      const rows = await engine.query<EventAfterRow>(text, params).catch((err: unknown) => {
+      const rows = await engine.query<EventAfterRow>(marked(hiding, text), params).catch((err: unknown) => {
         throw search ? translateQueryError(err) : err;
       });
       return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
     },
     logql: createLogqlReader(engine),
-    headSeq: readHorizon,
+    headSeq: async () => (await readHorizon()).horizon,
     async topicCounts() {
       const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
       return new Map(rows.map((row) => [row.topic, rowStats(row)]));
@@ -184,7 +193,15 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       const first = rows[0];
       if (!first) throw new LogaggError('STORE_FAILED', { message: 'The totals row is missing (schema not migrated?)' });
       return {
-        totals: toTopicStats(Number(first.total_received), Number(first.total_unique), Number(first.total_expired), null),
+        totals: toTopicStats(
+          {
+            received: Number(first.total_received),
+            unique: Number(first.total_unique),
+            expired: Number(first.total_expired),
+            deleted: Number(first.total_deleted),
+          },
+          null,
+        ),
         topicCount: Number(first.topic_count),
         topics: entries(rows),
       };
@@ -223,7 +240,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
       return { deleted: row?.deleted ?? 0, dbNow: row?.db_now_ms ?? Date.now() };
     },
     async reclaim() {
-      if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats');
+      if (engine.kind === 'pglite') await engine.exec('VACUUM events, event_keys, topic_stats, deletion_rows');
     },
     async ping() {
       await engine.checkWritable?.();

@@ -2,6 +2,8 @@
  * Every SQL statement logagg runs, shared by both engines. Rows are mapped to schema types here and nowhere else.
  */
 
+import { VISIBLE } from './visible-sql.js';
+
 /**
  * Batches commit in parallel, so seqs commit out of order: a batch that drew seq 100 may still be running when one
  * that drew 101 has committed. Before drawing, each batch publishes a lower bound of the seqs it will draw: a
@@ -35,6 +37,9 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
  * ALWAYS). The seq claim comes first: numbered joins on seq_claim, so no row reaches nextval() before the claim
  * is published (the plan's one-row seq_claim is the outer side of the join, and json_to_recordset yields rows
  * in array order).
+ *
+ * Without DEDUP_RETENTION, event_keys holds only the keys of events a deletion job deleted (tombstones,
+ * src/store/deletion-sql.ts): a key found there is a duplicate, so a shipper's retry cannot undo a deletion.
  *
  * With DEDUP_RETENTION the key table is the authority instead: each key is claimed in event_keys first (its
  * primary key decides, as the events one does otherwise), and only claimed keys are inserted as events. The
@@ -70,7 +75,9 @@ inserted AS (
     : `
 inserted AS (
   INSERT INTO events (seq, topic, event_id, ts, source, payload) OVERRIDING SYSTEM VALUE
-  SELECT seq, topic, event_id, "timestamp", source, payload FROM numbered ORDER BY topic, event_id
+  SELECT seq, topic, event_id, "timestamp", source, payload FROM numbered n
+  WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.topic = n.topic AND k.event_id = n.event_id)
+  ORDER BY topic, event_id
   ON CONFLICT (topic, event_id) DO NOTHING
   RETURNING topic, event_id
 ),`;
@@ -138,7 +145,7 @@ export function eventsPageSql(backward: boolean, search = 'TRUE'): string {
   return `
 WITH page AS (
   SELECT seq, topic, event_id, ts, source, payload, received_at FROM events
-  WHERE seq > $1 AND ($7::bigint IS NULL OR seq < $7) AND ${EVENT_FILTERS} AND ${search}
+  WHERE seq > $1 AND ($7::bigint IS NULL OR seq < $7) AND ${EVENT_FILTERS} AND ${search} AND ${VISIBLE}
   ORDER BY seq ${order} LIMIT $6::int + 1
 ),
 kept AS (SELECT * FROM page ORDER BY seq ${order} LIMIT $6)
@@ -146,7 +153,7 @@ SELECT
   (SELECT count(*) FROM page)::int AS fetched,
   (SELECT min(seq) FROM kept)::text AS first_seq,
   (SELECT max(seq) FROM kept)::text AS last_seq,
-  EXISTS (SELECT 1 FROM events WHERE ${otherWay} AND ${EVENT_FILTERS} AND ${search}) AS other_way,
+  EXISTS (SELECT 1 FROM events WHERE ${otherWay} AND ${EVENT_FILTERS} AND ${search} AND ${VISIBLE}) AS other_way,
   (SELECT coalesce(json_agg(${EVENT_JSON} ORDER BY seq), '[]')::text FROM kept) AS body`;
 }
 
@@ -175,7 +182,7 @@ export const SELECT_EVENTS_AFTER = eventsAfterSql();
 export function eventsAfterSql(search = 'TRUE'): string {
   return `
 SELECT seq::text AS seq, topic, ${EVENT_JSON}::text AS json FROM events
-WHERE seq > $1 AND ($2::text IS NULL OR topic = $2) AND seq <= $4 AND ${search}
+WHERE seq > $1 AND ($2::text IS NULL OR topic = $2) AND seq <= $4 AND ${search} AND ${VISIBLE}
 ORDER BY events.seq LIMIT $3`;
 }
 
@@ -192,10 +199,11 @@ export interface EventAfterRow {
  * it; one statement could not do both: a batch that commits between the snapshot and the read of pg_locks would
  * be in neither. The sequence is read before pg_locks (the lateral join orders them): a batch that claims after
  * that read draws seqs above the value read. On PGlite (one connection) no batch is ever running meanwhile, and
- * the horizon is the sequence's last value.
+ * the horizon is the sequence's last value. `hiding`: whether a deletion job marks any row (VISIBLE), so the
+ * cursor read that follows needs no second statement to learn it.
  */
 export const SELECT_READ_HORIZON = `
-SELECT least(v.head, min(c.low) - 1)::text AS horizon
+SELECT least(v.head, min(c.low) - 1)::text AS horizon, EXISTS (SELECT 1 FROM deletion_rows) AS hiding
 FROM (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS head FROM events_seq_seq) AS v
 LEFT JOIN LATERAL (
   SELECT (classid::bigint << 32 | objid::bigint) - ${SEQ_CLAIM_BASE} AS low FROM pg_locks
@@ -206,7 +214,7 @@ GROUP BY v.head`;
 
 /** A topic's counters as text (bigints stay exact), read from the table or alias t. */
 const topicCountsColumns = (t: string): string => `${t}.topic, ${t}.received::text AS received,
-  ${t}.unique_count::text AS unique_count, ${t}.expired::text AS expired,
+  ${t}.unique_count::text AS unique_count, ${t}.expired::text AS expired, ${t}.deleted::text AS deleted,
   (to_json(${t}.last_received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS last_received_at`;
 const TOPIC_COUNTS_COLUMNS = topicCountsColumns('topic_stats');
 
@@ -217,6 +225,7 @@ export interface TopicCountsRow {
   received: string;
   unique_count: string;
   expired: string;
+  deleted: string;
   last_received_at: string | null;
 }
 
@@ -232,7 +241,7 @@ WITH listed AS (
   (SELECT * FROM topic_stats WHERE topic IN (SELECT json_array_elements_text($2::json)))
 )
 SELECT t.received::text AS total_received, t.unique_count::text AS total_unique, t.expired::text AS total_expired,
-  t.topic_count::text AS topic_count, ${topicCountsColumns('l')}
+  t.deleted::text AS total_deleted, t.topic_count::text AS topic_count, ${topicCountsColumns('l')}
 FROM stats_totals t LEFT JOIN listed l ON true
 ORDER BY l.received DESC, l.topic`;
 
@@ -240,11 +249,13 @@ export interface StatsRow {
   total_received: string;
   total_unique: string;
   total_expired: string;
+  total_deleted: string;
   topic_count: string;
   topic: string | null;
   received: string | null;
   unique_count: string | null;
   expired: string | null;
+  deleted: string | null;
   last_received_at: string | null;
 }
 
@@ -272,28 +283,32 @@ export interface TopicsPageRow {
   received: string | null;
   unique_count: string | null;
   expired: string | null;
+  deleted: string | null;
   last_received_at: string | null;
 }
 
 /**
- * The common end of every statement that expires events: deletes the rows of the CTE `doomed` (seqs), counts them
- * per topic into topic_stats.expired (topic rows locked in topic order, as a batch locks them) and into the totals
- * row; the statement then selects from per_topic. EXPIRE_EVENTS and EXPIRE_EVENTS_BY_RULES (retention-sql.ts).
+ * The common end of every statement that removes events: deletes the rows of the CTE `doomed` (seqs), counts them
+ * per topic into topic_stats.<column> (topic rows locked in topic order, as a batch locks them) and into the totals
+ * row; the statement then selects from per_topic. `expired`: EXPIRE_EVENTS and EXPIRE_EVENTS_BY_RULES
+ * (retention-sql.ts); `deleted`: a deletion job's batch (deletion-sql.ts), which also needs the keys (`deleted`).
  */
-export const DELETE_AND_COUNT_EXPIRED = `deleted AS (
-  DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.topic
+export const deleteAndCount = (column: 'expired' | 'deleted'): string => `deleted AS (
+  DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.topic, e.event_id, e.received_at
 ),
 per_topic AS (SELECT topic, count(*) AS n FROM deleted GROUP BY topic),
 locked AS MATERIALIZED (
   SELECT topic FROM topic_stats WHERE topic IN (SELECT topic FROM per_topic) ORDER BY topic FOR UPDATE
 ),
 counted AS (
-  UPDATE topic_stats s SET expired = s.expired + p.n FROM per_topic p JOIN locked USING (topic)
+  UPDATE topic_stats s SET ${column} = s.${column} + p.n FROM per_topic p JOIN locked USING (topic)
   WHERE s.topic = p.topic RETURNING p.n
 ),
 totals AS (
-  UPDATE stats_totals t SET expired = t.expired + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
+  UPDATE stats_totals t SET ${column} = t.${column} + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
 )`;
+
+export const DELETE_AND_COUNT_EXPIRED = deleteAndCount('expired');
 
 /**
  * Retention: deletes up to $2 of the oldest events received before $1 and adds them to their topics' expired
@@ -359,13 +374,14 @@ export const SELECT_ALL_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topi
 
 // After the counters are copied: the totals row is their sum (the migration made it from an empty table).
 export const RESET_TOTALS = `
-UPDATE stats_totals SET (received, unique_count, expired, topic_count) =
-  (SELECT coalesce(sum(received), 0), coalesce(sum(unique_count), 0), coalesce(sum(expired), 0), count(*) FROM topic_stats)`;
+UPDATE stats_totals SET (received, unique_count, expired, deleted, topic_count) =
+  (SELECT coalesce(sum(received), 0), coalesce(sum(unique_count), 0), coalesce(sum(expired), 0), coalesce(sum(deleted), 0), count(*)
+   FROM topic_stats)`;
 
 export const INSERT_COPIED_COUNTS = `
-INSERT INTO topic_stats (topic, received, unique_count, expired, last_received_at)
-SELECT topic, received::bigint, unique_count::bigint, expired::bigint, last_received_at::timestamptz
-FROM json_to_recordset($1::json) AS t(topic text, received text, unique_count text, expired text, last_received_at text)`;
+INSERT INTO topic_stats (topic, received, unique_count, expired, deleted, last_received_at)
+SELECT topic, received::bigint, unique_count::bigint, expired::bigint, deleted::bigint, last_received_at::timestamptz
+FROM json_to_recordset($1::json) AS t(topic text, received text, unique_count text, expired text, deleted text, last_received_at text)`;
 
 // The DEDUP_RETENTION keys, paged by their primary key.
 export const SELECT_KEYS_TO_COPY = `

@@ -39,6 +39,7 @@ export const kept = (received: number, unique: number) => ({
   duplicate_dropped: received - unique,
   stored: unique,
   expired: 0,
+  deleted: 0,
 });
 
 export interface Reply<T = unknown> {

@@ -29,6 +29,8 @@ export interface TestServerOptions {
   dedupRetention?: string;
   /** RETENTION_RULES, e.g. "debug.*=3d, payments.*=400d/800d". */
   retentionRules?: string;
+  /** DELETION_BATCH_SIZE. */
+  deletionBatchSize?: number;
   /** The retention job's clock and sizes (src/server.ts AggregatorHooks). */
   hooks?: AggregatorHooks;
   /** Listen for OTLP/gRPC too, on a free port (OTLP_GRPC_PORT=0). */
@@ -55,6 +57,7 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     RETENTION: options.retention,
     DEDUP_RETENTION: options.dedupRetention,
     RETENTION_RULES: options.retentionRules,
+    DELETION_BATCH_SIZE: options.deletionBatchSize?.toString(),
     OTLP_GRPC_PORT: options.otlpGrpc ? '0' : undefined,
   };
   const config = loadConfig(env);

@@ -4,6 +4,7 @@ import { cpSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runPublisher } from '../../src/cli/publish-run.js';
+import type { DeletionJob } from '../../src/schema/deletion.js';
 import type { StoredEvent } from '../../src/schema/event.js';
 import type { PublishResult } from '../../src/schema/publish.js';
 import type { Stats } from '../../src/schema/stats.js';
@@ -147,5 +148,37 @@ describe('backup, restore and moving stores', { timeout: 180_000 }, () => {
     const replay = await runPublisher({ ...stream, url: moved.url });
     assert.equal(replay.gained.unique_processed, 0, 'a key was lost in the move');
     assert.equal((await get<Stats>(`${moved.url}/stats`)).body.stored, 0);
+  });
+  test('--from-embedded waits for deletion jobs, then moves the tombstones and the deleted counter', { skip: pgSkip }, async (t) => {
+    const embedded = await freshStore('pglite');
+    const target = await freshStore('postgres');
+    t.after(async () => {
+      await embedded.destroy();
+      await target.destroy();
+    });
+    const topic = uniqueTopic('deleted-move');
+    const migrateArgs = ['--import', 'tsx', 'src/cli/index.ts', 'migrate', '--from-embedded', embedded.dataDir];
+    const env = { env: { ...process.env, DATABASE_URL: target.databaseUrl } };
+    const paused = await startServer(embedded, { hooks: { deletion: { off: true } } });
+    await post(`${paused.url}/publish`, [makeEvent(topic, 'a'), makeEvent(topic, 'b'), makeEvent(topic, 'c')]);
+    const job = await post<DeletionJob>(`${paused.url}/admin/delete`, { topic, q: 'a' });
+    assert.equal(job.body.matched, 1);
+    await paused.stop();
+    await assert.rejects(run(process.execPath, migrateArgs, env), /deletion job is unfinished/);
+    const server = await startServer(embedded);
+    await waitFor(
+      async () => (await get<DeletionJob>(`${server.url}/admin/delete/${job.body.id}`)).body.state === 'done',
+      30_000,
+      'the job',
+    );
+    await server.stop();
+    await run(process.execPath, migrateArgs, env);
+    const moved = await startServer(target);
+    t.after(() => moved.stop());
+    const resend = await post<PublishResult>(`${moved.url}/publish`, makeEvent(topic, 'a'));
+    assert.equal(resend.body.duplicates, 1);
+    const counts = (await get<Stats>(`${moved.url}/stats?top=0&topic=${topic}`)).body.per_topic[topic];
+    assert.equal(counts?.deleted, 1);
+    assert.equal(counts?.stored, 2);
   });
 });

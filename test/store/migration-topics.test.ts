@@ -28,7 +28,7 @@ for (const kind of storeKinds()) {
         assert.equal(before.topicCount, 2);
         assert.deepEqual(
           { ...before.totals, last_received_at: null },
-          { received: 7, unique_processed: 5, duplicate_dropped: 2, stored: 4, expired: 1, last_received_at: null },
+          { received: 7, unique_processed: 5, duplicate_dropped: 2, stored: 4, expired: 1, deleted: 0, last_received_at: null },
         );
         assert.deepEqual(
           before.topics.map((t) => t.topic),

@@ -111,13 +111,21 @@ for (const kind of storeKinds()) {
       await step(start + 36_000 * DAY, { [payments]: 51 }, 203);
       assert.equal((await publishN(server, audit, 50)).duplicates, 50, 'forever keeps the keys too');
       const final = await perTopic(server, all);
-      assert.deepEqual(counters(final[audit]), { received: 100, unique_processed: 50, duplicate_dropped: 50, stored: 50, expired: 0 });
+      assert.deepEqual(counters(final[audit]), {
+        received: 100,
+        unique_processed: 50,
+        duplicate_dropped: 50,
+        stored: 50,
+        expired: 0,
+        deleted: 0,
+      });
       assert.deepEqual(counters(final[payments]), {
         received: 101,
         unique_processed: 51,
         duplicate_dropped: 50,
         stored: 0,
         expired: 51,
+        deleted: 0,
       });
       assertBalanced(final);
       const totals = (await get<Stats>(`${server.url}/stats`)).body;
@@ -176,6 +184,7 @@ for (const kind of storeKinds()) {
         duplicate_dropped: 0,
         stored: 200 + acked / 6,
         expired: 0,
+        deleted: 0,
       });
       assert.equal(storedNew, (acked * 5) / 6, 'every row published after the middle is still stored');
       assertBalanced(stats);

@@ -88,6 +88,7 @@ for (const kind of storeKinds()) {
         duplicate_dropped: 1,
         stored: 0,
         expired: 300,
+        deleted: 0,
       });
       const liveStats = await topicStats(server, live);
       assert.equal(liveStats?.received, acked);
@@ -168,6 +169,7 @@ describe('retention in two replicas at once', { timeout: 60_000 }, () => {
         duplicate_dropped: 0,
         stored: 0,
         expired: 5000,
+        deleted: 0,
       });
     },
   );

@@ -10,7 +10,15 @@ export interface Rates {
   queued: number | null;
 }
 
-const ZERO: TopicFigures = { received: 0, unique_processed: 0, duplicate_dropped: 0, stored: 0, expired: 0, last_received_at: null };
+const ZERO: TopicFigures = {
+  received: 0,
+  unique_processed: 0,
+  duplicate_dropped: 0,
+  stored: 0,
+  expired: 0,
+  deleted: 0,
+  last_received_at: null,
+};
 
 /** The counters for the whole aggregator or for one topic. */
 export function countsFor(snapshot: Snapshot, topic: string | null): TopicFigures | null {
