@@ -36,7 +36,9 @@ export const DeletionJobSchema = Type.Object(
       description: 'queued, running, done; failed is reserved (a failed batch is retried, never given up)',
     }),
     request: DeletionRequestSchema,
-    requested_by: Type.String({ description: 'The key name, or "api-key" / "anonymous"' }),
+    requested_by: Type.String({
+      description: 'The name of the key the request carried ("API_KEY" for the one API_KEY), or "anonymous" (no key configured)',
+    }),
     matched: Type.Integer({ description: 'Events marked (hidden from every read) when the job was accepted' }),
     deleted: Type.Integer({ description: 'Of those, deleted by the job so far (retention may take some first)' }),
     accepted_at: Type.String({ format: 'date-time' }),
@@ -72,7 +74,9 @@ export const AuditEntrySchema = Type.Object(
   {
     id: Type.String(),
     at: Type.String({ format: 'date-time' }),
-    actor: Type.String({ description: 'Who: the key name, or "api-key" (the API_KEY) / "anonymous" (no key configured)' }),
+    actor: Type.String({
+      description: 'Who: the name of the key the request carried ("API_KEY" for the one API_KEY), or "anonymous" (no key configured)',
+    }),
     action: Type.String({ description: 'What, e.g. deletion.accepted' }),
     params: Type.Record(Type.String(), Type.Unknown(), { description: 'The action’s parameters' }),
   },

@@ -57,7 +57,7 @@ for (const kind of storeKinds()) {
         assert.equal((await post(`${server.url}/admin/delete`, { topic })).status, 401);
         const reply = await post<DeletionJob>(`${server.url}/admin/delete`, { topic, to: at(20) }, { headers: auth });
         assert.equal(reply.status, 202);
-        assert.equal(reply.body.requested_by, 'api-key');
+        assert.equal(reply.body.requested_by, 'API_KEY');
         const job = await waitDone(server.url, reply.body.id, auth);
         assert.equal(job.matched, 20);
         assert.equal(job.deleted, 20);
