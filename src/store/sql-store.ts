@@ -7,6 +7,7 @@ import type { Event } from '../schema/event.js';
 import { deriveCounters } from '../schema/counters.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { Engine } from './engine.js';
+import { readHistogram } from './histogram.js';
 import { createLogqlReader } from './logql.js';
 import { migrate } from './migrate.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
@@ -161,6 +162,10 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         hasNewer: backward ? row.other_way : moreThisWay,
         hasOlder: backward ? moreThisWay : row.other_way,
       };
+    },
+    async histogram(filter, search) {
+      if (search) await searchUpkeep?.();
+      return readHistogram(engine, filter, search);
     },
     async eventsAfter(after, topic, limit, search) {
       const horizon = await readHorizon();

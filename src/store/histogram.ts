@@ -1,0 +1,93 @@
+import { LogaggError } from '../errors.js';
+import type { Predicate } from '../query/predicate.js';
+import { DEFAULT_HISTOGRAM_RANGE_MS, type Histogram, type HistogramFilter } from '../schema/query.js';
+import type { Engine } from './engine.js';
+import { compilePredicate, translateQueryError } from './predicate-sql.js';
+import { eventFilters } from './sql.js';
+
+/*
+ * GET /events/histogram: matching events counted per time bucket on the event timestamp (ts), the column GET
+ * /events' since/until filter on, so a bucket's count is what the list shows for that bucket's range. Two
+ * statements: the range (since/until as milliseconds, and the data's own bounds only when one is missing), then
+ * the counts, grouped in the database; empty buckets are filled in here.
+ */
+
+/**
+ * $1–$4 the filters of GET /events; $5 whether the data's bounds are needed (false: the scan is skipped, a
+ * one-time filter). since is floored and until ceiled to milliseconds: the buckets cover every matching ts.
+ */
+const rangeSql = (search: string): string => `
+SELECT floor(extract(epoch FROM $3::timestamptz) * 1000)::text AS since_ms,
+  ceil(extract(epoch FROM $4::timestamptz) * 1000)::text AS until_ms,
+  (SELECT floor(extract(epoch FROM min(ts)) * 1000)::text FROM events WHERE $5::boolean AND ${eventFilters(1)} AND ${search}) AS min_ms,
+  (SELECT floor(extract(epoch FROM max(ts)) * 1000)::text FROM events WHERE $5::boolean AND ${eventFilters(1)} AND ${search}) AS max_ms`;
+
+interface RangeRow {
+  since_ms: string | null;
+  until_ms: string | null;
+  min_ms: string | null;
+  max_ms: string | null;
+}
+
+/**
+ * $1–$4 the filters, $5/$6 the range as timestamps, $7 its start in ms, $8 the step in ms. An event at ts falls in
+ * bucket floor((ts − from) / step): start inclusive, end exclusive. extract(epoch) is numeric, exact to the µs.
+ */
+const countsSql = (search: string): string => `
+SELECT k::text AS k, count(*)::text AS count FROM (
+  SELECT floor((extract(epoch FROM ts) * 1000 - $7::numeric) / $8::numeric) AS k FROM events
+  WHERE ${eventFilters(1)} AND ts >= $5::timestamptz AND ts < $6::timestamptz AND ${search}
+) bucketed
+GROUP BY k`;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const optionalMs = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
+
+/**
+ * The range, when since or until is missing: from the first matching event to just after the last, else the
+ * hour before until (or now), or the hour after since.
+ */
+function pickRange(row: RangeRow): { from: number; to: number } {
+  const since = optionalMs(row.since_ms);
+  const until = optionalMs(row.until_ms);
+  const min = optionalMs(row.min_ms);
+  const max = optionalMs(row.max_ms);
+  const from = since ?? min ?? (until ?? Date.now()) - DEFAULT_HISTOGRAM_RANGE_MS;
+  const to = until ?? (max !== undefined ? max + 1 : from + DEFAULT_HISTOGRAM_RANGE_MS);
+  return { from, to };
+}
+
+export async function readHistogram(engine: Engine, filter: HistogramFilter, search: Predicate | undefined): Promise<Histogram> {
+  const run = async <R>(text: string, params: unknown[]): Promise<R[]> => {
+    try {
+      return await engine.query<R>(text, params);
+    } catch (err) {
+      throw translateQueryError(err);
+    }
+  };
+  const filters = [filter.topic ?? null, filter.source ?? null, filter.since ?? null, filter.until ?? null];
+  const rangeParams: unknown[] = [...filters, filter.since === undefined || filter.until === undefined];
+  const [range] = await run<RangeRow>(rangeSql(search ? compilePredicate(search, rangeParams) : 'TRUE'), rangeParams);
+  if (!range) throw new LogaggError('STORE_FAILED', { message: 'The histogram range query returned no row' });
+  const { from, to } = pickRange(range);
+  if (to <= from) {
+    throw new LogaggError('INVALID_QUERY', {
+      message: 'until must be later than since',
+      details: [{ parameter: 'until', message: 'must be later than since' }],
+    });
+  }
+  // Whole milliseconds, at least 1: the buckets may be fewer than asked for when the range is that short.
+  const step = Math.max(1, Math.ceil((to - from) / filter.buckets));
+  const count = Math.ceil((to - from) / step);
+  const countParams: unknown[] = [...filters, iso(from), iso(to), String(from), String(step)];
+  const rows = await run<{ k: string; count: string }>(countsSql(search ? compilePredicate(search, countParams) : 'TRUE'), countParams);
+  const counts = new Array<number>(count).fill(0);
+  for (const row of rows) counts[Number(row.k)] = Number(row.count);
+  return {
+    from: iso(from),
+    to: iso(to),
+    step_ms: step,
+    buckets: counts.map((n, i) => ({ start: iso(from + i * step), count: n })),
+    total: counts.reduce((a, b) => a + b, 0),
+  };
+}
