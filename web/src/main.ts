@@ -5,6 +5,7 @@ import { createConnectionStatus } from './connection-status.js';
 import { byId, setText } from './dom.js';
 import { createEventsBrowser } from './events-browser.js';
 import { createKeyDialog } from './key-dialog.js';
+import { createHistogram } from './histogram.js';
 import { LiveTail } from './live-tail.js';
 import { createOverview } from './overview.js';
 import { StatsPoller } from './poller.js';
@@ -18,8 +19,10 @@ const showStatus = createConnectionStatus();
 const overview = createOverview();
 const charts = createCharts();
 const topics = createTopicsTable();
-const events = createEventsBrowser();
 const tail = new LiveTail();
+// The histogram's picks go to the events browser, whose applied filters come back to the histogram.
+const histogram = createHistogram((range) => events.zoom(range));
+const events = createEventsBrowser((filters) => histogram.show(filters));
 
 poller.subscribe((snapshot, previous) => {
   const topic = selectedTopic();
