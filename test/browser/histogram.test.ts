@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { makeEvent, uniqueTopic } from '../helpers/events.js';
+import { waitFor } from '../helpers/process.js';
 import { serverForSuite } from '../helpers/server.js';
 import { browserForSuite, publish, screenshot, SUITE_STORE, waitForText } from './browser.js';
 
@@ -29,7 +30,7 @@ async function applyRange(page: Page, since: string, until: string): Promise<voi
   await page.getByRole('button', { name: 'Apply' }).click();
 }
 
-describe('dashboard: histogram', { timeout: 300_000 }, () => {
+describe('dashboard: histogram and a tail that follows the search', { timeout: 300_000 }, () => {
   const server = serverForSuite(SUITE_STORE);
   const browser = browserForSuite();
 
@@ -81,6 +82,45 @@ describe('dashboard: histogram', { timeout: 300_000 }, () => {
     assert.deepEqual(await listedIds(page), ['d', 'c', 'b', 'a']);
     assert.equal(await fieldTime(page, 'until'), '2025-10-21T17:01:35.000Z');
     await waitForText(caption, /^4 matching events, /);
+    await page.close();
+  });
+
+  test('the live tail follows the applied search and source: only matching new events appear', async () => {
+    const topic = uniqueTopic('tail-search');
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/#${new URLSearchParams({ topic }).toString()}`);
+    const status = page.locator('#tail-status');
+    await waitForText(status, `Live: topic ${topic}.`);
+    await page.locator('#events-form input[name="q"]').fill('wanted');
+    await page.locator('#events-form input[name="source"]').fill('svc-a');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await waitForText(status, `Live: topic ${topic}, matching wanted source:"svc-a".`);
+
+    const event = (id: string, source: string, message: string) => makeEvent(topic, id, { source, payload: { message } });
+    const rows = page.locator('#tail-list li');
+    // The stream answers before it has subscribed; a match seen end to end proves the subscription is in place.
+    // A miss is retried after a second: a second warm-up (at most a few) is a match too.
+    let warmUps = 0;
+    await waitFor(
+      async () => {
+        await publish(server.url, [event(`warm-up-${warmUps++}`, 'svc-a', 'wanted warm-up')]);
+        return rows
+          .first()
+          .waitFor({ timeout: 1000 })
+          .then(() => true);
+      },
+      20_000,
+      'a matching event in the tail',
+    );
+    await publish(server.url, [event('other-word', 'svc-a', 'something else'), event('other-source', 'svc-b', 'wanted elsewhere')]);
+    await publish(server.url, [event('hit', 'svc-a', 'Wanted here')]);
+    await page.locator('#tail-list li[data-event-id="hit"]').waitFor({ timeout: 10_000 });
+    const ids = await rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-event-id') ?? ''));
+    assert.equal(ids[0], 'hit', 'newest on top');
+    assert.ok(
+      ids.slice(1).every((id) => id.startsWith('warm-up-')),
+      `only matching events: ${ids.join(', ')}`,
+    );
     await page.close();
   });
 });
