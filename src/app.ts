@@ -11,6 +11,7 @@ import { clientErrorHandler, errorHandlerPlugin } from './http/plugins/error-han
 import { lazyChildLogger } from './http/plugins/request-logger.js';
 import { dashboardRoute } from './http/routes/dashboard.js';
 import { eventsRoute } from './http/routes/events.js';
+import { histogramRoute } from './http/routes/histogram.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoute } from './http/routes/metrics.js';
 import { otlpLogsRoute } from './inlets/otlp/routes.js';
@@ -121,6 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   otlpLogsRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   lokiRoutes(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents, mapping: options.loki ?? DEFAULT_LOKI_MAPPING });
   eventsRoute(app, options.store);
+  histogramRoute(app, options.store);
   lokiReadRoutes(app, options.store, options.version);
   streamRoute(app, { feed: options.feed, store: options.store });
   lokiTailRoute(app, { feed: options.feed, store: options.store });

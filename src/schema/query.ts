@@ -78,3 +78,64 @@ export function toEventFilter(query: EventsQuery): EventFilter {
     before: query.before === undefined ? undefined : Number(query.before),
   };
 }
+
+export const DEFAULT_HISTOGRAM_BUCKETS = 60;
+export const MAX_HISTOGRAM_BUCKETS = 240;
+/** The range of a histogram with neither since nor until and no matching event: the last hour. */
+export const DEFAULT_HISTOGRAM_RANGE_MS = 3_600_000;
+
+const { topic, source, since, until, q } = EventsQuerySchema.properties;
+
+/** GET /events/histogram: the filters of GET /events (no cursor, no limit) and how many buckets. */
+export const HistogramQuerySchema = Type.Object(
+  {
+    topic,
+    source,
+    since,
+    until,
+    q,
+    // Digits checked as text, as limit is (Ajv's coercion would let "1e400" through as Infinity).
+    buckets: Type.String({
+      pattern: '^(?:[1-9][0-9]?|1[0-9]{2}|2[0-3][0-9]|240)$',
+      default: String(DEFAULT_HISTOGRAM_BUCKETS),
+      description: `How many buckets at most, 1 to ${MAX_HISTOGRAM_BUCKETS}`,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type HistogramQuery = Static<typeof HistogramQuerySchema>;
+
+export const HISTOGRAM_RULES: QueryRules = {
+  ...QUERY_RULES,
+  buckets: `must be an integer from 1 to ${MAX_HISTOGRAM_BUCKETS}`,
+};
+
+/** A validated histogram query: GET /events' filters and the bucket count. */
+export interface HistogramFilter {
+  topic?: string | undefined;
+  source?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  q?: string | undefined;
+  buckets: number;
+}
+
+export const toHistogramFilter = (query: HistogramQuery): HistogramFilter => ({ ...query, buckets: Number(query.buckets) });
+
+/** The 200 body of GET /events/histogram (docs/query.md, "Histogram"). */
+export const HistogramSchema = Type.Object(
+  {
+    from: Type.String({ description: 'Start of the first bucket (inclusive), RFC 3339 UTC, millisecond precision' }),
+    to: Type.String({ description: 'End of the last bucket (exclusive)' }),
+    step_ms: Type.Integer({ minimum: 1, description: 'Width of every bucket but possibly the last, which ends at `to`' }),
+    buckets: Type.Array(
+      Type.Object({
+        start: Type.String({ description: 'Bucket start (inclusive); it ends (exclusive) where the next starts, or at `to`' }),
+        count: Type.Integer({ minimum: 0 }),
+      }),
+    ),
+    total: Type.Integer({ minimum: 0, description: 'Matching events in [from, to): the sum of the counts' }),
+  },
+  { additionalProperties: false },
+);
+export type Histogram = Static<typeof HistogramSchema>;

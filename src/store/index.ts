@@ -1,5 +1,5 @@
 import type { Event } from '../schema/event.js';
-import type { EventFilter } from '../schema/query.js';
+import type { EventFilter, Histogram, HistogramFilter } from '../schema/query.js';
 import type { Predicate } from '../query/predicate.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { StoreKind } from '../schema/store-kind.js';
@@ -68,6 +68,8 @@ export interface Store extends DeletionStore {
   insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
   /** Stored events in seq order, filtered (and matching `search`, compiled from q), after a seq cursor, never past the read horizon. */
   queryEvents(filter: EventFilter, search?: Predicate): Promise<EventPage>;
+  /** Matching events counted per time bucket on ts, every bucket present (src/store/histogram.ts). */
+  histogram(filter: HistogramFilter, search?: Predicate): Promise<Histogram>;
   /**
    * Committed events with seq > after (one topic or all), in seq order: the live stream's source. With a search,
    * only those matching it, and with `through`, none past that seq. Never past the read horizon.

@@ -8,6 +8,7 @@ import { deriveCounters, type PersistedCounters } from '../schema/counters.js';
 import type { TopicEntry, TopicStats } from '../schema/stats.js';
 import type { Engine } from './engine.js';
 import { createDeletionStore } from './deletion-store.js';
+import { readHistogram } from './histogram.js';
 import { createLogqlReader } from './logql.js';
 import { migrate } from './migrate.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
@@ -170,6 +171,10 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         hasNewer: backward ? row.other_way : moreThisWay,
         hasOlder: backward ? moreThisWay : row.other_way,
       };
+    },
+    async histogram(filter, search) {
+      if (search) await searchUpkeep?.();
+      return readHistogram(engine, filter, search);
     },
     async eventsAfter(after, topic, limit, search) {
       const { horizon, hiding } = await readHorizon();

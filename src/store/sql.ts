@@ -126,10 +126,12 @@ const EVENT_JSON = `json_build_object(
       'received_at', (to_json(received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z'
     )`;
 
-const EVENT_FILTERS = `($2::text IS NULL OR topic = $2)
-    AND ($3::text IS NULL OR source = $3)
-    AND ($4::timestamptz IS NULL OR ts >= $4)
-    AND ($5::timestamptz IS NULL OR ts < $5)`;
+/** GET /events' filters (topic, source, since, until) as parameters $n to $n+3: one text for every reader of them. */
+export const eventFilters = (n: number): string => `($${n}::text IS NULL OR topic = $${n})
+    AND ($${n + 1}::text IS NULL OR source = $${n + 1})
+    AND ($${n + 2}::timestamptz IS NULL OR ts >= $${n + 2})
+    AND ($${n + 3}::timestamptz IS NULL OR ts < $${n + 3})`;
+const EVENT_FILTERS = eventFilters(2);
 
 /**
  * One page of GET /events between the cursors after ($1) and before ($7, NULL for none), built as one JSON text in

@@ -26,4 +26,15 @@ describe('the OpenAPI document', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ready' });
   });
+
+  test('documents GET /events/histogram: its filters, buckets and the one response schema', async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApi;
+    const histogram = doc.paths['/events/histogram']?.get;
+    const names = histogram?.parameters
+      ?.filter((p) => p.in === 'query')
+      .map((p) => p.name)
+      .sort();
+    assert.deepEqual(names, ['buckets', 'q', 'since', 'source', 'topic', 'until']);
+    assert.ok(histogram?.responses['200'], 'a 200 response');
+  });
 });

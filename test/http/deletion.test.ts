@@ -63,6 +63,8 @@ for (const kind of storeKinds()) {
       assert.ok(left.every((row) => !JSON.stringify(row.payload).includes('secret')));
       assert.deepEqual(await allEvents(server.url, topic, 'secret'), []);
       assert.equal(await lokiLines(server.url, topic), 20);
+      const histogram = await get<{ total: number }>(`${server.url}/events/histogram?topic=${encodeURIComponent(topic)}`);
+      assert.equal(histogram.body.total, 20, 'the histogram counts no hidden row');
       const stream = await openStream(`${server.url}/events/stream?topic=${encodeURIComponent(topic)}&after=0`);
       try {
         const got = await stream.waitFor(20);

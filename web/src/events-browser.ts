@@ -1,7 +1,8 @@
 import type { StoredEvent } from '../../src/schema/event.js';
 import { ApiError, apiGet, parseLinks } from './api.js';
 import { byId, h, setText } from './dom.js';
-import { formatCount, formatLocal, localInputToIso } from './format.js';
+import { formatCount, formatLocal, localInputToIso, msToLocalInput } from './format.js';
+import type { EventFilters, PickedRange } from './histogram.js';
 import { payloadView } from './payload-view.js';
 import { selectedTopic, selectTopic } from './topic-filter.js';
 
@@ -23,10 +24,15 @@ export interface EventsBrowser {
   retry(): void;
   /** Told each poll's count of stored events, so an empty newest page fills once events arrive. */
   noticeStored(stored: number): void;
+  /** Narrows since/until to a range (a bar of the histogram) and applies the form. */
+  zoom(range: PickedRange): void;
 }
 
-/** The stored-events browser: filters, a page of events, and cursor pagination both ways. */
-export function createEventsBrowser(): EventsBrowser {
+/**
+ * The stored-events browser: filters, a page of events, and cursor pagination both ways. Each time the filters
+ * are applied (not when paging) they go to `onApply`: the histogram and the live tail follow them.
+ */
+export function createEventsBrowser(onApply: (filters: EventFilters) => void): EventsBrowser {
   const form = byId<HTMLFormElement>('events-form');
   const tbody = byId<HTMLTableElement>('events-table').tBodies[0] as HTMLTableSectionElement;
   const info = byId('page-info');
@@ -38,21 +44,20 @@ export function createEventsBrowser(): EventsBrowser {
   let busy = false;
   let lastCursor: Cursor = { before: PAST_LAST_SEQ };
   let lastStored = -1;
+  let applied: EventFilters = {};
 
   const field = (name: string): HTMLInputElement | HTMLSelectElement => form.elements.namedItem(name) as HTMLInputElement;
+  const filters = (): EventFilters => ({
+    q: field('q').value.trim() || undefined,
+    topic: field('topic').value.trim() || undefined,
+    source: field('source').value.trim() || undefined,
+    since: localInputToIso(field('since').value),
+    until: localInputToIso(field('until').value),
+  });
   const query = (cursor: Cursor): string => {
     if ('url' in cursor) return cursor.url;
     const params = new URLSearchParams();
-    const topic = field('topic').value.trim();
-    const source = field('source').value.trim();
-    const since = localInputToIso(field('since').value);
-    const until = localInputToIso(field('until').value);
-    const q = field('q').value.trim();
-    if (q) params.set('q', q);
-    if (topic) params.set('topic', topic);
-    if (source) params.set('source', source);
-    if (since) params.set('since', since);
-    if (until) params.set('until', until);
+    for (const [name, value] of Object.entries(filters())) if (value !== undefined) params.set(name, value);
     params.set('limit', field('limit').value);
     if ('before' in cursor) params.set('before', cursor.before);
     else params.set('after', cursor.after);
@@ -134,6 +139,13 @@ export function createEventsBrowser(): EventsBrowser {
     if (button) button.disabled = !enabled;
   }
 
+  /** The newest page of the form's filters, and the filters to whoever follows them. */
+  function apply(): void {
+    void load({ before: PAST_LAST_SEQ });
+    applied = filters();
+    onApply(applied);
+  }
+
   buttons.get('newest')?.addEventListener('click', () => void load({ before: PAST_LAST_SEQ }));
   buttons.get('oldest')?.addEventListener('click', () => void load({ after: '0' }));
   buttons.get('older')?.addEventListener('click', () => page.older && void load({ url: page.older }));
@@ -143,13 +155,13 @@ export function createEventsBrowser(): EventsBrowser {
     const topic = field('topic').value.trim();
     // The topic field and the page-wide filter are one setting; changing it reloads through onTopicChange.
     if ((topic || null) !== selectedTopic()) selectTopic(topic || null);
-    else void load({ before: PAST_LAST_SEQ });
+    else apply();
   });
   form.addEventListener('reset', () => {
     // After the browser has cleared the fields.
     setTimeout(() => {
       if (selectedTopic() !== null) selectTopic(null);
-      else void load({ before: PAST_LAST_SEQ });
+      else apply();
     });
   });
 
@@ -157,10 +169,11 @@ export function createEventsBrowser(): EventsBrowser {
   return {
     reload() {
       field('topic').value = selectedTopic() ?? '';
-      void load({ before: PAST_LAST_SEQ });
+      apply();
     },
     retry() {
       void load(lastCursor);
+      onApply(applied);
     },
     noticeStored(stored) {
       const changed = stored !== lastStored;
@@ -168,6 +181,11 @@ export function createEventsBrowser(): EventsBrowser {
       // Only an empty newest page refreshes by itself: a page someone is reading never moves under them.
       const onNewest = 'before' in lastCursor && lastCursor.before === PAST_LAST_SEQ;
       if (changed && onNewest && page.events.length === 0 && !busy) void load(lastCursor);
+    },
+    zoom(range) {
+      field('since').value = msToLocalInput(range.since);
+      field('until').value = msToLocalInput(range.until);
+      form.requestSubmit();
     },
   };
 }

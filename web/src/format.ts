@@ -60,6 +60,11 @@ export function localInputToIso(value: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
+/** An instant (ms since the epoch) as a datetime-local input's value in the browser's time zone, to the millisecond. */
+export function msToLocalInput(ms: number): string {
+  return formatLocal(new Date(ms).toISOString()).replace(' ', 'T');
+}
+
 /** A short one-line preview of a payload: its `content` string when it has one, else compact JSON. */
 export function previewPayload(payload: object, max = 120): string {
   const content = (payload as { content?: unknown }).content;

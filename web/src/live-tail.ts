@@ -3,11 +3,25 @@ import { ApiError } from './api.js';
 import { byId, h, setText } from './dom.js';
 import { readEventStream, type StreamMessage } from './event-stream.js';
 import { formatCount, formatLocal } from './format.js';
+import type { EventFilters } from './histogram.js';
 import { payloadView } from './payload-view.js';
 
 /** Rows kept on screen; older ones are dropped (they stay in the store and the events browser). */
 export const MAX_TAIL_ROWS = 500;
 const MAX_RETRY_MS = 10_000;
+
+/** What the tail follows: the events form's topic, and its search with its source folded in (source:"…"). */
+export interface TailFilter {
+  topic: string | null;
+  q: string | null;
+}
+
+/** The form's search as the stream's q: the stream has no source parameter, and q's source: term is the same filter. */
+export function tailFilter(filters: EventFilters): TailFilter {
+  const source = filters.source === undefined ? [] : [`source:"${filters.source.replace(/["\\]/g, '\\$&')}"`];
+  const q = [...(filters.q === undefined ? [] : [filters.q]), ...source].join(' ');
+  return { topic: filters.topic ?? null, q: q === '' ? null : q };
+}
 
 interface Pending {
   seq: number;
@@ -25,7 +39,7 @@ export class LiveTail {
   private readonly count = byId('tail-count');
   private readonly toggle = byId<HTMLButtonElement>('tail-toggle');
   private paused = false;
-  private topic: string | null = null;
+  private filter: TailFilter | undefined;
   /** The seq of the last event handed to the screen: where a resumed stream starts. */
   private cursor: number | null = null;
   private pending: Pending[] = [];
@@ -33,7 +47,8 @@ export class LiveTail {
   private stream: AbortController | undefined;
   private seen = 0;
   private retryMs = 1000;
-  private state: 'connecting' | 'live' | 'reconnecting' | 'paused' | 'needs-key' = 'connecting';
+  private state: 'connecting' | 'live' | 'reconnecting' | 'paused' | 'needs-key' | 'refused' = 'connecting';
+  private refusal = '';
 
   constructor() {
     this.toggle.addEventListener('click', () => (this.paused ? this.resume() : this.pause()));
@@ -44,9 +59,13 @@ export class LiveTail {
     });
   }
 
-  /** Follows one topic (or all) from now on; the rows of the previous choice are cleared. */
-  follow(topic: string | null): void {
-    this.topic = topic;
+  /**
+   * Follows one topic (or all) and search from now on; the rows of the previous choice are cleared. The same
+   * choice again changes nothing: the stream goes on.
+   */
+  follow(filter: TailFilter): void {
+    if (this.filter?.topic === filter.topic && this.filter.q === filter.q) return;
+    this.filter = filter;
     this.cursor = null;
     this.pending = [];
     this.seen = 0;
@@ -86,7 +105,10 @@ export class LiveTail {
   }
 
   private async run(controller: AbortController): Promise<void> {
-    const path = this.topic === null ? '/events/stream' : `/events/stream?${new URLSearchParams({ topic: this.topic }).toString()}`;
+    const params = new URLSearchParams();
+    if (this.filter?.topic) params.set('topic', this.filter.topic);
+    if (this.filter?.q) params.set('q', this.filter.q);
+    const path = params.size === 0 ? '/events/stream' : `/events/stream?${params.toString()}`;
     let failures = 0;
     while (!controller.signal.aborted) {
       try {
@@ -106,6 +128,13 @@ export class LiveTail {
         if (err instanceof ApiError && err.status === 401) {
           // The key prompt is up; retry() reconnects once a key is entered.
           this.state = 'needs-key';
+          this.showStatus();
+          return;
+        }
+        if (err instanceof ApiError && err.status === 400) {
+          // A search the server cannot answer: retrying cannot help; the next follow() with another one can.
+          this.state = 'refused';
+          this.refusal = err.message;
           this.showStatus();
           return;
         }
@@ -168,13 +197,16 @@ export class LiveTail {
   private showStatus(): void {
     // The label says what a press does (Pause / Resume); an aria-pressed state on top would say it twice.
     setText(this.toggle, this.paused ? 'Resume' : 'Pause');
-    const what = this.topic === null ? 'all topics' : `topic ${this.topic}`;
+    const topic = this.filter?.topic ?? null;
+    const q = this.filter?.q ?? null;
+    const what = `${topic === null ? 'all topics' : `topic ${topic}`}${q === null ? '' : `, matching ${q}`}`;
     const texts: Record<typeof this.state, string> = {
       connecting: `Connecting to the live stream of ${what}…`,
       live: `Live: ${what}.`,
       reconnecting: `Connection lost; reconnecting (resumes after seq ${this.cursor ?? 'now'})…`,
       paused: `Paused after seq ${this.cursor ?? '—'}. Resume continues from there without losing events.`,
       'needs-key': 'Waiting for the API key.',
+      refused: `The live stream refused this search: ${this.refusal}`,
     };
     this.status.dataset.state = this.state;
     setText(this.status, texts[this.state]);

@@ -5,7 +5,8 @@ import { createConnectionStatus } from './connection-status.js';
 import { byId, setText } from './dom.js';
 import { createEventsBrowser } from './events-browser.js';
 import { createKeyDialog } from './key-dialog.js';
-import { LiveTail } from './live-tail.js';
+import { createHistogram } from './histogram.js';
+import { LiveTail, tailFilter } from './live-tail.js';
 import { createOverview } from './overview.js';
 import { StatsPoller } from './poller.js';
 import { computeRates, countsFor } from './rates.js';
@@ -18,8 +19,13 @@ const showStatus = createConnectionStatus();
 const overview = createOverview();
 const charts = createCharts();
 const topics = createTopicsTable();
-const events = createEventsBrowser();
 const tail = new LiveTail();
+// The histogram's picks go to the events browser, whose applied filters come back to the histogram and the tail.
+const histogram = createHistogram((range) => events.zoom(range));
+const events = createEventsBrowser((filters) => {
+  histogram.show(filters);
+  tail.follow(tailFilter(filters));
+});
 
 poller.subscribe((snapshot, previous) => {
   const topic = selectedTopic();
@@ -46,8 +52,8 @@ onTopicChange((topic) => {
   showFilter(topic);
   charts.resetRates();
   topics.refreshSelection();
+  // The browser takes the topic into its form and applies it: the histogram and the tail follow from there.
   events.reload();
-  tail.follow(topic);
   poller.refresh();
 });
 
@@ -60,4 +66,3 @@ onKeyChanged(() => {
 showFilter(selectedTopic());
 poller.start();
 events.reload();
-tail.follow(selectedTopic());
