@@ -8,23 +8,7 @@ import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { waitFor } from '../helpers/process.js';
 import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
-
-const at = (second: number) => new Date(Date.UTC(2025, 9, 21, 10, 0, second)).toISOString();
-
-/** Events 0..n-1 on a topic, one second apart from 10:00:00; every third one says "secret". */
-const events = (topic: string, n: number, prefix = 'e') =>
-  Array.from({ length: n }, (_, i) =>
-    makeEvent(topic, `${prefix}${i}`, { timestamp: at(i), payload: { message: i % 3 === 0 ? `token secret ${i}` : `plain ${i}` } }),
-  );
-
-async function publish(url: string, batch: unknown[], headers: Record<string, string> = {}): Promise<PublishResult> {
-  const reply = await post<PublishResult>(`${url}/publish`, batch, { headers });
-  assert.equal(reply.status, 200, JSON.stringify(reply.body));
-  return reply.body;
-}
-
-const topicStats = async (url: string, topic: string, headers: Record<string, string> = {}) =>
-  (await get<Stats>(`${url}/stats?top=0&topic=${encodeURIComponent(topic)}`, headers)).body.per_topic[topic];
+import { at, events, publish, topicStats } from '../helpers/deletion.js';
 
 async function waitDone(url: string, id: string, headers: Record<string, string>): Promise<DeletionJob> {
   let job: DeletionJob | undefined;

@@ -2,20 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AuditPage, DeletionJob, DeletionJobsPage } from '../../src/schema/deletion.js';
 import type { StoredEvent } from '../../src/schema/event.js';
-import type { PublishResult } from '../../src/schema/publish.js';
-import type { Stats } from '../../src/schema/stats.js';
 import { get, makeEvent, post, uniqueTopic } from '../helpers/events.js';
 import { serverForSuite } from '../helpers/server.js';
 import { openStream } from '../helpers/sse.js';
 import { storeKinds } from '../helpers/stores.js';
-
-const at = (second: number) => new Date(Date.UTC(2025, 9, 21, 10, 0, second)).toISOString();
-
-/** Events 0..n-1 on a topic, one second apart from 10:00:00; every third one says "secret". */
-const events = (topic: string, n: number, prefix = 'e') =>
-  Array.from({ length: n }, (_, i) =>
-    makeEvent(topic, `${prefix}${i}`, { timestamp: at(i), payload: { message: i % 3 === 0 ? `token secret ${i}` : `plain ${i}` } }),
-  );
+import { at, events, publish, topicStats } from '../helpers/deletion.js';
 
 const ids = (rows: StoredEvent[]) => rows.map((row) => row.event_id).sort();
 
@@ -34,15 +25,6 @@ async function lokiLines(url: string, topic: string): Promise<number> {
   assert.equal(reply.status, 200);
   return reply.body.data.result.reduce((n, stream) => n + stream.values.length, 0);
 }
-
-async function publish(url: string, batch: unknown[], headers: Record<string, string> = {}): Promise<PublishResult> {
-  const reply = await post<PublishResult>(`${url}/publish`, batch, { headers });
-  assert.equal(reply.status, 200, JSON.stringify(reply.body));
-  return reply.body;
-}
-
-const topicStats = async (url: string, topic: string, headers: Record<string, string> = {}) =>
-  (await get<Stats>(`${url}/stats?top=0&topic=${encodeURIComponent(topic)}`, headers)).body.per_topic[topic];
 
 for (const kind of storeKinds()) {
   describe(`POST /admin/delete with the runner stopped (the job stays queued) [${kind}]`, { timeout: 60_000 }, () => {
