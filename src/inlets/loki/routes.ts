@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
-import { validatePublishBody } from '../../schema/validate.js';
+import { validateDerivedEvents } from '../../schema/validate.js';
 import { undoContentEncoding } from './body.js';
 import { decodeJsonPush, PushDecodeError, type PushStream, TooManyEntriesError } from './decode.js';
 import { type LokiMapping, streamsToEvents } from './map.js';
@@ -124,7 +124,7 @@ export function lokiRoutes(app: FastifyInstance, options: LokiRouteOptions): voi
         const events = streamsToEvents(request.body as PushStream[], options.mapping);
         // The same checks as POST /publish (timestamps, strings the store can hold, payload depth); Loki answers a
         // bad entry with 400, so does this route, and none of the request is stored.
-        const checked = validatePublishBody(events, Number.MAX_SAFE_INTEGER);
+        const checked = validateDerivedEvents(events);
         if (!checked.ok) {
           throw new LogaggError('INVALID_LOKI', {
             message: `${checked.problems.length} problem(s) in the entries; nothing was stored`,

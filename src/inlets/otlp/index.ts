@@ -1,7 +1,7 @@
 import { LogaggError } from '../../errors.js';
 import type { Event } from '../../schema/event.js';
 import type { ExportLogsResponse } from '../../schema/otlp.js';
-import { validatePublishBody } from '../../schema/validate.js';
+import { validateDerivedEvents } from '../../schema/validate.js';
 import { type DecodedRecord, decodeLogsRequest, OtlpDecodeError, type RejectedRecord, TooManyRecordsError } from './decode.js';
 import { RecordRejection, recordToEvent } from './map.js';
 
@@ -56,7 +56,7 @@ export function mapDecodedLogs(decoded: ReadonlyArray<DecodedRecord | RejectedRe
     }
   });
   // The same checks as POST /publish (names, timestamp range, strings the store can hold, payload depth).
-  const checked = validatePublishBody(candidates, Number.MAX_SAFE_INTEGER);
+  const checked = validateDerivedEvents(candidates);
   const bad = new Map<number, string>();
   if (!checked.ok) {
     for (const problem of checked.problems) {
