@@ -29,6 +29,7 @@ export class Metrics {
   private readonly rejected: Counter<'transport' | 'reason'>;
   private readonly storeErrors: Counter<'code'>;
   private readonly expired: Counter<'kind'>;
+  private readonly deleted: Counter;
   private readonly batchSize: Histogram;
   private readonly commitSeconds: Histogram;
   private readonly inFlight: Gauge;
@@ -48,6 +49,11 @@ export class Metrics {
       'Rows deleted by retention: kind="events" (RETENTION) or "keys" (DEDUP_RETENTION)',
       ['kind'],
     );
+    this.deleted = new Counter({
+      name: 'logagg_deletion_deleted_total',
+      help: 'Events deleted by deletion jobs (POST /admin/delete)',
+      registers,
+    });
     this.batchSize = new Histogram({
       name: 'logagg_batch_events',
       help: 'Events per group commit',
@@ -103,6 +109,10 @@ export class Metrics {
 
   recordStoreError(code: string): void {
     this.storeErrors.inc({ code });
+  }
+
+  recordDeleted(events: number): void {
+    this.deleted.inc(events);
   }
 
   recordExpired(events: number, keys: number): void {

@@ -211,6 +211,7 @@ async function startParts(
     : startDeletionRunner(store, {
         batchSize: config.deletionBatchSize,
         intervalMs: hooks.deletion?.intervalMs,
+        onDeleted: (rows) => metrics.recordDeleted(rows),
         onJobDone: (job) => logger.info(job, 'deletion job done'),
         onError: (err) => logger.warn({ err }, 'deletion batch failed; retrying next interval'),
       });

@@ -6,6 +6,8 @@ export interface DeletionRunnerOptions {
   batchSize: number;
   /** Pause between looks for jobs when idle; a job accepted here is started at once (wake). */
   intervalMs?: number;
+  /** After each delete transaction, the rows it deleted (the metrics count them). */
+  onDeleted?: (rows: number) => void;
   onJobDone?: (job: { id: string; deleted: number }) => void;
   onError?: (err: unknown) => void;
   now?: () => number;
@@ -46,6 +48,7 @@ export function startDeletionRunner(store: RunnerStore, options: DeletionRunnerO
       const batch = await store.deleteBatch(id, options.batchSize);
       total += batch.deleted;
       deletedSinceReclaim += batch.deleted;
+      if (batch.deleted > 0) options.onDeleted?.(batch.deleted);
       // None free: done, or another replica holds the last batches (it finishes the job then).
       if (batch.unmarked === 0 || stopped) break;
       await yieldToCommits();

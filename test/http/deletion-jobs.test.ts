@@ -10,6 +10,14 @@ import { serverForSuite } from '../helpers/server.js';
 import { storeKinds } from '../helpers/stores.js';
 import { at, events, publish, topicStats } from '../helpers/deletion.js';
 
+/** logagg_deletion_deleted_total as /metrics reports it. */
+async function deletedMetric(url: string, headers: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers })).text();
+  const match = /^logagg_deletion_deleted_total (\d+)$/m.exec(text);
+  assert.ok(match, 'logagg_deletion_deleted_total is exported');
+  return Number(match[1]);
+}
+
 async function waitDone(url: string, id: string, headers: Record<string, string>): Promise<DeletionJob> {
   let job: DeletionJob | undefined;
   await waitFor(
@@ -39,6 +47,7 @@ for (const kind of storeKinds()) {
         await publish(server.url, events(topic, 50), auth);
         await publish(server.url, events(topic, 10), auth);
         assert.equal((await post(`${server.url}/admin/delete`, { topic })).status, 401);
+        const deletedBefore = await deletedMetric(server.url, auth);
         const reply = await post<DeletionJob>(`${server.url}/admin/delete`, { topic, to: at(20) }, { headers: auth });
         assert.equal(reply.status, 202);
         assert.equal(reply.body.requested_by, 'API_KEY');
@@ -46,6 +55,7 @@ for (const kind of storeKinds()) {
         assert.equal(job.matched, 20);
         assert.equal(job.deleted, 20);
         assert.ok(job.started_at !== null && job.finished_at !== null);
+        assert.equal((await deletedMetric(server.url, auth)) - deletedBefore, 20, 'logagg_deletion_deleted_total');
         const stats = await topicStats(server.url, topic, auth);
         assert.deepEqual(
           { ...stats, last_received_at: null },
