@@ -32,6 +32,7 @@ describe('dashboard: overview and topics', { timeout: 300_000 }, () => {
     await waitForText(figure('duplicates'), count(stats.duplicate_dropped));
     await waitForText(figure('duplicate-rate'), `${((stats.duplicate_dropped / stats.received) * 100).toFixed(1).replace(/\.0$/, '')}%`);
     await waitForText(figure('stored'), count(stats.stored));
+    await waitForText(figure('deleted'), count(stats.deleted));
     await waitForText(figure('store'), 'Embedded (PGlite)');
     await waitForText(figure('readiness'), 'Ready');
     await waitForText(figure('rejected'), '0');

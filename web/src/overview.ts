@@ -28,6 +28,7 @@ const CARDS: Card[] = [
   { key: 'rejected', label: 'Rejected', hint: 'requests, this process', value: (s) => num(s.metrics?.rejected) },
   { key: 'stored', label: 'Stored', value: (s, _r, t) => num(countsFor(s, t)?.stored) },
   { key: 'expired', label: 'Expired', hint: 'by retention', value: (s, _r, t) => num(countsFor(s, t)?.expired) },
+  { key: 'deleted', label: 'Deleted', hint: 'by deletion jobs', value: (s, _r, t) => num(countsFor(s, t)?.deleted) },
   {
     key: 'ingest-rate',
     label: 'Ingest rate',
