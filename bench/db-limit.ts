@@ -10,18 +10,20 @@ import { createScratchDatabase } from './aggregator.js';
 // the ceiling pays the same index maintenance as the aggregator does.
 const CREATE_TABLE = `${LINE_FUNCTION}${WORDS_FUNCTION}
 CREATE TABLE raw_events (
-  seq bigint GENERATED ALWAYS AS IDENTITY, topic text NOT NULL, event_id text NOT NULL, ts timestamptz NOT NULL,
+  seq bigint GENERATED ALWAYS AS IDENTITY, tenant text NOT NULL DEFAULT 'default', topic text NOT NULL,
+  event_id text NOT NULL, ts timestamptz NOT NULL,
   source text NOT NULL, payload json NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (topic, event_id));
+  PRIMARY KEY (tenant, topic, event_id));
 CREATE UNIQUE INDEX raw_events_seq_key ON raw_events (seq);
-CREATE INDEX raw_events_topic_seq_idx ON raw_events (topic, seq);
+CREATE INDEX raw_events_topic_seq_idx ON raw_events (tenant, topic, seq);
+CREATE INDEX raw_events_tenant_seq_idx ON raw_events (tenant, seq) WHERE tenant <> 'default';
 CREATE INDEX raw_events_words_idx ON raw_events USING gin (${WORDS_SQL});`;
 
 // Arrays through unnest: the cheapest set-based shape for a bare client (one parameter per column, not per field).
 const INSERT = `
 INSERT INTO raw_events (topic, event_id, ts, source, payload)
 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::json[])
-ON CONFLICT (topic, event_id) DO NOTHING`;
+ON CONFLICT (tenant, topic, event_id) DO NOTHING`;
 
 export interface RawCeilingOptions {
   adminUrl: string;

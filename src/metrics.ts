@@ -5,6 +5,8 @@ import type { Transport } from './schema/transport.js';
 /** Distinct topics that get a label of their own; the rest share `_other`, so series stay bounded. */
 export const TOPIC_LABEL_LIMIT = 100;
 export const OTHER_TOPIC = '_other';
+/** Distinct tenants that get a label of their own, likewise (the rest: `_other`). */
+export const TENANT_LABEL_LIMIT = 50;
 
 /** What one committed batch did, per (transport, topic). */
 export interface BatchTally {
@@ -19,13 +21,22 @@ export interface MetricsSources {
   subscribers(): number;
 }
 
+/** `value` as a label: itself while fewer than `limit` values have labels of their own, else OTHER_TOPIC. */
+function capped(seen: Set<string>, limit: number, value: string): string {
+  if (seen.has(value)) return value;
+  if (seen.size >= limit) return OTHER_TOPIC;
+  seen.add(value);
+  return value;
+}
+
 /** The Prometheus registry and every logagg_* metric (docs/spec.md §3). */
 export class Metrics {
   readonly registry = new Registry();
   private readonly topics = new Set<string>();
-  private readonly received: Counter<'transport' | 'topic'>;
-  private readonly unique: Counter<'transport' | 'topic'>;
-  private readonly duplicates: Counter<'transport' | 'topic'>;
+  private readonly tenants = new Set<string>();
+  private readonly received: Counter<'transport' | 'tenant' | 'topic'>;
+  private readonly unique: Counter<'transport' | 'tenant' | 'topic'>;
+  private readonly duplicates: Counter<'transport' | 'tenant' | 'topic'>;
   private readonly rejected: Counter<'transport' | 'reason'>;
   private readonly storeErrors: Counter<'code'>;
   private readonly expired: Counter<'kind'>;
@@ -39,9 +50,10 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'logagg_' });
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new Counter<L>({ name, help, labelNames, registers });
-    this.received = counter('logagg_events_received_total', 'Events in committed requests', ['transport', 'topic']);
-    this.unique = counter('logagg_events_unique_total', 'Events stored for the first time', ['transport', 'topic']);
-    this.duplicates = counter('logagg_events_duplicate_total', 'Events dropped as duplicates', ['transport', 'topic']);
+    const labels: Array<'transport' | 'tenant' | 'topic'> = ['transport', 'tenant', 'topic'];
+    this.received = counter('logagg_events_received_total', 'Events in committed requests', labels);
+    this.unique = counter('logagg_events_unique_total', 'Events stored for the first time', labels);
+    this.duplicates = counter('logagg_events_duplicate_total', 'Events dropped as duplicates', labels);
     this.rejected = counter('logagg_requests_rejected_total', 'Requests or messages refused, by error code', ['transport', 'reason']);
     this.storeErrors = counter('logagg_store_errors_total', 'Batches the store failed, by error code', ['code']);
     this.expired = counter(
@@ -86,17 +98,14 @@ export class Metrics {
   }
 
   private topicLabel(topic: string): string {
-    if (this.topics.has(topic)) return topic;
-    if (this.topics.size >= TOPIC_LABEL_LIMIT) return OTHER_TOPIC;
-    this.topics.add(topic);
-    return topic;
+    return capped(this.topics, TOPIC_LABEL_LIMIT, topic);
   }
 
   recordBatch(tally: BatchTally): void {
     this.batchSize.observe(tally.events);
     this.commitSeconds.observe(tally.durationSeconds);
-    for (const { transport, topic, received, unique } of tally.byTopic.values()) {
-      const labels = { transport, topic: this.topicLabel(topic) };
+    for (const { transport, tenant, topic, received, unique } of tally.byTopic.values()) {
+      const labels = { transport, tenant: capped(this.tenants, TENANT_LABEL_LIMIT, tenant), topic: this.topicLabel(topic) };
       this.received.inc(labels, received);
       this.unique.inc(labels, unique);
       if (received > unique) this.duplicates.inc(labels, received - unique);

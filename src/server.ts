@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { type Logger, pino } from 'pino';
 import { type AppOptions, buildApp } from './app.js';
 import { Keyring } from './auth/keyring.js';
-import { type KeysFileReloader, warnUnservedTenants, watchKeysFile } from './auth/reload.js';
+import { type KeysFileReloader, watchKeysFile } from './auth/reload.js';
 import { type Config, loadConfig } from './config.js';
 import { LogaggError } from './errors.js';
 import { Feed } from './ingest/feed.js';
@@ -131,7 +131,6 @@ async function startParts(
   });
   undo.push({ what: 'close the pipeline', run: () => pipeline.close() });
   const keyring = new Keyring(config.keys, config.apiKey);
-  warnUnservedTenants(config.keys ?? [], logger);
   if (config.keys?.length === 0 && config.apiKey === undefined) {
     logger.warn('the key list is empty and API_KEY is unset: every request but the public routes is refused (401)');
   }

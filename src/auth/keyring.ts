@@ -112,19 +112,13 @@ function tenantHeader(header: string | string[] | undefined): string | undefined
 
 /**
  * The tenant a request acts for. An all-tenants key takes the header's (default: DEFAULT_TENANT); a bound key its
- * own, and a header naming another is refused. Until the store keeps tenants apart all data is DEFAULT_TENANT's,
- * so a key bound to any other tenant is refused: serving it would show it every tenant's data (docs/tenants.md).
+ * own, and a header naming another is refused.
  */
 function tenantOf(principal: Principal, scope: string | undefined): string | LogaggError {
   if (principal.tenant === ALL_TENANTS) return scope ?? DEFAULT_TENANT;
   if (scope !== undefined && scope !== principal.tenant) {
     return new LogaggError('FORBIDDEN', {
       message: `The key "${principal.name}" is bound to tenant "${principal.tenant}"; X-Scope-OrgID names "${scope}"`,
-    });
-  }
-  if (principal.tenant !== DEFAULT_TENANT) {
-    return new LogaggError('FORBIDDEN', {
-      message: `The key "${principal.name}" is bound to tenant "${principal.tenant}": tenants other than "${DEFAULT_TENANT}" are not served yet (docs/tenants.md)`,
     });
   }
   return principal.tenant;

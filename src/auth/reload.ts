@@ -1,6 +1,6 @@
 import { type Stats, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
-import { ALL_TENANTS, DEFAULT_TENANT, hashKey, type KeyEntry, readKeysFile } from '../schema/keys.js';
+import { hashKey, readKeysFile } from '../schema/keys.js';
 import type { Keyring } from './keyring.js';
 
 /** How often KEYS_FILE is looked at for a change (a stat; docs/tenants.md). */
@@ -21,12 +21,6 @@ export interface KeysFileReloader {
   close(): void;
 }
 
-/** Logs the keys that cannot be used yet: bound to a tenant other than default (src/auth/keyring.ts, tenantOf). */
-export function warnUnservedTenants(keys: readonly KeyEntry[], logger: Pick<Logger, 'warn'>): void {
-  const names = keys.filter((k) => k.tenant !== ALL_TENANTS && k.tenant !== DEFAULT_TENANT).map((k) => k.name);
-  if (names.length > 0) logger.warn({ keys: names }, 'keys bound to a tenant other than default are refused (403) until tenants exist');
-}
-
 /**
  * Reloads KEYS_FILE when it changes (polled with stat, which follows a rename or a Kubernetes ConfigMap's symlink
  * swap that an inotify watch on the old file would miss) and when asked (SIGHUP, src/server.ts).
@@ -42,7 +36,6 @@ export function watchKeysFile(options: KeysFileOptions): KeysFileReloader {
     }
     const changes = keyring.replace(parsed.keys);
     logger.info({ reason, path, ...changes }, 'keys reloaded');
-    warnUnservedTenants(parsed.keys, logger);
     return true;
   };
   // Not persistent: the watch alone must not keep a stopping process alive.

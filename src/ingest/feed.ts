@@ -5,6 +5,8 @@ export type { FeedEvent } from '../store/index.js';
 
 /** Someone following committed events (an SSE connection). push() must not block. */
 export interface FeedSubscriber {
+  /** Only this tenant's events reach it. */
+  readonly tenant: string;
   readonly topic: string | undefined;
   /** A search (q) the subscriber follows: `key` is its text, so subscribers of the same q share one read. */
   readonly search?: { key: string; predicate: Predicate } | undefined;
@@ -88,15 +90,17 @@ export class Feed {
   private async tail(): Promise<void> {
     try {
       for (;;) {
-        const events = await this.store.eventsAfter(this.position, undefined, this.options.pageSize);
+        // One tail for every tenant: each subscriber is handed its own tenant's events below.
+        const events = await this.store.eventsAfter(null, this.position, undefined, this.options.pageSize);
         if (events.length === 0) return;
         const through = (events[events.length - 1] as FeedEvent).seq;
         const found = await this.searchPage(this.position, through);
         // The position moves only once every read of this page succeeded: a failure retries the whole page.
         this.position = through;
         for (const subscriber of this.subscribers) {
-          const mine = subscriber.search ? (found.get(subscriber.search.key) ?? []) : events;
-          subscriber.push(subscriber.topic === undefined ? mine : mine.filter((e) => e.topic === subscriber.topic));
+          const matched = subscriber.search ? (found.get(subscriber.search.key) ?? []) : events;
+          const { tenant, topic } = subscriber;
+          subscriber.push(matched.filter((e) => e.tenant === tenant && (topic === undefined || e.topic === topic)));
         }
         if (events.length < this.options.pageSize) return;
       }
@@ -115,7 +119,7 @@ export class Feed {
     for (const subscriber of this.subscribers) {
       const search = subscriber.search;
       if (!search || found.has(search.key)) continue;
-      found.set(search.key, await this.store.eventsAfter(from, undefined, this.options.pageSize, { predicate: search.predicate, through }));
+      found.set(search.key, await this.store.eventsAfter(null, from, undefined, this.options.pageSize, { predicate: search.predicate, through }));
     }
     return found;
   }

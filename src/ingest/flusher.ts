@@ -1,8 +1,7 @@
 import { LogaggError } from '../errors.js';
 import type { TallyEntry } from '../schema/counters.js';
 import type { Event } from '../schema/event.js';
-import type { Transport } from '../schema/transport.js';
-import type { Store } from '../store/index.js';
+import type { Store, TenantRun } from '../store/index.js';
 import type { Pending, SubmitResult } from './queue.js';
 
 export type BatchWriter = Pick<Store, 'insertBatch'>;
@@ -19,13 +18,13 @@ export interface FlushReport {
   byTopic?: TopicTally;
 }
 
-/** A tally being built: transport → topic → counts, so the per-event step joins no strings. */
-type TallyByTransport = Map<Transport, Map<string, TallyEntry>>;
+/** A tally being built: "transport NUL tenant" → topic → counts, so the per-event step joins no strings. */
+type TallyByTransport = Map<string, Map<string, TallyEntry>>;
 
 function toTopicTally(byTransport: TallyByTransport): TopicTally {
   const byTopic: TopicTally = new Map();
-  for (const [transport, topics] of byTransport) {
-    for (const [topic, entry] of topics) byTopic.set(`${transport}\u0000${topic}`, entry);
+  for (const [source, topics] of byTransport) {
+    for (const [topic, entry] of topics) byTopic.set(`${source}\u0000${topic}`, entry);
   }
   return byTopic;
 }
@@ -41,37 +40,45 @@ export async function flushBatch(store: BatchWriter, batch: readonly Pending[], 
   const events: readonly Event[] = batch.length === 1 ? (batch[0] as Pending).events : batch.flatMap((p) => p.events);
   let inserted: Awaited<ReturnType<BatchWriter['insertBatch']>>;
   try {
-    inserted = await store.insertBatch(events);
+    inserted = await store.insertBatch(events, tenantRuns(batch));
   } catch (err) {
     return isolate(store, batch, err, tally);
   }
-  const fresh = new Map<string, Set<string>>();
+  // tenant → topic → event ids the database inserted.
+  const fresh = new Map<string, Map<string, Set<string>>>();
   for (const row of inserted) {
-    let ids = fresh.get(row.topic);
+    let topics = fresh.get(row.tenant);
+    if (!topics) {
+      topics = new Map();
+      fresh.set(row.tenant, topics);
+    }
+    let ids = topics.get(row.topic);
     if (!ids) {
       ids = new Set();
-      fresh.set(row.topic, ids);
+      topics.set(row.topic, ids);
     }
     ids.add(row.event_id);
   }
   const byTransport: TallyByTransport | undefined = tally ? new Map() : undefined;
   for (const pending of batch) {
     let unique = 0;
-    let topics = byTransport?.get(pending.transport);
+    const source = byTransport ? `${pending.transport}\u0000${pending.tenant}` : '';
+    let topics = byTransport?.get(source);
     if (byTransport && !topics) {
       topics = new Map();
-      byTransport.set(pending.transport, topics);
+      byTransport.set(source, topics);
     }
     const stored = pending.perEvent === true ? new Array<boolean>(pending.events.length) : undefined;
+    const tenantFresh = fresh.get(pending.tenant);
     for (let i = 0; i < pending.events.length; i++) {
       const event = pending.events[i] as Event;
-      const isNew = fresh.get(event.topic)?.delete(event.event_id) === true;
+      const isNew = tenantFresh?.get(event.topic)?.delete(event.event_id) === true;
       if (isNew) unique++;
       if (stored) stored[i] = isNew;
       if (topics) {
         let entry = topics.get(event.topic);
         if (!entry) {
-          entry = { transport: pending.transport, topic: event.topic, received: 0, unique: 0 };
+          entry = { transport: pending.transport, tenant: pending.tenant, topic: event.topic, received: 0, unique: 0 };
           topics.set(event.topic, entry);
         }
         entry.received++;
@@ -85,6 +92,20 @@ export async function flushBatch(store: BatchWriter, batch: readonly Pending[], 
   const report: FlushReport = { events: events.length, unique: inserted.length };
   if (byTransport) report.byTopic = toTopicTally(byTransport);
   return report;
+}
+
+/** Whose events the batch holds, in order: one run per stretch of requests of one tenant. */
+function tenantRuns(batch: readonly Pending[]): TenantRun[] {
+  const runs: TenantRun[] = [];
+  let last: TenantRun | undefined;
+  for (const pending of batch) {
+    if (last?.tenant === pending.tenant) last.count += pending.events.length;
+    else {
+      last = { tenant: pending.tenant, count: pending.events.length };
+      runs.push(last);
+    }
+  }
+  return runs;
 }
 
 /**

@@ -26,6 +26,7 @@ export class Follower implements FeedSubscriber {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
+    readonly tenant: string,
     readonly topic: string | undefined,
     readonly search: { key: string; predicate: Predicate } | undefined,
     private readonly sink: FollowSink,

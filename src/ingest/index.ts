@@ -2,6 +2,7 @@ import { LogaggError } from '../errors.js';
 import type { BatchTally } from '../metrics.js';
 import type { Event } from '../schema/event.js';
 import type { Transport } from '../schema/transport.js';
+import { DEFAULT_TENANT } from '../schema/keys.js';
 import { Batcher } from './batcher.js';
 import { Circuit } from './circuit.js';
 import { type BatchWriter, type FlushReport, flushBatch } from './flusher.js';
@@ -152,7 +153,15 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
       if (events.length === 0)
         return Promise.resolve({ received: 0, unique: 0, duplicates: 0, ...(submitOptions.perEvent ? { stored: [] } : {}) });
       return new Promise<SubmitResult>((resolve, reject) => {
-        const pending: Pending = { events, transport, enqueuedAt: performance.now(), perEvent: submitOptions.perEvent, resolve, reject };
+        const pending: Pending = {
+          events,
+          tenant: submitOptions.tenant ?? DEFAULT_TENANT,
+          transport,
+          enqueuedAt: performance.now(),
+          perEvent: submitOptions.perEvent,
+          resolve,
+          reject,
+        };
         try {
           queue.push(pending);
         } catch (err) {

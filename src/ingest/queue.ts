@@ -15,11 +15,14 @@ export interface SubmitResult extends PublishResult {
 export interface SubmitOptions {
   /** Fill SubmitResult.stored (one boolean per event: a little work per event, so only when asked). */
   perEvent?: boolean;
+  /** Whose events they are (docs/tenants.md); default: the default tenant. */
+  tenant?: string;
 }
 
 /** One publish request waiting for its commit. */
 export interface Pending {
   readonly events: readonly Event[];
+  readonly tenant: string;
   /** Where the events came from, for metrics. */
   readonly transport: Transport;
   readonly enqueuedAt: number;

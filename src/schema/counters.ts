@@ -29,6 +29,7 @@ export function deriveCounters({ received, unique, expired, deleted }: Persisted
 /** What one committed batch did for one (transport, topic): the unit of the per-batch metrics. */
 export interface TallyEntry {
   transport: Transport;
+  tenant: string;
   topic: string;
   received: number;
   unique: number;

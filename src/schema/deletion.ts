@@ -3,10 +3,8 @@
  */
 import { Type, type Static } from 'typebox';
 import { MAX_NAME_LENGTH, NO_NUL_PATTERN, TIMESTAMP_PATTERN } from './event.js';
+import { TENANT_PATTERN } from './keys.js';
 import { SearchQuerySchema } from './query.js';
-
-/** The only tenant there is until tenants land (issue 17 §1); a request may name it or leave it out. */
-export const DEFAULT_TENANT = 'default';
 
 const time = (description: string) => Type.String({ format: 'date-time', pattern: TIMESTAMP_PATTERN, description });
 
@@ -22,7 +20,10 @@ export const DeletionRequestSchema = Type.Object(
     to: Type.Optional(time('Only events whose own timestamp is < to')),
     q: Type.Optional(SearchQuerySchema),
     tenant: Type.Optional(
-      Type.Literal(DEFAULT_TENANT, { description: 'Reserved for tenants (issue 17); only "default", the one tenant, for now' }),
+      Type.String({
+        pattern: TENANT_PATTERN,
+        description: 'The tenant whose events to delete; when given it must be the one the request acts for (X-Scope-OrgID or the key\'s)',
+      }),
     ),
   },
   { additionalProperties: false, $id: 'DeletionRequest' },

@@ -45,7 +45,8 @@ export function roleAllows(role: Role, access: Access): boolean {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 // Loki's tenant ID characters (docs/tenants.md); `|` (Loki's multi-tenant query) is not among them.
-const TENANT = /^[A-Za-z0-9!._*'()-]{1,150}$/;
+export const TENANT_PATTERN = "^[A-Za-z0-9!._*'()-]{1,150}$";
+const TENANT = new RegExp(TENANT_PATTERN);
 const HASH = /^(?:sha256:)?([0-9a-fA-F]{64})$/;
 
 /** Whether `text` can name a tenant (X-Scope-OrgID or a key's binding): Loki's characters, 1 to 150 of them. */

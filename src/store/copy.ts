@@ -14,8 +14,9 @@ import {
   RESET_TOTALS,
   SELECT_ALL_TOPIC_COUNTS,
   SELECT_EVENTS_TO_COPY,
-  type TopicCountsRow,
-} from './sql.js';
+  type CopiedCountsRow,
+  CLEAR_TOTALS,
+} from './copy-sql.js';
 import { HIDING } from './visible-sql.js';
 
 const PAGE = 5000;
@@ -54,13 +55,19 @@ export async function copyEmbeddedToPostgres(dataDir: string, databaseUrl: strin
       }
       let last: CopiedKeyRow | undefined;
       for (;;) {
-        const keys: CopiedKeyRow[] = await source.query<CopiedKeyRow>(SELECT_KEYS_TO_COPY, [last?.topic ?? '', last?.event_id ?? '', PAGE]);
+        const keys: CopiedKeyRow[] = await source.query<CopiedKeyRow>(SELECT_KEYS_TO_COPY, [
+          last?.topic ?? '',
+          last?.event_id ?? '',
+          PAGE,
+          last?.tenant ?? '',
+        ]);
         if (keys.length === 0) break;
         await query(INSERT_COPIED_KEYS, [JSON.stringify(keys)]);
         last = keys[keys.length - 1];
       }
-      const counts = await source.query<TopicCountsRow>(SELECT_ALL_TOPIC_COUNTS);
+      const counts = await source.query<CopiedCountsRow>(SELECT_ALL_TOPIC_COUNTS);
       if (counts.length > 0) await query(INSERT_COPIED_COUNTS, [JSON.stringify(counts)]);
+      await query(CLEAR_TOTALS);
       await query(RESET_TOTALS);
       await query(ADVANCE_SEQ);
       return { events, topics: counts.length };

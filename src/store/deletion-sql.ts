@@ -8,11 +8,11 @@ import { deleteAndCount } from './sql.js';
 export { VISIBLE } from './visible-sql.js';
 
 export const INSERT_DELETION_JOB = `
-INSERT INTO deletion_jobs (params, requested_by) VALUES ($1::json, $2) RETURNING id::text AS id`;
+INSERT INTO deletion_jobs (params, requested_by, tenant) VALUES ($1::json, $2, $3) RETURNING id::text AS id`;
 
 /**
- * Marks the job's rows ($1): events of the topics matching the LIKE pattern $2, with ts in [$3, $4) (either open
- * when NULL), matching `search` (a condition compiled from q, its parameters from $5 on), committed when this
+ * Marks the job's rows ($1): events of tenant $5 of the topics matching the LIKE pattern $2, with ts in [$3, $4)
+ * (either open when NULL), matching `search` (a condition compiled from q, its parameters from $6 on), committed when this
  * statement's snapshot was taken. A row another unfinished job marked stays that job's. Sets the job's `matched`.
  */
 export function markRowsSql(search = 'TRUE'): string {
@@ -20,23 +20,25 @@ export function markRowsSql(search = 'TRUE'): string {
 WITH marked AS (
   INSERT INTO deletion_rows (seq, job_id)
   SELECT seq, $1::bigint FROM events
-  WHERE topic LIKE $2 AND ($3::timestamptz IS NULL OR ts >= $3) AND ($4::timestamptz IS NULL OR ts < $4) AND ${search}
+  WHERE tenant = $5 AND topic LIKE $2 AND ($3::timestamptz IS NULL OR ts >= $3) AND ($4::timestamptz IS NULL OR ts < $4) AND ${search}
   ON CONFLICT (seq) DO NOTHING
   RETURNING 1
 )
 UPDATE deletion_jobs SET matched = (SELECT count(*) FROM marked) WHERE id = $1::bigint RETURNING matched::text AS matched`;
 }
 
-export const INSERT_AUDIT = `INSERT INTO audit_log (actor, action, params) VALUES ($1, $2, $3::json)`;
+export const INSERT_AUDIT = `INSERT INTO audit_log (actor, action, params, tenant) VALUES ($1, $2, $3::json, $4)`;
 
 const JOB_COLUMNS = `id::text AS id, state, params::text AS params, requested_by, matched::text AS matched, deleted::text AS deleted,
   ${['accepted_at', 'started_at', 'finished_at'].map((c) => `(to_json(${c} AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS ${c}`).join(', ')}, error`;
 
-export const SELECT_DELETION_JOB = `SELECT ${JOB_COLUMNS} FROM deletion_jobs WHERE id = $1::bigint`;
+/** Job $1 if it is tenant $2's. */
+export const SELECT_DELETION_JOB = `SELECT ${JOB_COLUMNS} FROM deletion_jobs WHERE id = $1::bigint AND tenant = $2`;
 
-/** Newest first, ids below $1 (NULL: from the newest), $2 + 1 rows (the extra one says whether more remain). */
+/** Tenant $3's jobs newest first, ids below $1 (NULL: from the newest), $2 + 1 rows (the extra one says whether more remain). */
 export const SELECT_DELETION_JOBS = `
-SELECT ${JOB_COLUMNS} FROM deletion_jobs WHERE $1::bigint IS NULL OR id < $1::bigint ORDER BY id DESC LIMIT $2::int + 1`;
+SELECT ${JOB_COLUMNS} FROM deletion_jobs WHERE tenant = $3 AND ($1::bigint IS NULL OR id < $1::bigint)
+ORDER BY id DESC LIMIT $2::int + 1`;
 
 export interface DeletionJobRow {
   id: string;
@@ -53,7 +55,7 @@ export interface DeletionJobRow {
 
 export const SELECT_AUDIT = `
 SELECT id::text AS id, (to_json(at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS at, actor, action, params::text AS params
-FROM audit_log WHERE $1::bigint IS NULL OR id < $1::bigint ORDER BY id DESC LIMIT $2::int + 1`;
+FROM audit_log WHERE tenant = $3 AND ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2::int + 1`;
 
 export interface AuditRow {
   id: string;
@@ -79,9 +81,10 @@ WITH batch AS MATERIALIZED (
   SELECT seq FROM deletion_rows WHERE job_id = $1::bigint ORDER BY seq LIMIT $2::int FOR UPDATE SKIP LOCKED
 ),
 stones AS (
-  INSERT INTO event_keys (topic, event_id, received_at)
-  SELECT e.topic, e.event_id, e.received_at FROM events e JOIN batch b ON e.seq = b.seq ORDER BY e.topic, e.event_id
-  ON CONFLICT (topic, event_id) DO NOTHING
+  INSERT INTO event_keys (tenant, topic, event_id, received_at)
+  SELECT e.tenant, e.topic, e.event_id, e.received_at FROM events e JOIN batch b ON e.seq = b.seq
+  ORDER BY e.tenant, e.topic, e.event_id
+  ON CONFLICT (tenant, topic, event_id) DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT coalesce(json_agg(seq), '[]') FROM batch)::text AS seqs, (txid_current() % 4294967296)::text AS xid,

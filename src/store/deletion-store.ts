@@ -27,19 +27,22 @@ import { compilePredicate, translateQueryError } from './predicate-sql.js';
 
 /** What the store offers deletion jobs and the admin routes (part of Store, src/store/index.ts). */
 export interface DeletionStore {
-  /** Records the job and its audit record, and hides its rows from every read, in one transaction. */
-  acceptDeletion(request: DeletionRequest, search: Predicate | undefined, actor: string): Promise<DeletionJob>;
-  deletionJob(id: string): Promise<DeletionJob | undefined>;
-  /** Jobs newest first, ids below `before`. */
-  deletionJobs(before: string | undefined, limit: number): Promise<DeletionJobsPage>;
+  /** Records a tenant's job and its audit record, and hides its rows from every read, in one transaction. */
+  acceptDeletion(tenant: string, request: DeletionRequest, search: Predicate | undefined, actor: string): Promise<DeletionJob>;
+  /** The job if it is the tenant's. */
+  deletionJob(tenant: string, id: string): Promise<DeletionJob | undefined>;
+  /** A tenant's jobs newest first, ids below `before`. */
+  deletionJobs(tenant: string, before: string | undefined, limit: number): Promise<DeletionJobsPage>;
   /** Ids of jobs with work left, oldest first. */
   openDeletionJobs(limit: number): Promise<string[]>;
   /** Deletes up to `limit` of the job's rows (tombstoning their keys first); `unmarked` 0: none was free to take. */
   deleteBatch(jobId: string, limit: number): Promise<{ unmarked: number; deleted: number }>;
   /** Marks the job done when no row of it is left; whether it did. */
   finishDeletion(jobId: string): Promise<boolean>;
-  audit(record: AuditRecord): Promise<void>;
-  auditPage(before: string | undefined, limit: number): Promise<AuditPage>;
+  /** Records an admin action on a tenant's data. */
+  audit(tenant: string, record: AuditRecord): Promise<void>;
+  /** A tenant's audit record, newest first. */
+  auditPage(tenant: string, before: string | undefined, limit: number): Promise<AuditPage>;
 }
 
 function toJob(row: DeletionJobRow): DeletionJob {
@@ -74,15 +77,15 @@ export function createDeletionStore(engine: Engine): DeletionStore {
     }
   };
   return {
-    async acceptDeletion(request, search, actor) {
+    async acceptDeletion(tenant, request, search, actor) {
       const job = await engine
         .transaction(async (query) => {
-          const [created] = await query<{ id: string }>(INSERT_DELETION_JOB, [JSON.stringify(request), actor]);
+          const [created] = await query<{ id: string }>(INSERT_DELETION_JOB, [JSON.stringify(request), actor, tenant]);
           const id = created?.id as string;
-          const params: unknown[] = [id, likePattern(request.topic), request.from ?? null, request.to ?? null];
+          const params: unknown[] = [id, likePattern(request.topic), request.from ?? null, request.to ?? null, tenant];
           await query(search ? markRowsSql(compilePredicate(search, params)) : markRowsSql(), params);
-          await query(INSERT_AUDIT, [actor, 'deletion.accepted', JSON.stringify({ job: id, ...request })]);
-          const [row] = await query<DeletionJobRow>(SELECT_DELETION_JOB, [id]);
+          await query(INSERT_AUDIT, [actor, 'deletion.accepted', JSON.stringify({ job: id, ...request }), tenant]);
+          const [row] = await query<DeletionJobRow>(SELECT_DELETION_JOB, [id, tenant]);
           return row;
         })
         // A q PostgreSQL refuses (a regex it cannot compile) is INVALID_QUERY, as on GET /events.
@@ -92,12 +95,12 @@ export function createDeletionStore(engine: Engine): DeletionStore {
       if (!job) throw new LogaggError('STORE_FAILED', { message: 'The accepted job could not be read back' });
       return toJob(job);
     },
-    async deletionJob(id) {
-      const [row] = await engine.query<DeletionJobRow>(SELECT_DELETION_JOB, [id]);
+    async deletionJob(tenant, id) {
+      const [row] = await engine.query<DeletionJobRow>(SELECT_DELETION_JOB, [id, tenant]);
       return row ? toJob(row) : undefined;
     },
-    async deletionJobs(before, limit) {
-      const rows = await engine.query<DeletionJobRow>(SELECT_DELETION_JOBS, [before ?? null, limit]);
+    async deletionJobs(tenant, before, limit) {
+      const rows = await engine.query<DeletionJobRow>(SELECT_DELETION_JOBS, [before ?? null, limit, tenant]);
       const jobs = rows.slice(0, limit).map(toJob);
       return { jobs, next: rows.length > limit ? (jobs[jobs.length - 1]?.id ?? null) : null };
     },
@@ -118,11 +121,11 @@ export function createDeletionStore(engine: Engine): DeletionStore {
       const rows = await engine.query(FINISH_JOB, [jobId]);
       return rows.length > 0;
     },
-    async audit(record) {
-      await engine.query(INSERT_AUDIT, [record.actor, record.action, JSON.stringify(record.params)]);
+    async audit(tenant, record) {
+      await engine.query(INSERT_AUDIT, [record.actor, record.action, JSON.stringify(record.params), tenant]);
     },
-    async auditPage(before, limit) {
-      const rows = await engine.query<AuditRow>(SELECT_AUDIT, [before ?? null, limit]);
+    async auditPage(tenant, before, limit) {
+      const rows = await engine.query<AuditRow>(SELECT_AUDIT, [before ?? null, limit, tenant]);
       const entries = rows.slice(0, limit).map((row) => ({
         id: row.id,
         at: row.at,

@@ -32,6 +32,8 @@ export interface EventPage {
 /** A committed event for the live stream, already rendered as JSON text. */
 export interface FeedEvent {
   seq: number;
+  /** Whose event it is: the feed hands each subscriber only its own tenant's. */
+  tenant: string;
   topic: string;
   json: string;
 }
@@ -57,37 +59,50 @@ export interface LiveSearch {
   through?: number | undefined;
 }
 
-/** The store: ingest, reads, counters, retention, and deletion jobs with the audit record (DeletionStore). */
+/** `count` consecutive events of a batch that belong to `tenant` (a batch may hold several tenants' requests). */
+export interface TenantRun {
+  tenant: string;
+  count: number;
+}
+
+/**
+ * The store: ingest, reads, counters, retention, and deletion jobs with the audit record (DeletionStore). Every
+ * read names the tenant whose data it reads (docs/tenants.md); only the live feed's one tail reads every tenant's.
+ */
 export interface Store extends DeletionStore {
   readonly kind: StoreKind;
   /** How many batches may be committed at once. */
   readonly writers: number;
   /** Applies pending schema migrations; returns the versions applied. */
   migrate(): Promise<number[]>;
-  /** Inserts a batch in one transaction with its counters; returns the keys that were new. */
-  insertBatch(events: readonly Event[]): Promise<InsertedRow[]>;
-  /** Stored events in seq order, filtered (and matching `search`, compiled from q), after a seq cursor, never past the read horizon. */
-  queryEvents(filter: EventFilter, search?: Predicate): Promise<EventPage>;
-  /** Matching events counted per time bucket on ts, every bucket present (src/store/histogram.ts). */
-  histogram(filter: HistogramFilter, search?: Predicate): Promise<Histogram>;
   /**
-   * Committed events with seq > after (one topic or all), in seq order: the live stream's source. With a search,
-   * only those matching it, and with `through`, none past that seq. Never past the read horizon.
+   * Inserts a batch in one transaction with its counters; returns the keys that were new. `runs` says whose
+   * events they are, in order (default: all the default tenant's).
    */
-  eventsAfter(after: number, topic: string | undefined, limit: number, search?: LiveSearch): Promise<FeedEvent[]>;
-  /** The Loki read API's queries: entries, step counts, label values, series (src/store/logql.ts). */
-  readonly logql: LogqlReader;
+  insertBatch(events: readonly Event[], runs?: readonly TenantRun[]): Promise<InsertedRow[]>;
+  /** A tenant's stored events in seq order, filtered (and matching `search`, compiled from q), after a seq cursor, never past the read horizon. */
+  queryEvents(tenant: string, filter: EventFilter, search?: Predicate): Promise<EventPage>;
+  /** A tenant's matching events counted per time bucket on ts, every bucket present (src/store/histogram.ts). */
+  histogram(tenant: string, filter: HistogramFilter, search?: Predicate): Promise<Histogram>;
+  /**
+   * Committed events with seq > after (one topic or all) of one tenant, or of every tenant (null: the feed's
+   * tail), in seq order: the live stream's source. With a search, only those matching it, and with `through`,
+   * none past that seq. Never past the read horizon.
+   */
+  eventsAfter(tenant: string | null, after: number, topic: string | undefined, limit: number, search?: LiveSearch): Promise<FeedEvent[]>;
+  /** The Loki read API's queries on one tenant's events: entries, step counts, label values, series (src/store/logql.ts). */
+  logql(tenant: string): LogqlReader;
   /**
    * The read horizon: the highest seq a cursor may pass, because every row at or below it has committed or never
    * will (0 when empty). Batches commit in parallel, so a committed row above it may wait for one below.
    */
   headSeq(): Promise<number>;
-  /** Persisted counters of every topic, read in one snapshot (tests and tools: unbounded). */
-  topicCounts(): Promise<Map<string, TopicStats>>;
-  /** Totals, topic count, the top `top` topics by copies received and the `named` ones, in one snapshot. */
-  stats(top: number, named: readonly string[]): Promise<StatsSnapshot>;
-  /** Topics by name after `after`, containing `q` (ignoring case); reads at most TOPIC_SCAN_BUDGET names. */
-  topicsPage(query: { after: string | undefined; limit: number; q: string | undefined }): Promise<TopicsPage>;
+  /** Persisted counters of every topic of a tenant (default: the default tenant), in one snapshot (tests and tools: unbounded). */
+  topicCounts(tenant?: string): Promise<Map<string, TopicStats>>;
+  /** A tenant's totals, topic count, top `top` topics by copies received and the `named` ones, in one snapshot. */
+  stats(tenant: string, top: number, named: readonly string[]): Promise<StatsSnapshot>;
+  /** A tenant's topics by name after `after`, containing `q` (ignoring case); reads at most TOPIC_SCAN_BUDGET names. */
+  topicsPage(tenant: string, query: { after: string | undefined; limit: number; q: string | undefined }): Promise<TopicsPage>;
   /** Retention: deletes up to `limit` of the oldest events received before `cutoff`; returns how many. */
   expireEvents(cutoff: Date, limit: number): Promise<number>;
   /** DEDUP_RETENTION: forgets up to `limit` keys claimed before `cutoff`; returns how many. */
@@ -120,9 +135,14 @@ export interface RuleCutoff {
   cutoff: Date | undefined;
 }
 
-/** Where a page of topics starts: after `topic`, or at it when `inclusive`. */
-export interface TopicCursor {
+/** A topic of a tenant. */
+export interface TenantTopic {
+  tenant: string;
   topic: string;
+}
+
+/** Where a page of topics (in (tenant, topic) order) starts: after this one, or at it when `inclusive`. */
+export interface TopicCursor extends TenantTopic {
   inclusive: boolean;
 }
 
@@ -130,9 +150,9 @@ export interface ExpirePage {
   deleted: number;
   /** Topics the page held; fewer than asked for: it was the last page. */
   scanned: number;
-  lastTopic: string | undefined;
-  /** The last topic rows were deleted from (topics are taken in name order). */
-  lastDeletedTopic: string | undefined;
+  lastTopic: TenantTopic | undefined;
+  /** The last topic rows were deleted from (topics are taken in (tenant, name) order). */
+  lastDeletedTopic: TenantTopic | undefined;
   /** How many topics rows were deleted from. */
   topicsDeletedFrom: number;
   /** Until the oldest row of the page's topics comes due, from the cutoffs' clock; undefined: no row to come due. */

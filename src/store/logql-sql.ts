@@ -71,12 +71,18 @@ export interface EntryRow {
   line: string;
 }
 
+/** The condition that keeps a read to one tenant's events: the tenant becomes the next parameter. */
+function ofTenant(params: unknown[], tenant: string): string {
+  params.push(tenant);
+  return `events.tenant = $${params.length}`;
+}
+
 const usTime = (param: string): string => `to_timestamp(0) + (${param}::bigint * interval '1 microsecond')`;
 
 /** One page of entries in time order (then seq), keyset-paged so a long scan can stop and resume. */
-export function entryScanSql(scan: EntryScan): { text: string; params: unknown[] } {
+export function entryScanSql(tenant: string, scan: EntryScan): { text: string; params: unknown[] } {
   const params: unknown[] = [scan.fromUs, scan.toUs];
-  const conditions = [`ts >= ${usTime('$1')}`, `ts < ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
+  const conditions = [ofTenant(params, tenant), `ts >= ${usTime('$1')}`, `ts < ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
   if (scan.levels !== undefined) {
     params.push(JSON.stringify(scan.levels));
     conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
@@ -101,12 +107,12 @@ ORDER BY ts ${order}, events.seq ${order} LIMIT $${params.length}::int`,
  * The entries of the given events (seqs as decimal text), in seq order: what a live tail shows of the events the
  * feed handed it. At most as many rows as seqs; an event deleted meanwhile (retention) is simply missing.
  */
-export function entriesBySeqSql(seqs: readonly string[]): { text: string; params: unknown[] } {
+export function entriesBySeqSql(tenant: string, seqs: readonly string[]): { text: string; params: unknown[] } {
   return {
     text: `SELECT seq::text AS seq, ${TS_US}::text AS us, topic, source, ${DETECTED_LEVEL_SQL} AS level, ${LINE_SQL} AS line
-FROM events WHERE seq IN (SELECT json_array_elements_text($1::json)::bigint) AND ${VISIBLE}
+FROM events WHERE seq IN (SELECT json_array_elements_text($1::json)::bigint) AND events.tenant = $2 AND ${VISIBLE}
 ORDER BY events.seq`,
-    params: [JSON.stringify(seqs)],
+    params: [JSON.stringify(seqs), tenant],
   };
 }
 
@@ -140,9 +146,9 @@ export interface CountRow {
  * with t_k − range < x ≤ t_k, that is ceil((x − start)/step) ≤ k ≤ ceil((x − start + range)/step) − 1, so the
  * rows group by that pair and the caller adds each group to its steps (overlapping windows cost nothing extra).
  */
-export function countScanSql(scan: CountScan): { text: string; params: unknown[] } {
+export function countScanSql(tenant: string, scan: CountScan): { text: string; params: unknown[] } {
   const params: unknown[] = [scan.fromUs, scan.toUs, scan.startNs, scan.stepNs, scan.rangeNs];
-  const conditions = [`ts > ${usTime('$1')}`, `ts <= ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
+  const conditions = [ofTenant(params, tenant), `ts > ${usTime('$1')}`, `ts <= ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
   if (scan.levels !== undefined) {
     params.push(JSON.stringify(scan.levels));
     conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
@@ -163,6 +169,7 @@ GROUP BY topic, source, level, first_k, last_k`,
 
 /** Distinct values of a stream label (topic or source) among events in a time range, at most `limit`. */
 export function labelValuesSql(
+  tenant: string,
   column: 'topic' | 'source',
   where: Predicate,
   fromUs: string,
@@ -170,7 +177,7 @@ export function labelValuesSql(
   limit: number,
 ): { text: string; params: unknown[] } {
   const params: unknown[] = [fromUs, toUs];
-  const condition = compilePredicate(where, params);
+  const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
   params.push(limit);
   return {
     text: `SELECT DISTINCT ${column} AS value FROM events
@@ -181,9 +188,9 @@ ORDER BY value LIMIT $${params.length}::int`,
 }
 
 /** Distinct (topic, source) pairs among events in a time range, at most `limit`. */
-export function seriesSql(where: Predicate, fromUs: string, toUs: string, limit: number): { text: string; params: unknown[] } {
+export function seriesSql(tenant: string, where: Predicate, fromUs: string, toUs: string, limit: number): { text: string; params: unknown[] } {
   const params: unknown[] = [fromUs, toUs];
-  const condition = compilePredicate(where, params);
+  const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
   params.push(limit);
   return {
     text: `SELECT DISTINCT topic, source FROM events
@@ -194,9 +201,9 @@ ORDER BY topic, source LIMIT $${params.length}::int`,
 }
 
 /** Entries and line bytes per stream (topic, source) among events in [from, to), at most `limit` streams. */
-export function streamTotalsSql(where: Predicate, fromUs: string, toUs: string, limit: number): { text: string; params: unknown[] } {
+export function streamTotalsSql(tenant: string, where: Predicate, fromUs: string, toUs: string, limit: number): { text: string; params: unknown[] } {
   const params: unknown[] = [fromUs, toUs];
-  const condition = compilePredicate(where, params);
+  const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
   params.push(limit);
   return {
     text: `SELECT topic, source, count(*)::text AS entries, coalesce(sum(octet_length(${LINE_SQL})), 0)::text AS bytes FROM events

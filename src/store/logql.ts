@@ -41,7 +41,8 @@ export interface StreamTotal {
   bytes: string;
 }
 
-export function createLogqlReader(engine: Engine): LogqlReader {
+/** The reader of one tenant's events: every statement it runs is kept to that tenant. */
+export function createLogqlReader(engine: Engine, tenant: string): LogqlReader {
   // One short statement first: without a deletion job's marks the read drops VISIBLE (src/store/visible-sql.ts).
   const run = async <R>(statement: { text: string; params: unknown[] }): Promise<R[]> => {
     try {
@@ -53,14 +54,14 @@ export function createLogqlReader(engine: Engine): LogqlReader {
     }
   };
   return {
-    scanEntries: (scan) => run<EntryRow>(entryScanSql(scan)),
-    entriesBySeq: async (seqs) => (seqs.length === 0 ? [] : run<EntryRow>(entriesBySeqSql(seqs))),
-    countWindows: (scan: CountScan) => run<CountRow>(countScanSql(scan)),
+    scanEntries: (scan) => run<EntryRow>(entryScanSql(tenant, scan)),
+    entriesBySeq: async (seqs) => (seqs.length === 0 ? [] : run<EntryRow>(entriesBySeqSql(tenant, seqs))),
+    countWindows: (scan: CountScan) => run<CountRow>(countScanSql(tenant, scan)),
     async labelValues(column, where, fromUs, toUs, limit) {
-      const rows = await run<{ value: string }>(labelValuesSql(column, where, fromUs, toUs, limit));
+      const rows = await run<{ value: string }>(labelValuesSql(tenant, column, where, fromUs, toUs, limit));
       return rows.map((row) => row.value);
     },
-    series: (where, fromUs, toUs, limit) => run<{ topic: string; source: string }>(seriesSql(where, fromUs, toUs, limit)),
-    streamTotals: (where, fromUs, toUs, limit) => run<StreamTotal>(streamTotalsSql(where, fromUs, toUs, limit)),
+    series: (where, fromUs, toUs, limit) => run<{ topic: string; source: string }>(seriesSql(tenant, where, fromUs, toUs, limit)),
+    streamTotals: (where, fromUs, toUs, limit) => run<StreamTotal>(streamTotalsSql(tenant, where, fromUs, toUs, limit)),
   };
 }

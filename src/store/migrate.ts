@@ -7,6 +7,7 @@ import * as search from './migrations/004-search.js';
 import * as words from './migrations/005-words.js';
 import * as line from './migrations/006-line.js';
 import * as deletion from './migrations/007-deletion.js';
+import * as tenants from './migrations/008-tenants.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP, SELECT_MIGRATION_VERSIONS } from './sql.js';
 
 // Applied in order; an entry is never edited once released; a change is a new entry.
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
   { version: 5, name: 'words', sql: words.sql },
   { version: 6, name: 'line', sql: line.sql },
   { version: 7, name: 'deletion', sql: deletion.sql },
+  { version: 8, name: 'tenants', sql: tenants.sql },
 ];
 
 /** The schema version this build expects. */

@@ -18,8 +18,8 @@ const RULES = `rules AS MATERIALIZED (
 const cutoffOf = (column: string): string => `(SELECT r.cutoff FROM rules r WHERE ${column} LIKE r.pattern ORDER BY r.ord LIMIT 1)`;
 
 /**
- * Deletes up to $4 expired events of the topics in one page: the topics after $2 in name order ($2 itself too
- * when $5), at most $3 of them. The seq-index head walk of EXPIRE_EVENTS cannot serve several windows (a head held by a long window's
+ * Deletes up to $4 expired events of the topics in one page: the (tenant, topic) pairs after ($6, $2) in
+ * name order (that pair itself too when $5), at most $3 of them; the rules match the topic, whatever the tenant. The seq-index head walk of EXPIRE_EVENTS cannot serve several windows (a head held by a long window's
  * rows hides a short window's behind it), so each topic's own head is walked on events_topic_seq_idx: one index
  * probe per topic tells whether its oldest row is past its cutoff, and only such topics have up to $4 rows of
  * their head read. A topic whose counters say it holds no rows (every unique event expired or deleted; they move with the
@@ -32,32 +32,40 @@ const cutoffOf = (column: string): string => `(SELECT r.cutoff FROM rules r WHER
 export const EXPIRE_EVENTS_BY_RULES = `
 WITH ${RULES},
 page AS MATERIALIZED (
-  SELECT topic, unique_count > expired + deleted AS holds_rows FROM topic_stats
-  WHERE topic > $2 OR ($5 AND topic = $2) ORDER BY topic LIMIT $3
+  SELECT tenant, topic, unique_count > expired + deleted AS holds_rows FROM topic_stats
+  WHERE (tenant, topic) > ($6, $2) OR ($5 AND (tenant, topic) = ($6, $2)) ORDER BY tenant, topic LIMIT $3
 ),
-windowed AS MATERIALIZED (SELECT p.topic, ${cutoffOf('p.topic')} AS cutoff FROM page p WHERE p.holds_rows),
+windowed AS MATERIALIZED (SELECT p.tenant, p.topic, ${cutoffOf('p.topic')} AS cutoff FROM page p WHERE p.holds_rows),
 probed AS MATERIALIZED (
-  SELECT w.topic, w.cutoff, (SELECT e.received_at FROM events e WHERE e.topic = w.topic ORDER BY e.seq LIMIT 1) AS oldest
+  SELECT w.tenant, w.topic, w.cutoff,
+    (SELECT e.received_at FROM events e WHERE e.tenant = w.tenant AND e.topic = w.topic ORDER BY e.seq LIMIT 1) AS oldest
   FROM windowed w WHERE w.cutoff IS NOT NULL
 ),
-due AS MATERIALIZED (SELECT topic, cutoff FROM probed WHERE oldest < cutoff),
+due AS MATERIALIZED (SELECT tenant, topic, cutoff FROM probed WHERE oldest < cutoff),
 doomed AS (
   SELECT h.seq FROM due d CROSS JOIN LATERAL (
-    SELECT head.seq FROM (SELECT e.seq, e.received_at FROM events e WHERE e.topic = d.topic ORDER BY e.seq LIMIT $4) head
+    SELECT head.seq FROM (
+      SELECT e.seq, e.received_at FROM events e WHERE e.tenant = d.tenant AND e.topic = d.topic ORDER BY e.seq LIMIT $4
+    ) head
     WHERE head.received_at < d.cutoff
   ) h
   LIMIT $4
 ),
-${DELETE_AND_COUNT_EXPIRED}
+${DELETE_AND_COUNT_EXPIRED},
+last_page AS (SELECT tenant, topic FROM page ORDER BY tenant DESC, topic DESC LIMIT 1),
+last_deleted AS (SELECT tenant, topic FROM per_topic ORDER BY tenant DESC, topic DESC LIMIT 1)
 SELECT (SELECT coalesce(sum(n), 0) FROM per_topic)::int AS deleted, (SELECT count(*) FROM page)::int AS scanned,
-  (SELECT max(topic) FROM page) AS last_topic, (SELECT max(topic) FROM per_topic) AS last_deleted_topic,
+  (SELECT tenant FROM last_page) AS last_tenant, (SELECT topic FROM last_page) AS last_topic,
+  (SELECT tenant FROM last_deleted) AS last_deleted_tenant, (SELECT topic FROM last_deleted) AS last_deleted_topic,
   (SELECT count(*) FROM per_topic)::int AS topics_deleted_from,
   (SELECT floor(extract(epoch FROM min(oldest - cutoff)) * 1000) FROM probed)::float8 AS due_in_ms`;
 
 export interface ExpirePageRow {
   deleted: number;
   scanned: number;
+  last_tenant: string | null;
   last_topic: string | null;
+  last_deleted_tenant: string | null;
   last_deleted_topic: string | null;
   topics_deleted_from: number;
   due_in_ms: number | null;
@@ -74,12 +82,13 @@ export interface ExpirePageRow {
 export const EXPIRE_KEYS_BY_RULES = `
 WITH ${RULES},
 doomed AS (
-  SELECT k.topic, k.event_id FROM event_keys k
+  SELECT k.tenant, k.topic, k.event_id FROM event_keys k
   WHERE k.received_at >= $2::timestamptz AND k.received_at < $3::timestamptz AND k.received_at < ${cutoffOf('k.topic')}
   LIMIT $4
 ),
 deleted AS (
-  DELETE FROM event_keys k USING doomed d WHERE k.topic = d.topic AND k.event_id = d.event_id RETURNING 1
+  DELETE FROM event_keys k USING doomed d
+  WHERE k.tenant = d.tenant AND k.topic = d.topic AND k.event_id = d.event_id RETURNING 1
 )
 SELECT count(*)::int AS deleted, floor(extract(epoch FROM now()) * 1000)::float8 AS db_now_ms FROM deleted`;
 

@@ -165,7 +165,7 @@ function rulesPass(
     if (quietUntil !== undefined && started < quietUntil) return 0;
     let soonest = started + shortestMs - marginMs;
     let total = 0;
-    let from: TopicCursor = { topic: '', inclusive: false };
+    let from: TopicCursor = { tenant: '', topic: '', inclusive: false };
     let pageSize = topicsPerStatement;
     for (;;) {
       const at = now();
@@ -175,7 +175,7 @@ function rulesPass(
       if (stopped()) return total;
       if (page.deleted >= batchSize && page.lastDeletedTopic !== undefined) {
         // The batch filled: the topics before the last one it deleted from are done, that one may hold more.
-        from = { topic: page.lastDeletedTopic, inclusive: true };
+        from = { ...page.lastDeletedTopic, inclusive: true };
         // Every topic of a page is probed, but a full batch may have drawn on a few: the next page is sized to
         // about twice as many topics as this batch took, not to the whole page again.
         pageSize = Math.min(topicsPerStatement, Math.max(16, 2 * page.topicsDeletedFrom));
@@ -183,7 +183,7 @@ function rulesPass(
         quietUntil = total === 0 ? soonest : undefined;
         return total;
       } else {
-        from = { topic: page.lastTopic, inclusive: false };
+        from = { ...page.lastTopic, inclusive: false };
         pageSize = topicsPerStatement;
       }
       await yieldToCommits();

@@ -10,6 +10,7 @@ import type { Engine } from './engine.js';
 import { createDeletionStore } from './deletion-store.js';
 import { readHistogram } from './histogram.js';
 import { createLogqlReader } from './logql.js';
+import { DEFAULT_TENANT } from '../schema/keys.js';
 import { migrate } from './migrate.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
 import { createSearchUpkeep } from './search-upkeep.js';
@@ -39,30 +40,45 @@ import {
 } from './sql.js';
 import { withoutMarks } from './visible-sql.js';
 
-import type { RuleCutoff, Store } from './index.js';
+import type { RuleCutoff, Store, TenantRun, TenantTopic } from './index.js';
 
 /**
- * INSERT_BATCH's two parameters: the first copy of each key in arrival order (a later copy in the same batch
- * could only conflict), and the copies received per topic, all copies counted.
+ * INSERT_BATCH's two parameters: per run of one tenant's events, the first copy of each key in arrival order (a
+ * later copy in the same batch could only conflict), as [{"tenant", "events"}]; and the copies received per tenant
+ * and topic, all copies counted, as {"tenant": {"topic": n}}.
  */
-function batchParams(events: readonly Event[]): [string, string] {
-  const seen = new Map<string, Set<string>>();
-  // No prototype: a topic may be called "__proto__".
-  const received = Object.create(null) as Record<string, number>;
-  const firstCopies: Event[] = [];
-  for (const event of events) {
-    let ids = seen.get(event.topic);
-    if (!ids) {
-      ids = new Set();
-      seen.set(event.topic, ids);
-      received[event.topic] = 0;
+function batchParams(events: readonly Event[], runs: readonly TenantRun[]): [string, string] {
+  const seen = new Map<string, Map<string, Set<string>>>();
+  // No prototype: a tenant or a topic may be called "__proto__".
+  const received = Object.create(null) as Record<string, Record<string, number>>;
+  const groups: string[] = [];
+  let at = 0;
+  for (const run of runs) {
+    let topics = seen.get(run.tenant);
+    if (!topics) {
+      topics = new Map();
+      seen.set(run.tenant, topics);
+      received[run.tenant] = Object.create(null) as Record<string, number>;
     }
-    (received[event.topic] as number)++;
-    if (ids.has(event.event_id)) continue;
-    ids.add(event.event_id);
-    firstCopies.push(event);
+    const counts = received[run.tenant] as Record<string, number>;
+    const firstCopies: Event[] = [];
+    for (const end = at + run.count; at < end; at++) {
+      const event = events[at] as Event;
+      let ids = topics.get(event.topic);
+      if (!ids) {
+        ids = new Set();
+        topics.set(event.topic, ids);
+        counts[event.topic] = 0;
+      }
+      (counts[event.topic] as number)++;
+      if (ids.has(event.event_id)) continue;
+      ids.add(event.event_id);
+      firstCopies.push(event);
+    }
+    groups.push(`{"tenant":${JSON.stringify(run.tenant)},"events":${JSON.stringify(firstCopies)}}`);
   }
-  return [JSON.stringify(firstCopies), JSON.stringify(received)];
+  if (at !== events.length) throw new LogaggError('STORE_FAILED', { message: 'The tenant runs do not cover the batch' });
+  return [`[${groups.join(',')}]`, JSON.stringify(received)];
 }
 
 /** The one place counters become figures: duplicates and stored are derived, never stored. */
@@ -89,6 +105,9 @@ function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof Co
 
 const rulesJson = (windows: readonly RuleCutoff[]): string =>
   JSON.stringify(windows.map((w, ord) => ({ ord, pattern: w.like, cutoff: w.cutoff?.toISOString() ?? null })));
+
+const tenantTopic = (tenant: string | null | undefined, topic: string | null | undefined): TenantTopic | undefined =>
+  tenant == null || topic == null ? undefined : { tenant, topic };
 
 const optionalSeq = (text: string | null): number | undefined => (text === null ? undefined : Number(text));
 
@@ -128,10 +147,10 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     kind: engine.kind,
     writers: engine.writers,
     migrate: () => migrate(engine),
-    async insertBatch(events) {
+    async insertBatch(events, runs = [{ tenant: DEFAULT_TENANT, count: events.length }]) {
       try {
         await engine.checkWritable?.();
-        const rows = await engine.query<InsertedRow>(insertSql, batchParams(events));
+        const rows = await engine.query<InsertedRow>(insertSql, batchParams(events, runs));
         fullAt = undefined;
         return rows;
       } catch (err) {
@@ -139,7 +158,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         throw err;
       }
     },
-    async queryEvents(query, search) {
+    async queryEvents(tenant, query, search) {
       const backward = query.before !== undefined;
       // Rows above the read horizon are not readable yet: the page ends before horizon + 1 as if asked to.
       const { horizon, hiding } = await readHorizon();
@@ -152,6 +171,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         query.until ?? null,
         query.limit,
         Math.min(query.before ?? readable, readable),
+        tenant,
       ];
       let text = backward ? SELECT_EVENTS_PAGE_BEFORE : SELECT_EVENTS_PAGE;
       if (search) {
@@ -172,29 +192,29 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         hasOlder: backward ? moreThisWay : row.other_way,
       };
     },
-    async histogram(filter, search) {
+    async histogram(tenant, filter, search) {
       if (search) await searchUpkeep?.();
-      return readHistogram(engine, filter, search);
+      return readHistogram(engine, tenant, filter, search);
     },
-    async eventsAfter(after, topic, limit, search) {
+    async eventsAfter(tenant, after, topic, limit, search) {
       const { horizon, hiding } = await readHorizon();
       const through = Math.min(horizon, search?.through ?? horizon);
       if (through <= after) return [];
-      const params: unknown[] = [after, topic ?? null, limit, through];
+      const params: unknown[] = [after, topic ?? null, limit, through, tenant];
       const text = search ? eventsAfterSql(compilePredicate(search.predicate, params)) : SELECT_EVENTS_AFTER;
       const rows = await engine.query<EventAfterRow>(marked(hiding, text), params).catch((err: unknown) => {
         throw search ? translateQueryError(err) : err;
       });
-      return rows.map((row) => ({ seq: Number(row.seq), topic: row.topic, json: row.json }));
+      return rows.map((row) => ({ seq: Number(row.seq), tenant: row.tenant, topic: row.topic, json: row.json }));
     },
-    logql: createLogqlReader(engine),
+    logql: (tenant) => createLogqlReader(engine, tenant),
     headSeq: async () => (await readHorizon()).horizon,
-    async topicCounts() {
-      const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS);
+    async topicCounts(tenant = DEFAULT_TENANT) {
+      const rows = await engine.query<TopicCountsRow>(SELECT_TOPIC_COUNTS, [tenant]);
       return new Map(rows.map((row) => [row.topic, rowStats(row)]));
     },
-    async stats(top, named) {
-      const rows = await engine.query<StatsRow>(SELECT_STATS, [top, JSON.stringify(named)]);
+    async stats(tenant, top, named) {
+      const rows = await engine.query<StatsRow>(SELECT_STATS, [top, JSON.stringify(named), tenant]);
       const first = rows[0];
       if (!first) throw new LogaggError('STORE_FAILED', { message: 'The totals row is missing (schema not migrated?)' });
       return {
@@ -211,10 +231,10 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         topics: entries(rows),
       };
     },
-    async topicsPage({ after, limit, q }) {
+    async topicsPage(tenant, { after, limit, q }) {
       // Without a filter every name read is kept: reading limit + 1 tells whether more remain.
       const budget = q === undefined ? limit + 1 : TOPIC_SCAN_BUDGET;
-      const rows = await engine.query<TopicsPageRow>(SELECT_TOPICS_PAGE, [after ?? '', budget, q ?? null, limit]);
+      const rows = await engine.query<TopicsPageRow>(SELECT_TOPICS_PAGE, [after ?? '', budget, q ?? null, limit, tenant]);
       const matched = entries(rows);
       const first = rows[0];
       if (matched.length > limit) {
@@ -228,13 +248,13 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
     expireEvents: (cutoff, limit) => deleted(EXPIRE_EVENTS, cutoff, limit),
     expireKeys: (cutoff, limit) => deleted(EXPIRE_KEYS, cutoff, limit),
     async expireEventsByRules(windows, from, topics, limit) {
-      const params = [rulesJson(windows), from.topic, topics, limit, from.inclusive];
+      const params = [rulesJson(windows), from.topic, topics, limit, from.inclusive, from.tenant];
       const [row] = await engine.query<ExpirePageRow>(EXPIRE_EVENTS_BY_RULES, params);
       return {
         deleted: row?.deleted ?? 0,
         scanned: row?.scanned ?? 0,
-        lastTopic: row?.last_topic ?? undefined,
-        lastDeletedTopic: row?.last_deleted_topic ?? undefined,
+        lastTopic: tenantTopic(row?.last_tenant, row?.last_topic),
+        lastDeletedTopic: tenantTopic(row?.last_deleted_tenant, row?.last_deleted_topic),
         topicsDeletedFrom: row?.topics_deleted_from ?? 0,
         dueInMs: row?.due_in_ms ?? undefined,
       };

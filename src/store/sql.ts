@@ -52,68 +52,72 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
  * the commits of concurrent batches, so a topic one of them created would look new to a NOT EXISTS.)
  */
 const TOTALS_OF_BATCH = `
-    SELECT coalesce(sum(p.received), 0) AS received, coalesce(sum(p.unique_count), 0) AS unique_count,
+    SELECT p.tenant, sum(p.received) AS received, sum(p.unique_count) AS unique_count,
       count(*) FILTER (WHERE c.received = p.received) AS created
-    FROM counted c JOIN per_topic p USING (topic)`;
+    FROM counted c JOIN per_topic p USING (tenant, topic) GROUP BY p.tenant`;
 
 function insertBatchSql(keyed: boolean): string {
   const claimed = keyed
     ? `
 claimed AS (
-  INSERT INTO event_keys (topic, event_id)
-  SELECT topic, event_id FROM numbered ORDER BY topic, event_id
-  ON CONFLICT (topic, event_id) DO NOTHING
-  RETURNING topic, event_id
+  INSERT INTO event_keys (tenant, topic, event_id)
+  SELECT tenant, topic, event_id FROM numbered ORDER BY tenant, topic, event_id
+  ON CONFLICT (tenant, topic, event_id) DO NOTHING
+  RETURNING tenant, topic, event_id
 ),
 inserted AS (
-  INSERT INTO events (seq, topic, event_id, ts, source, payload) OVERRIDING SYSTEM VALUE
-  SELECT seq, topic, event_id, "timestamp", source, payload FROM numbered JOIN claimed USING (topic, event_id)
-  ORDER BY topic, event_id
-  ON CONFLICT (topic, event_id) DO NOTHING
-  RETURNING topic, event_id
+  INSERT INTO events (seq, tenant, topic, event_id, ts, source, payload) OVERRIDING SYSTEM VALUE
+  SELECT seq, tenant, topic, event_id, "timestamp", source, payload FROM numbered JOIN claimed USING (tenant, topic, event_id)
+  ORDER BY tenant, topic, event_id
+  ON CONFLICT (tenant, topic, event_id) DO NOTHING
+  RETURNING tenant, topic, event_id
 ),`
     : `
 inserted AS (
-  INSERT INTO events (seq, topic, event_id, ts, source, payload) OVERRIDING SYSTEM VALUE
-  SELECT seq, topic, event_id, "timestamp", source, payload FROM numbered n
-  WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.topic = n.topic AND k.event_id = n.event_id)
-  ORDER BY topic, event_id
-  ON CONFLICT (topic, event_id) DO NOTHING
-  RETURNING topic, event_id
+  INSERT INTO events (seq, tenant, topic, event_id, ts, source, payload) OVERRIDING SYSTEM VALUE
+  SELECT seq, tenant, topic, event_id, "timestamp", source, payload FROM numbered n
+  WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.tenant = n.tenant AND k.topic = n.topic AND k.event_id = n.event_id)
+  ORDER BY tenant, topic, event_id
+  ON CONFLICT (tenant, topic, event_id) DO NOTHING
+  RETURNING tenant, topic, event_id
 ),`;
   return `
 WITH seq_claim AS MATERIALIZED (
   SELECT pg_advisory_xact_lock_shared(${SEQ_CLAIM_BASE} + last_value) AS claimed FROM events_seq_seq
 ),
 numbered AS MATERIALIZED (
-  SELECT nextval('events_seq_seq') AS seq, t.*
-  FROM seq_claim, json_to_recordset($1::json) AS t(topic text, event_id text, "timestamp" timestamptz, source text, payload json)
+  SELECT nextval('events_seq_seq') AS seq, g.tenant, t.*
+  FROM seq_claim, json_to_recordset($1::json) AS g(tenant text, events json),
+    json_to_recordset(g.events) AS t(topic text, event_id text, "timestamp" timestamptz, source text, payload json)
 ),${claimed}
 per_topic AS (
-  SELECT r.topic, r.received, coalesce(u.unique_count, 0) AS unique_count
-  FROM (SELECT key AS topic, value::bigint AS received FROM json_each_text($2::json)) r
-  LEFT JOIN (SELECT topic, count(*) AS unique_count FROM inserted GROUP BY topic) u USING (topic)
+  SELECT r.tenant, r.topic, r.received, coalesce(u.unique_count, 0) AS unique_count
+  FROM (SELECT a.key AS tenant, b.key AS topic, b.value::bigint AS received FROM json_each($2::json) a, json_each_text(a.value) b) r
+  LEFT JOIN (SELECT tenant, topic, count(*) AS unique_count FROM inserted GROUP BY tenant, topic) u USING (tenant, topic)
 ),
 counted AS (
-  INSERT INTO topic_stats AS s (topic, received, unique_count, last_received_at)
-  SELECT topic, received, unique_count, now() FROM per_topic ORDER BY topic
-  ON CONFLICT (topic) DO UPDATE
+  INSERT INTO topic_stats AS s (tenant, topic, received, unique_count, last_received_at)
+  SELECT tenant, topic, received, unique_count, now() FROM per_topic ORDER BY tenant, topic
+  ON CONFLICT (tenant, topic) DO UPDATE
     SET received = s.received + excluded.received, unique_count = s.unique_count + excluded.unique_count,
         last_received_at = excluded.last_received_at
-  RETURNING topic, received
+  RETURNING tenant, topic, received
 ),
 totals AS (
-  UPDATE stats_totals t
-  SET received = t.received + b.received, unique_count = t.unique_count + b.unique_count, topic_count = t.topic_count + b.created
-  FROM (${TOTALS_OF_BATCH}) AS b
+  INSERT INTO stats_totals AS t (tenant, received, unique_count, expired, deleted, topic_count)
+  SELECT tenant, received, unique_count, 0, 0, created FROM (${TOTALS_OF_BATCH}) AS b ORDER BY tenant
+  ON CONFLICT (tenant) DO UPDATE
+    SET received = t.received + excluded.received, unique_count = t.unique_count + excluded.unique_count,
+        topic_count = t.topic_count + excluded.topic_count
 )
-SELECT topic, event_id FROM inserted`;
+SELECT tenant, topic, event_id FROM inserted`;
 }
 
 export const INSERT_BATCH = insertBatchSql(false);
 export const INSERT_BATCH_KEYED = insertBatchSql(true);
 
 export interface InsertedRow {
+  tenant: string;
   topic: string;
   event_id: string;
 }
@@ -138,8 +142,9 @@ const EVENT_FILTERS = eventFilters(2);
  * the database: no per-row parse and re-stringify in Node. Forward pages take the oldest rows after the cursor;
  * with before, the newest rows before it (paging back). Either way the page is sent in ascending seq order, and
  * one extra row fetched tells whether more remain that way; an EXISTS probe tells whether any remain the other way.
+ * $8 is the tenant: a page holds one tenant's events.
  * timestamp and received_at are rendered in UTC with as many fraction digits as they hold. `search` is a condition
- * compiled from q (src/store/predicate-sql.ts, its parameters from $8 on), applied on both sides.
+ * compiled from q (src/store/predicate-sql.ts, its parameters from $9 on), applied on both sides.
  */
 export function eventsPageSql(backward: boolean, search = 'TRUE'): string {
   const order = backward ? 'DESC' : 'ASC';
@@ -147,7 +152,7 @@ export function eventsPageSql(backward: boolean, search = 'TRUE'): string {
   return `
 WITH page AS (
   SELECT seq, topic, event_id, ts, source, payload, received_at FROM events
-  WHERE seq > $1 AND ($7::bigint IS NULL OR seq < $7) AND ${EVENT_FILTERS} AND ${search} AND ${VISIBLE}
+  WHERE tenant = $8 AND seq > $1 AND ($7::bigint IS NULL OR seq < $7) AND ${EVENT_FILTERS} AND ${search} AND ${VISIBLE}
   ORDER BY seq ${order} LIMIT $6::int + 1
 ),
 kept AS (SELECT * FROM page ORDER BY seq ${order} LIMIT $6)
@@ -155,7 +160,7 @@ SELECT
   (SELECT count(*) FROM page)::int AS fetched,
   (SELECT min(seq) FROM kept)::text AS first_seq,
   (SELECT max(seq) FROM kept)::text AS last_seq,
-  EXISTS (SELECT 1 FROM events WHERE ${otherWay} AND ${EVENT_FILTERS} AND ${search} AND ${VISIBLE}) AS other_way,
+  EXISTS (SELECT 1 FROM events WHERE tenant = $8 AND ${otherWay} AND ${EVENT_FILTERS} AND ${search} AND ${VISIBLE}) AS other_way,
   (SELECT coalesce(json_agg(${EVENT_JSON} ORDER BY seq), '[]')::text FROM kept) AS body`;
 }
 
@@ -173,23 +178,25 @@ export interface EventsPageRow {
 /**
  * Committed events after a seq, for the live stream: each row's JSON rendered by the database.
  * ORDER BY names the column: the bare name would sort by the text alias (1, 10, 100, 2…).
- * $4 is the read horizon (SELECT_READ_HORIZON), read in an earlier statement.
+ * $4 is the read horizon (SELECT_READ_HORIZON), read in an earlier statement; $5 the tenant, NULL for every
+ * tenant's (the feed's one tail, src/ingest/feed.ts, which hands each subscriber its own tenant's).
  */
 export const SELECT_EVENTS_AFTER = eventsAfterSql();
 
 /**
  * The same for a live search: rows with $1 < seq <= $4 (the lower of the read horizon and the feed.s page) that match
- * `search`, a condition compiled from q (its parameters from $5 on).
+ * `search`, a condition compiled from q (its parameters from $6 on).
  */
 export function eventsAfterSql(search = 'TRUE'): string {
   return `
-SELECT seq::text AS seq, topic, ${EVENT_JSON}::text AS json FROM events
-WHERE seq > $1 AND ($2::text IS NULL OR topic = $2) AND seq <= $4 AND ${search} AND ${VISIBLE}
+SELECT seq::text AS seq, tenant, topic, ${EVENT_JSON}::text AS json FROM events
+WHERE seq > $1 AND ($5::text IS NULL OR tenant = $5) AND ($2::text IS NULL OR topic = $2) AND seq <= $4 AND ${search} AND ${VISIBLE}
 ORDER BY events.seq LIMIT $3`;
 }
 
 export interface EventAfterRow {
   seq: string;
+  tenant: string;
   topic: string;
   json: string;
 }
@@ -215,12 +222,12 @@ LEFT JOIN LATERAL (
 GROUP BY v.head`;
 
 /** A topic's counters as text (bigints stay exact), read from the table or alias t. */
-const topicCountsColumns = (t: string): string => `${t}.topic, ${t}.received::text AS received,
+export const topicCountsColumns = (t: string): string => `${t}.topic, ${t}.received::text AS received,
   ${t}.unique_count::text AS unique_count, ${t}.expired::text AS expired, ${t}.deleted::text AS deleted,
   (to_json(${t}.last_received_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS last_received_at`;
 const TOPIC_COUNTS_COLUMNS = topicCountsColumns('topic_stats');
 
-export const SELECT_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topic_stats ORDER BY topic`;
+export const SELECT_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topic_stats WHERE tenant = $1 ORDER BY topic`;
 
 export interface TopicCountsRow {
   topic: string;
@@ -232,19 +239,21 @@ export interface TopicCountsRow {
 }
 
 /**
- * GET /stats in one statement, so one snapshot: the totals row, and the top $1 topics by copies received (walked
- * off topic_stats_received_idx, never a sort of every topic) plus the topics named in $2 (a JSON array). One row
- * per listed topic, each carrying the totals; one row with null topic when none is listed.
+ * GET /stats in one statement, so one snapshot: tenant $3's totals row (zeros before its first batch), and its top
+ * $1 topics by copies received (walked off topic_stats_received_idx, never a sort of every topic) plus the topics
+ * named in $2 (a JSON array). One row per listed topic, each carrying the totals; one row with null topic when none
+ * is listed.
  */
 export const SELECT_STATS = `
 WITH listed AS (
-  (SELECT * FROM topic_stats ORDER BY received DESC, topic LIMIT $1)
+  (SELECT * FROM topic_stats WHERE tenant = $3 ORDER BY received DESC, topic LIMIT $1)
   UNION
-  (SELECT * FROM topic_stats WHERE topic IN (SELECT json_array_elements_text($2::json)))
+  (SELECT * FROM topic_stats WHERE tenant = $3 AND topic IN (SELECT json_array_elements_text($2::json)))
 )
-SELECT t.received::text AS total_received, t.unique_count::text AS total_unique, t.expired::text AS total_expired,
-  t.deleted::text AS total_deleted, t.topic_count::text AS topic_count, ${topicCountsColumns('l')}
-FROM stats_totals t LEFT JOIN listed l ON true
+SELECT coalesce(t.received, 0)::text AS total_received, coalesce(t.unique_count, 0)::text AS total_unique,
+  coalesce(t.expired, 0)::text AS total_expired, coalesce(t.deleted, 0)::text AS total_deleted,
+  coalesce(t.topic_count, 0)::text AS topic_count, ${topicCountsColumns('l')}
+FROM (SELECT $3::text AS tenant) one LEFT JOIN stats_totals t USING (tenant) LEFT JOIN listed l ON true
 ORDER BY l.received DESC, l.topic`;
 
 export interface StatsRow {
@@ -262,14 +271,14 @@ export interface StatsRow {
 }
 
 /**
- * One page of GET /topics: topics by name after $1 ('' for the first page), at most $2 of them read (the scan
+ * One page of GET /topics: tenant $5's topics by name after $1 ('' for the first page), at most $2 of them read (the scan
  * budget: a rare q must not walk 100,000 names in one request), those containing $3 (case-insensitive; null for
  * all), at most $4 + 1 kept (the extra one says whether more matched). Each row also says how many names were
  * read and the last one, where the next page starts when the budget ran out before the page filled.
  */
 export const SELECT_TOPICS_PAGE = `
 WITH scanned AS MATERIALIZED (
-  SELECT * FROM topic_stats WHERE topic > $1 ORDER BY topic LIMIT $2
+  SELECT * FROM topic_stats WHERE tenant = $5 AND topic > $1 ORDER BY topic LIMIT $2
 ),
 matched AS (
   SELECT * FROM scanned WHERE $3::text IS NULL OR strpos(lower(topic), lower($3)) > 0 ORDER BY topic LIMIT $4::int + 1
@@ -296,18 +305,24 @@ export interface TopicsPageRow {
  * (retention-sql.ts); `deleted`: a deletion job's batch (deletion-sql.ts), which also needs the keys (`deleted`).
  */
 export const deleteAndCount = (column: 'expired' | 'deleted'): string => `deleted AS (
-  DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.topic, e.event_id, e.received_at
+  DELETE FROM events e USING doomed d WHERE e.seq = d.seq RETURNING e.tenant, e.topic, e.event_id, e.received_at
 ),
-per_topic AS (SELECT topic, count(*) AS n FROM deleted GROUP BY topic),
+per_topic AS (SELECT tenant, topic, count(*) AS n FROM deleted GROUP BY tenant, topic),
 locked AS MATERIALIZED (
-  SELECT topic FROM topic_stats WHERE topic IN (SELECT topic FROM per_topic) ORDER BY topic FOR UPDATE
+  SELECT tenant, topic FROM topic_stats WHERE (tenant, topic) IN (SELECT tenant, topic FROM per_topic)
+  ORDER BY tenant, topic FOR UPDATE
 ),
 counted AS (
-  UPDATE topic_stats s SET ${column} = s.${column} + p.n FROM per_topic p JOIN locked USING (topic)
-  WHERE s.topic = p.topic RETURNING p.n
+  UPDATE topic_stats s SET ${column} = s.${column} + p.n FROM per_topic p JOIN locked USING (tenant, topic)
+  WHERE s.tenant = p.tenant AND s.topic = p.topic RETURNING p.tenant, p.n
+),
+per_tenant AS MATERIALIZED (SELECT tenant, sum(n) AS n FROM counted GROUP BY tenant),
+locked_totals AS MATERIALIZED (
+  SELECT tenant FROM stats_totals WHERE tenant IN (SELECT tenant FROM per_tenant) ORDER BY tenant FOR UPDATE
 ),
 totals AS (
-  UPDATE stats_totals t SET ${column} = t.${column} + c.n FROM (SELECT sum(n) AS n FROM counted) AS c WHERE c.n > 0
+  UPDATE stats_totals t SET ${column} = t.${column} + c.n FROM per_tenant c JOIN locked_totals USING (tenant)
+  WHERE t.tenant = c.tenant
 )`;
 
 export const DELETE_AND_COUNT_EXPIRED = deleteAndCount('expired');
@@ -329,9 +344,10 @@ SELECT coalesce(sum(n), 0)::int AS deleted FROM per_topic`;
 
 /** Forgets up to $2 keys claimed before $1: a copy arriving later is stored as new. */
 export const EXPIRE_KEYS = `
-WITH doomed AS (SELECT topic, event_id FROM event_keys WHERE received_at < $1 LIMIT $2),
+WITH doomed AS (SELECT tenant, topic, event_id FROM event_keys WHERE received_at < $1 LIMIT $2),
 deleted AS (
-  DELETE FROM event_keys k USING doomed d WHERE k.topic = d.topic AND k.event_id = d.event_id RETURNING 1
+  DELETE FROM event_keys k USING doomed d
+  WHERE k.tenant = d.tenant AND k.topic = d.topic AND k.event_id = d.event_id RETURNING 1
 )
 SELECT count(*)::int AS deleted FROM deleted`;
 
@@ -351,57 +367,3 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 export const SELECT_MIGRATION_VERSIONS = 'SELECT version FROM schema_migrations ORDER BY version';
 export const INSERT_MIGRATION_VERSION = 'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)';
-
-// Moving an embedded store to PostgreSQL: rows keep their seq and received_at, counters come along as they are.
-export const SELECT_EVENTS_TO_COPY = `
-SELECT seq::text AS seq, topic, event_id, ts::text AS ts, source, payload::text AS payload, received_at::text AS received_at
-FROM events WHERE seq > $1 ORDER BY events.seq LIMIT $2`;
-
-export interface CopiedEventRow {
-  seq: string;
-  topic: string;
-  event_id: string;
-  ts: string;
-  source: string;
-  payload: string;
-  received_at: string;
-}
-
-export const INSERT_COPIED_EVENTS = `
-INSERT INTO events (seq, topic, event_id, ts, source, payload, received_at) OVERRIDING SYSTEM VALUE
-SELECT seq::bigint, topic, event_id, ts::timestamptz, source, payload::json, received_at::timestamptz
-FROM json_to_recordset($1::json) AS t(seq text, topic text, event_id text, ts text, source text, payload text, received_at text)`;
-
-export const SELECT_ALL_TOPIC_COUNTS = `SELECT ${TOPIC_COUNTS_COLUMNS} FROM topic_stats`;
-
-// After the counters are copied: the totals row is their sum (the migration made it from an empty table).
-export const RESET_TOTALS = `
-UPDATE stats_totals SET (received, unique_count, expired, deleted, topic_count) =
-  (SELECT coalesce(sum(received), 0), coalesce(sum(unique_count), 0), coalesce(sum(expired), 0), coalesce(sum(deleted), 0), count(*)
-   FROM topic_stats)`;
-
-export const INSERT_COPIED_COUNTS = `
-INSERT INTO topic_stats (topic, received, unique_count, expired, deleted, last_received_at)
-SELECT topic, received::bigint, unique_count::bigint, expired::bigint, deleted::bigint, last_received_at::timestamptz
-FROM json_to_recordset($1::json) AS t(topic text, received text, unique_count text, expired text, deleted text, last_received_at text)`;
-
-// The DEDUP_RETENTION keys, paged by their primary key.
-export const SELECT_KEYS_TO_COPY = `
-SELECT topic, event_id, received_at::text AS received_at FROM event_keys
-WHERE (topic, event_id) > ($1, $2) ORDER BY topic, event_id LIMIT $3`;
-
-export interface CopiedKeyRow {
-  topic: string;
-  event_id: string;
-  received_at: string;
-}
-
-export const INSERT_COPIED_KEYS = `
-INSERT INTO event_keys (topic, event_id, received_at)
-SELECT topic, event_id, received_at::timestamptz
-FROM json_to_recordset($1::json) AS t(topic text, event_id text, received_at text)`;
-
-// New rows must get seqs after the copied ones.
-export const ADVANCE_SEQ = `SELECT setval(pg_get_serial_sequence('events', 'seq'), greatest((SELECT max(seq) FROM events), 1))`;
-
-export const COUNT_EVENTS = 'SELECT count(*)::text AS n FROM events';

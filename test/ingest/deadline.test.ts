@@ -27,7 +27,7 @@ function freezableStore() {
     async insertBatch(events: readonly Event[]): Promise<InsertedRow[]> {
       calls.push(events.length);
       if (frozen) await new Promise<void>((resolve) => held.push(resolve));
-      return events.map((e) => ({ topic: e.topic, event_id: e.event_id }));
+      return events.map((e) => ({ tenant: 'default', topic: e.topic, event_id: e.event_id }));
     },
   };
 }
@@ -43,6 +43,7 @@ const settle = async (promise: Promise<PublishResult>) => {
 
 const pending = (events: Event[], outcomes: Array<string | PublishResult>): Pending => ({
   events,
+  tenant: 'default',
   transport: 'http',
   enqueuedAt: performance.now(),
   resolve: (result) => outcomes.push(result),
@@ -97,7 +98,7 @@ describe('a store that does not answer', () => {
     const store = {
       async insertBatch(events: readonly Event[]): Promise<InsertedRow[]> {
         if (unavailable) throw new LogaggError('STORE_UNAVAILABLE');
-        return events.map((e) => ({ topic: e.topic, event_id: e.event_id }));
+        return events.map((e) => ({ tenant: 'default', topic: e.topic, event_id: e.event_id }));
       },
     };
     const pipeline = createPipeline(store, { batchMax: 100, lingerMs: 1, workers: 1, maxQueue: 1000, probeIntervalMs: 100 });
@@ -135,7 +136,7 @@ describe('isolate', () => {
     const store = {
       async insertBatch(events: readonly Event[]): Promise<InsertedRow[]> {
         if (events.some((e) => e.topic === 'poison')) throw new LogaggError('STORE_FAILED');
-        return events.map((e) => ({ topic: e.topic, event_id: e.event_id }));
+        return events.map((e) => ({ tenant: 'default', topic: e.topic, event_id: e.event_id }));
       },
     };
     const outcomes: Array<string | PublishResult> = [];

@@ -22,7 +22,7 @@ function fakeStore(options: { delayMs?: number; failOn?: string; unavailable?: b
         const key = `${event.topic}\u0000${event.event_id}`;
         if (!keys.has(key)) {
           keys.add(key);
-          inserted.push({ topic: event.topic, event_id: event.event_id });
+          inserted.push({ tenant: 'default', topic: event.topic, event_id: event.event_id });
         }
       }
       return inserted;

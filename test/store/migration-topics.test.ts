@@ -24,7 +24,7 @@ for (const kind of storeKinds()) {
         const store = createSqlStore(engine);
         // Migration 3 first, then any later one.
         assert.equal((await store.migrate())[0], 3);
-        const before = await store.stats(1, []);
+        const before = await store.stats('default', 1, []);
         assert.equal(before.topicCount, 2);
         assert.deepEqual(
           { ...before.totals, last_received_at: null },
@@ -37,7 +37,7 @@ for (const kind of storeKinds()) {
         // One new topic, one known; a copy within the batch and one of an event already stored.
         await store.insertBatch([makeEvent('b', 'x'), makeEvent('c', '1'), makeEvent('c', '1')]);
         await store.insertBatch([makeEvent('c', '1')]);
-        const after = await store.stats(0, ['c', 'b']);
+        const after = await store.stats('default', 0, ['c', 'b']);
         assert.equal(after.topicCount, 3);
         assert.equal(after.totals.received, 11);
         assert.equal(after.totals.unique_processed, 7);

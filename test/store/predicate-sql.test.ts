@@ -140,7 +140,7 @@ for (const kind of storeKinds()) {
         const stats = async () =>
           (await engine.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'events'"))[0]?.n;
         assert.equal(await stats(), 0, 'nothing analyzed the table yet');
-        const page = await createSqlStore(engine).queryEvents({ after: 0, limit: 10 }, line('icontains', 'timeout'));
+        const page = await createSqlStore(engine).queryEvents('default', { after: 0, limit: 10 }, line('icontains', 'timeout'));
         assert.equal(page.count, 2);
         assert.ok(((await stats()) ?? 0) > 0, 'the search analyzed the table');
       },

@@ -159,7 +159,7 @@ for (const kind of storeKinds()) {
           indexes.map((row) => row.indexname),
           ['events_line_words_idx'],
         );
-        const page = await store.queryEvents({ after: 0, limit: 10 }, { kind: 'line', op: 'word', value: 'LOG' });
+        const page = await store.queryEvents('default', { after: 0, limit: 10 }, { kind: 'line', op: 'word', value: 'LOG' });
         assert.equal(page.count, 1);
         assert.deepEqual(
           (JSON.parse(page.body) as Array<{ event_id: string }>).map((e) => e.event_id),

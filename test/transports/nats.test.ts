@@ -90,7 +90,7 @@ for (const kind of storeKinds()) {
 
       await consumerIdle(nats, 200);
       assert.deepEqual(await counts(rig.store, topic), { received: 200, unique_processed: 200, duplicate_dropped: 0 });
-      const page = await rig.store.queryEvents({ topic, after: 0, limit: 1000 });
+      const page = await rig.store.queryEvents('default', { topic, after: 0, limit: 1000 });
       const stored = JSON.parse(page.body) as StoredEvent[];
       assert.equal(new Set(stored.map((e) => e.event_id)).size, 200);
       assert.ok(stored.every((e) => e.topic === topic));
@@ -107,7 +107,7 @@ for (const kind of storeKinds()) {
       }
       await consumerIdle(nats, 150);
       assert.deepEqual(await counts(rig.store, topic), { received: 150, unique_processed: 100, duplicate_dropped: 50 });
-      const page = await rig.store.queryEvents({ topic, after: 0, limit: 1000 });
+      const page = await rig.store.queryEvents('default', { topic, after: 0, limit: 1000 });
       assert.equal(page.count, 100);
     });
 

@@ -78,7 +78,11 @@ async function poll(): Promise<Snapshot> {
     apiGet('/metrics').then(async (response) => parseMetrics(await response.text())),
     apiGet('/ready').then(() => true),
   ]);
-  const failures = [stats, metrics, ready].flatMap((result) => (result.status === 'rejected' ? [toApiError(result.reason)] : []));
+  // /metrics spans every tenant, so a key bound to one is refused it (403): the page then charts what /stats has.
+  const metricsRefused = metrics.status === 'rejected' && metrics.reason instanceof ApiError && metrics.reason.status === 403;
+  const failures = [stats, metricsRefused ? undefined : metrics, ready].flatMap((result) =>
+    result?.status === 'rejected' ? [toApiError(result.reason)] : [],
+  );
   let readyValue: boolean | null = null;
   if (ready.status === 'fulfilled') readyValue = true;
   else if (ready.reason instanceof ApiError && ready.reason.status === 503) readyValue = false;

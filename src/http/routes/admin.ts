@@ -58,8 +58,14 @@ export function adminRoutes(fastify: FastifyInstance, options: AdminRoutesOption
           details: [{ path: 'body/from', message: 'must be before to' }],
         });
       }
+      if (body.tenant !== undefined && body.tenant !== request.tenant) {
+        throw new LogaggError('BAD_REQUEST', {
+          message: `tenant "${body.tenant}" is not the tenant this request acts for ("${request.tenant}"): name it with X-Scope-OrgID`,
+          details: [{ path: 'body/tenant', message: 'must be the tenant the request acts for' }],
+        });
+      }
       const search = parseSearch(body.q ?? '');
-      const job = await store.acceptDeletion(body, search, actorOf(request));
+      const job = await store.acceptDeletion(request.tenant, body, search, actorOf(request));
       options.onDeletionAccepted?.();
       return reply.code(202).header('location', `/admin/delete/${job.id}`).send(job);
     },
@@ -76,7 +82,7 @@ export function adminRoutes(fastify: FastifyInstance, options: AdminRoutesOption
       config: ADMIN,
     },
     async (request) => {
-      const job = await store.deletionJob(request.params.id);
+      const job = await store.deletionJob(request.tenant, request.params.id);
       if (!job) throw new LogaggError('DELETION_NOT_FOUND', { message: `No deletion job ${request.params.id}` });
       return job;
     },
@@ -92,7 +98,7 @@ export function adminRoutes(fastify: FastifyInstance, options: AdminRoutesOption
       },
       config: ADMIN,
     },
-    async (request) => store.deletionJobs(request.query.before, request.query.limit),
+    async (request) => store.deletionJobs(request.tenant, request.query.before, request.query.limit),
   );
   app.get(
     '/admin/audit',
@@ -105,6 +111,6 @@ export function adminRoutes(fastify: FastifyInstance, options: AdminRoutesOption
       },
       config: ADMIN,
     },
-    async (request) => store.auditPage(request.query.before, request.query.limit),
+    async (request) => store.auditPage(request.tenant, request.query.before, request.query.limit),
   );
 }

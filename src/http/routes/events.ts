@@ -44,7 +44,7 @@ export function eventsRoute(app: FastifyInstance, store: Pick<Store, 'queryEvent
     },
     async (request, reply) => {
       const filter = toEventFilter(request.query);
-      const page = await store.queryEvents(filter, parseSearch(filter.q ?? ''));
+      const page = await store.queryEvents(request.tenant, filter, parseSearch(filter.q ?? ''));
       const links: string[] = [];
       if (page.hasNewer && page.lastSeq !== undefined) links.push(link(filter, 'after', page.lastSeq));
       if (page.hasOlder && page.firstSeq !== undefined) links.push(link(filter, 'before', page.firstSeq));

@@ -31,7 +31,7 @@ export function histogramRoute(app: FastifyInstance, store: Pick<Store, 'histogr
     },
     async (request) => {
       const filter = toHistogramFilter(request.query);
-      return store.histogram(filter, parseSearch(filter.q ?? ''));
+      return store.histogram(request.tenant, filter, parseSearch(filter.q ?? ''));
     },
   );
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { LogaggError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
+import { ALL_TENANTS } from '../../schema/keys.js';
 
 /** GET /metrics in Prometheus text format, and the in-flight request gauge it reports. */
 export function metricsRoute(app: FastifyInstance, metrics: Metrics): void {
@@ -15,8 +17,17 @@ export function metricsRoute(app: FastifyInstance, metrics: Metrics): void {
   });
   app.get(
     '/metrics',
-    { config: { access: 'read' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
-    async (_request, reply) => {
+    {
+      config: { access: 'read' },
+      schema: { summary: 'Prometheus metrics: every tenant\'s figures, so only for a key bound to all tenants (*)', tags: ['operations'] },
+    },
+    async (request, reply) => {
+      // The series carry every tenant's topics and counts: a key bound to one tenant must not read them.
+      if (request.principal !== undefined && request.principal.tenant !== ALL_TENANTS) {
+        throw new LogaggError('FORBIDDEN', {
+          message: `GET /metrics shows every tenant's figures; the key "${request.principal.name}" is bound to tenant "${request.principal.tenant}" (use a key bound to *)`,
+        });
+      }
       const text = await metrics.registry.metrics();
       return reply.type(metrics.registry.contentType).send(text);
     },

@@ -47,7 +47,7 @@ export function statsRoute(fastify: FastifyInstance, options: StatsRouteOptions)
     },
     async (request) => {
       const top = finiteParameter('top', request.query.top, 0, MAX_STATS_TOP);
-      const snapshot = await options.store.stats(top, request.query.topic ?? []);
+      const snapshot = await options.store.stats(request.tenant, top, request.query.topic ?? []);
       // No prototype: a topic may be called "__proto__".
       const perTopic = Object.create(null) as Record<string, TopicStats>;
       for (const { topic, ...counts } of snapshot.topics) perTopic[topic] = counts;

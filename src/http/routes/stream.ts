@@ -42,11 +42,12 @@ class StreamSession {
 
   constructor(
     private readonly res: ServerResponse,
+    tenant: string,
     topic: string | undefined,
     private readonly maxBufferedBytes: number,
     search: { key: string; predicate: Predicate } | undefined,
   ) {
-    this.follower = new Follower(topic, search, { send: (events) => this.write(events), overflow: () => this.close() });
+    this.follower = new Follower(tenant, topic, search, { send: (events) => this.write(events), overflow: () => this.close() });
   }
 
   /** Sends the events after `from` from the store; the follower then turns live. */
@@ -54,7 +55,7 @@ class StreamSession {
     const follower = this.follower;
     follower.position = from;
     for (;;) {
-      const events = await store.eventsAfter(follower.position, follower.topic, CATCH_UP_PAGE, follower.search);
+      const events = await store.eventsAfter(follower.tenant, follower.position, follower.topic, CATCH_UP_PAGE, follower.search);
       if (follower.isClosed) break;
       follower.deliver(events);
       if (events.length < CATCH_UP_PAGE) break;
@@ -160,7 +161,7 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
       // first, the 200 let a publish the client made on seeing it commit before the subscription (CI: a replica
       // test got 2 of 4 events).
       const requested = startCursor(request.query, request.headers['last-event-id']);
-      const session = new StreamSession(res, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024, search);
+      const session = new StreamSession(res, request.tenant, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024, search);
       sessions.add(session);
       // The heartbeat runs from the first byte, so a stream waiting on a slow store is not silent either.
       const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);

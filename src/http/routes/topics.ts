@@ -25,7 +25,7 @@ export function topicsRoute(fastify: FastifyInstance, store: Pick<Store, 'topics
     },
     async (request) => {
       const limit = finiteParameter('limit', request.query.limit, 1, MAX_TOPICS_LIMIT);
-      return store.topicsPage({ after: request.query.after, limit, q: request.query.q });
+      return store.topicsPage(request.tenant, { after: request.query.after, limit, q: request.query.q });
     },
   );
 }

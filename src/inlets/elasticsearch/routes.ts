@@ -123,7 +123,7 @@ export function elasticsearchRoutes(app: FastifyInstance, options: Elasticsearch
         throw new LogaggError('INVALID_JSON', { message: 'The bulk request needs a body of action/document lines' });
       }
       const items = decodeBulk(request.body, parseLine(request), pathIndex(request), options.maxBatchEvents);
-      return storeBulk(items, (events) => options.pipeline.submit(events, 'elasticsearch', { perEvent: true }), startedAt);
+      return storeBulk(items, (events) => options.pipeline.submit(events, 'elasticsearch', { perEvent: true, tenant: request.tenant }), startedAt);
     };
     scope.post('/_bulk', bulk, handler);
     scope.put('/_bulk', bulk, handler);

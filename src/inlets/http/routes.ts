@@ -74,7 +74,7 @@ function publishPost(app: FastifyInstance, options: PublishRouteOptions): void {
           details,
         });
       }
-      return options.pipeline.submit(checked.events);
+      return options.pipeline.submit(checked.events, 'http', { tenant: request.tenant });
     },
   );
 }

@@ -93,7 +93,7 @@ export async function startOtlpGrpc(options: OtlpGrpcOptions): Promise<OtlpGrpcS
         const grant = options.authorize(offeredKey(call.metadata), tenantHeader(call.metadata));
         if (grant instanceof LogaggError) throw grant;
         const mapped = mapProtobufLogs(call.request, { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() });
-        await options.pipeline.submit(mapped.events, 'otlp-grpc');
+        await options.pipeline.submit(mapped.events, 'otlp-grpc', { tenant: grant.tenant });
         return encodeExportLogsResponse(exportLogsResponse(mapped.rejected));
       })().then(
         (response) => callback(null, response),

@@ -61,7 +61,7 @@ function otlpLogsScope(app: FastifyInstance, options: OtlpRouteOptions): void {
       const protobuf = request.body instanceof ProtobufBody;
       const mapped =
         request.body instanceof ProtobufBody ? mapProtobufLogs(request.body.bytes, mapOptions) : mapLogsRequest(request.body, mapOptions);
-      await options.pipeline.submit(mapped.events, 'otlp');
+      await options.pipeline.submit(mapped.events, 'otlp', { tenant: request.tenant });
       const response = exportLogsResponse(mapped.rejected);
       if (!protobuf) return response;
       // Bytes, not the JSON the response schema types: the schema documents the JSON encoding only.

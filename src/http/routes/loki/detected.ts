@@ -14,7 +14,7 @@ import {
   LokiLabelsQuerySchema,
 } from '../../../schema/loki-read.js';
 import type { ScannedEntry } from '../../../query/logql/scan.js';
-import type { Store } from '../../../store/index.js';
+import type { LogqlReader, Store } from '../../../store/index.js';
 import { boundsUs, MAX_LABEL_VALUES, parseSelector } from './labels.js';
 import { MAX_ENTRIES, parseBounds, parseLimit, parseSteps } from './params.js';
 
@@ -38,7 +38,7 @@ function parseFieldLimit(query: { limit?: string; field_limit?: string }): numbe
 
 /** The entries detected fields read: Loki's order of checks (ParseDetectedFieldsQuery, then its handler). */
 async function sample(
-  store: Store,
+  reader: LogqlReader,
   query: {
     query?: string;
     start?: string;
@@ -56,7 +56,7 @@ async function sample(
   parseSteps(query.step, startNs, endNs);
   const expr = parseLogql(query.query ?? '');
   if (expr.kind !== 'log') throw bad('only log selector is supported');
-  const entries = await evaluateLogs(store.logql, expr, { startNs, endNs, limit: Math.min(lineLimit, MAX_ENTRIES), backward: true });
+  const entries = await evaluateLogs(reader, expr, { startNs, endNs, limit: Math.min(lineLimit, MAX_ENTRIES), backward: true });
   return { entries, limit };
 }
 
@@ -80,7 +80,7 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
     async (request) => {
       const { where } = parseSelector(request.query.query);
       const [fromUs, toUs] = boundsUs(request.query);
-      const rows = where === false ? [] : await store.logql.series(where, fromUs, toUs, MAX_LABEL_VALUES + 1);
+      const rows = where === false ? [] : await store.logql(request.tenant).series(where, fromUs, toUs, MAX_LABEL_VALUES + 1);
       if (rows.length > MAX_LABEL_VALUES) {
         throw new LogaggError('LOGQL_LIMIT', {
           message: `more than ${MAX_LABEL_VALUES} streams match; narrow the time range or the selector`,
@@ -115,7 +115,7 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
       },
     },
     async (request) => {
-      const { entries, limit } = await sample(store, request.query);
+      const { entries, limit } = await sample(store.logql(request.tenant), request.query);
       const fields = detectFields(entries, limit);
       // fields and limit are omitempty in Loki's answer, and limit is set only when fields were found.
       return fields.length > 0 ? { fields, limit } : {};
@@ -135,7 +135,7 @@ export function lokiDetectedRoutes(fastify: FastifyInstance, store: Store): void
       },
     },
     async (request) => {
-      const { entries, limit } = await sample(store, request.query);
+      const { entries, limit } = await sample(store.logql(request.tenant), request.query);
       const values = detectFieldValues(entries, request.params.name, limit);
       return values.length > 0 ? { values, limit } : {};
     },

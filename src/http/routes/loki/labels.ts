@@ -53,7 +53,7 @@ export function lokiLabelRoutes(fastify: FastifyInstance, store: Store, version:
     async (request) => {
       const where = selectorOf(request.query.query);
       const [fromUs, toUs] = boundsUs(request.query);
-      const any = where !== false && (await store.logql.series(where, fromUs, toUs, 1)).length > 0;
+      const any = where !== false && (await store.logql(request.tenant).series(where, fromUs, toUs, 1)).length > 0;
       return { status: success, data: any ? [...STREAM_LABELS] : [] };
     },
   );
@@ -74,7 +74,7 @@ export function lokiLabelRoutes(fastify: FastifyInstance, store: Store, version:
       const where = selectorOf(request.query.query);
       const [fromUs, toUs] = boundsUs(request.query);
       if (column === undefined || where === false) return { status: success, data: [] };
-      const values = await store.logql.labelValues(column, where, fromUs, toUs, MAX_LABEL_VALUES + 1);
+      const values = await store.logql(request.tenant).labelValues(column, where, fromUs, toUs, MAX_LABEL_VALUES + 1);
       if (values.length > MAX_LABEL_VALUES) throw tooMany(`values of ${name}`);
       return { status: success, data: values };
     },
@@ -97,7 +97,7 @@ export function lokiLabelRoutes(fastify: FastifyInstance, store: Store, version:
       const [fromUs, toUs] = boundsUs(request.query);
       if (matches.length > 0 && wheres.length === 0) return { status: success, data: [] };
       const where: Predicate = wheres.length === 0 ? { kind: 'all', of: [] } : { kind: 'any', of: wheres };
-      const rows = await store.logql.series(where, fromUs, toUs, MAX_LABEL_VALUES + 1);
+      const rows = await store.logql(request.tenant).series(where, fromUs, toUs, MAX_LABEL_VALUES + 1);
       if (rows.length > MAX_LABEL_VALUES) throw tooMany('series');
       return { status: success, data: rows.map((row) => ({ service_name: row.source, source: row.source, topic: row.topic })) };
     },

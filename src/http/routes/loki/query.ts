@@ -7,7 +7,7 @@ import { evaluateLogs } from '../../../query/logql/logs.js';
 import { parseLogql } from '../../../query/logql/parse.js';
 import { ErrorBodySchema } from '../../../schema/error.js';
 import { LokiInstantQuerySchema, LokiQueryResponseSchema, LokiRangeQuerySchema } from '../../../schema/loki-read.js';
-import type { Store } from '../../../store/index.js';
+import type { LogqlReader, Store } from '../../../store/index.js';
 import { CATEGORIZE_LABELS, encodeMetric, encodeStats, encodeStreams } from './encode.js';
 import { nowNs, parseBounds, parseDirection, parseLimit, parseSteps, parseTime } from './params.js';
 
@@ -20,8 +20,8 @@ function encodingFlags(request: FastifyRequest): string[] {
 
 const success = (data: Record<string, unknown>) => ({ status: 'success' as const, data });
 
-async function metric(store: Store, expr: SampleExpr, steps: Steps, instant: boolean, started: number) {
-  const value = await evaluateMetric(store.logql, expr, steps);
+async function metric(reader: LogqlReader, expr: SampleExpr, steps: Steps, instant: boolean, started: number) {
+  const value = await evaluateMetric(reader, expr, steps);
   const { resultType, result } = encodeMetric(value, steps, instant);
   return success({ resultType, result, stats: encodeStats((performance.now() - started) / 1000, 0) });
 }
@@ -48,7 +48,7 @@ export function lokiQueryRoutes(fastify: FastifyInstance, store: Store): void {
       const expr = parseLogql(q.query);
       if (expr.kind === 'log') {
         const limit = parseLimit(q.limit);
-        const entries = await evaluateLogs(store.logql, expr, { startNs, endNs, limit, backward: parseDirection(q.direction) });
+        const entries = await evaluateLogs(store.logql(request.tenant), expr, { startNs, endNs, limit, backward: parseDirection(q.direction) });
         const flags = encodingFlags(request);
         const categorize = flags.includes(CATEGORIZE_LABELS);
         return success({
@@ -58,7 +58,7 @@ export function lokiQueryRoutes(fastify: FastifyInstance, store: Store): void {
           stats: encodeStats((performance.now() - started) / 1000, entries.length),
         });
       }
-      return metric(store, expr, parseSteps(q.step, startNs, endNs), false, started);
+      return metric(store.logql(request.tenant), expr, parseSteps(q.step, startNs, endNs), false, started);
     },
   );
   app.get(
@@ -82,7 +82,7 @@ export function lokiQueryRoutes(fastify: FastifyInstance, store: Store): void {
           message: 'log queries are not supported as an instant query type, please change your query to a range query type',
         });
       }
-      return metric(store, expr, { startNs: timeNs, stepNs: 1n, count: 1 }, true, started);
+      return metric(store.logql(request.tenant), expr, { startNs: timeNs, stepNs: 1n, count: 1 }, true, started);
     },
   );
 }

@@ -53,6 +53,7 @@ class TailSession {
     private readonly log: LogExpr,
     private readonly params: TailParams,
     private readonly store: Store,
+    private readonly tenant: string,
     private readonly flags: string[],
     private readonly maxBufferedBytes: number,
   ) {
@@ -63,6 +64,7 @@ class TailSession {
       where === false
         ? undefined
         : new Follower(
+            tenant,
             undefined,
             { key: `logql:${JSON.stringify(where)}`, predicate: where },
             { send: (events) => this.enqueue(events), overflow: () => this.end(INTERNAL_ERROR, 'tail fell too far behind') },
@@ -71,7 +73,7 @@ class TailSession {
 
   /** The past entries; returns the feed position to go live from. */
   async sendPast(position: number): Promise<number> {
-    const entries = await evaluateLogs(this.store.logql, this.log, {
+    const entries = await evaluateLogs(this.store.logql(this.tenant), this.log, {
       startNs: this.params.startNs,
       endNs: nowNs(),
       limit: this.params.limit,
@@ -98,7 +100,7 @@ class TailSession {
     const wait = readAt + this.params.delayForSeconds * 1000 - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (this.closed) return;
-    const rows = await this.store.logql.entriesBySeq(events.map((event) => String(event.seq)));
+    const rows = await this.store.logql(this.tenant).entriesBySeq(events.map((event) => String(event.seq)));
     this.pending -= events.length;
     const entries: ScannedEntry[] = [];
     for (const row of rows) {
@@ -204,6 +206,7 @@ export function lokiTailRoute(fastify: FastifyInstance, options: LokiTailOptions
         params.expr,
         params,
         options.store,
+        request.tenant,
         encodingFlags(request),
         options.maxBufferedBytes ?? 4 * 1024 * 1024,
       );

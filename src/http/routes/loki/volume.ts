@@ -12,7 +12,7 @@ import {
   LokiQueryResponseSchema,
   LokiVolumeQuerySchema,
 } from '../../../schema/loki-read.js';
-import type { Store, StreamTotal } from '../../../store/index.js';
+import type { LogqlReader, Store, StreamTotal } from '../../../store/index.js';
 import { boundsUs, MAX_LABEL_VALUES, parseSelector } from './labels.js';
 import { encodeMetric } from './encode.js';
 import { parseBounds, parseSteps } from './params.js';
@@ -24,7 +24,7 @@ const bad = (message: string): LogaggError => new LogaggError('BAD_REQUEST', { m
 
 /** Per-stream totals of a selector in [start, end), refused (never cut short) past MAX_LABEL_VALUES streams. */
 async function totals(
-  store: Store,
+  reader: LogqlReader,
   query: { query?: string; start?: string; end?: string; since?: string },
 ): Promise<{
   rows: StreamTotal[];
@@ -33,7 +33,7 @@ async function totals(
   const { where, names } = parseSelector(query.query);
   const [fromUs, toUs] = boundsUs(query);
   if (where === false) return { rows: [], names };
-  const rows = await store.logql.streamTotals(where, fromUs, toUs, MAX_LABEL_VALUES + 1);
+  const rows = await reader.streamTotals(where, fromUs, toUs, MAX_LABEL_VALUES + 1);
   if (rows.length > MAX_LABEL_VALUES) {
     throw new LogaggError('LOGQL_LIMIT', { message: `more than ${MAX_LABEL_VALUES} streams match; narrow the time range or the selector` });
   }
@@ -102,7 +102,7 @@ export function lokiVolumeRoutes(fastify: FastifyInstance, store: Store): void {
       },
     },
     async (request) => {
-      const { rows } = await totals(store, request.query);
+      const { rows } = await totals(store.logql(request.tenant), request.query);
       const sum = (pick: (row: StreamTotal) => string) => Number(rows.reduce((n, row) => n + BigInt(pick(row)), 0n));
       // logagg has no chunks; each stream counts as one, so Grafana's estimates stay meaningful.
       return { streams: rows.length, chunks: rows.length, bytes: sum((row) => row.bytes), entries: sum((row) => row.entries) };
@@ -123,7 +123,7 @@ export function lokiVolumeRoutes(fastify: FastifyInstance, store: Store): void {
       const query = request.query;
       const byLabels = parseAggregateBy(query.aggregateBy);
       const limit = parseVolumeLimit(query.limit);
-      const { rows, names } = await totals(store, query);
+      const { rows, names } = await totals(store.logql(request.tenant), query);
       const targets = targetsOf(query.targetLabels, names);
       const seconds = Number(parseBounds(query).endNs / 1_000_000n) / 1000;
       const result = volumes(rows, targets, byLabels)
@@ -159,7 +159,7 @@ export function lokiVolumeRoutes(fastify: FastifyInstance, store: Store): void {
       for (const labels of byLabels ? targets.map((target) => [target]) : [targets]) {
         const grouping = { without: false, labels };
         const value = await evaluateMetric(
-          store.logql,
+          store.logql(request.tenant),
           { kind: 'vectorAgg', op: 'sum', grouping, param: undefined, expr: range, pos: 0 },
           steps,
         );
