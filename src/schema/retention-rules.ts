@@ -1,16 +1,21 @@
 /**
  * RETENTION_RULES: per-topic-pattern retention windows (docs/config.md, docs/operations.md "Retention rules").
  *
- * Syntax: comma-separated `pattern=window[/keywindow]`. A pattern is a topic name in which `*` stands for any run
- * of characters (none included, dots included); every other character is literal. The first rule whose pattern
+ * Syntax: comma-separated `[tenant@]pattern=window[/keywindow]`. A pattern is a topic name in which `*` stands for
+ * any run of characters (none included, dots included); every other character is literal. A tenant name before the
+ * first `@` keeps the rule to that tenant's topics (`*@` or none: every tenant's; a pattern for every tenant that
+ * itself holds `@` is written after `*@`). The first rule whose pattern
  * matches a topic applies, in the order written; topics no rule matches take RETENTION / DEDUP_RETENTION. A window
  * is a duration (`30d`) or `forever`; the key window, when given, must be longer than the events window.
  *
- * Rules are kept as data (a pattern and two windows) so that a tenant pattern can be added beside the topic one.
+ * Rules are kept as data (a tenant, a pattern and two windows): the statements resolve them per row.
  */
 import { MAX_NAME_LENGTH } from './event.js';
+import { isTenantName } from './keys.js';
 
 export interface RetentionRule {
+  /** The one tenant whose topics the rule covers; undefined: every tenant's. */
+  tenant?: string | undefined;
   /** As written, `*` the only wildcard. */
   pattern: string;
   /** Events received longer ago are deleted; undefined: kept forever. */
@@ -39,9 +44,14 @@ export function globMatches(glob: string, text: string): boolean {
   return new RegExp(`^${source}$`, 'u').test(text);
 }
 
-/** The windows a topic gets: the first rule matching it, else the default. */
-export function windowsFor(topic: string, rules: readonly RetentionRule[], fallback: RetentionWindows): RetentionWindows {
-  const rule = rules.find((r) => globMatches(r.pattern, topic));
+/** The windows a tenant's topic gets: the first rule matching it, else the default. */
+export function windowsFor(
+  topic: string,
+  rules: readonly RetentionRule[],
+  fallback: RetentionWindows,
+  tenant = 'default',
+): RetentionWindows {
+  const rule = rules.find((r) => (r.tenant === undefined || r.tenant === tenant) && globMatches(r.pattern, topic));
   return rule ? { eventsMs: rule.eventsMs, keysMs: rule.keysMs } : fallback;
 }
 
@@ -62,7 +72,12 @@ export function parseRetentionRules(
     const problem = (why: string) => problems.push(`RETENTION_RULES rule ${index + 1} ("${entry}"): ${why}`);
     const eq = entry.lastIndexOf('=');
     if (eq < 0) return problem('must be pattern=window, e.g. debug.*=3d or payments.*=400d/800d');
-    const pattern = entry.slice(0, eq).trim();
+    const scoped = entry.slice(0, eq).trim();
+    const atSign = scoped.indexOf('@');
+    const prefix = atSign > 0 ? scoped.slice(0, atSign) : '';
+    const hasTenant = prefix === '*' || isTenantName(prefix);
+    const tenant = hasTenant && prefix !== '*' ? prefix : undefined;
+    const pattern = hasTenant ? scoped.slice(atSign + 1).trim() : scoped;
     const [eventsText = '', keysText, extra] = entry
       .slice(eq + 1)
       .split('/')
@@ -86,12 +101,16 @@ export function parseRetentionRules(
       }
       keysMs = keys;
     }
-    const shadow = rules.findIndex((earlier) => globMatches(earlier.pattern, pattern));
+    const shadow = rules.findIndex(
+      (earlier) => (earlier.tenant === undefined || earlier.tenant === tenant) && globMatches(earlier.pattern, pattern),
+    );
     if (shadow >= 0) {
       // The earlier glob matches this pattern's own text, so it matches every topic this one does: first match wins.
-      return problem(`never applies: the earlier rule "${rules[shadow]?.pattern}" matches every topic it matches (the first match wins)`);
+      const earlier = rules[shadow];
+      const named = earlier?.tenant === undefined ? earlier?.pattern : `${earlier.tenant}@${earlier.pattern}`;
+      return problem(`never applies: the earlier rule "${named}" matches every topic it matches (the first match wins)`);
     }
-    rules.push({ pattern, eventsMs, keysMs });
+    rules.push(tenant === undefined ? { pattern, eventsMs, keysMs } : { tenant, pattern, eventsMs, keysMs });
   });
   return { rules, problems };
 }
@@ -121,5 +140,8 @@ export function describeRules(rules: readonly RetentionRule[], fallback: Retenti
   };
   const line = (pattern: string, w: RetentionWindows) =>
     `${pattern}=${show(w.eventsMs)}${w.keysMs === undefined ? '' : `/${show(w.keysMs)}`}`;
-  return [...rules.map((rule) => line(rule.pattern, rule)), line('(default)', fallback)];
+  return [
+    ...rules.map((rule) => line(rule.tenant === undefined ? rule.pattern : `${rule.tenant}@${rule.pattern}`, rule)),
+    line('(default)', fallback),
+  ];
 }

@@ -129,8 +129,12 @@ export interface Store extends DeletionStore {
   close(): Promise<void>;
 }
 
-/** One retention window as the statements take it: a SQL LIKE pattern over the topic, and its cutoff (none: kept). */
+/**
+ * One retention window as the statements take it: the tenant it is kept to (none: every tenant), a SQL LIKE
+ * pattern over the topic, and its cutoff (none: kept).
+ */
 export interface RuleCutoff {
+  tenant: string | undefined;
   like: string;
   cutoff: Date | undefined;
 }

@@ -2,20 +2,21 @@
  * Retention by rules (RETENTION_RULES): the statements that delete per topic window. Without rules the job runs
  * EXPIRE_EVENTS / EXPIRE_KEYS (src/store/sql.ts), one cutoff for every topic.
  *
- * $1 is always the windows as a JSON array [{"ord": n, "pattern": LIKE pattern, "cutoff": ISO time or null}] in
- * the order written, the default last (pattern '%'); a topic's cutoff is the first matching entry's, null keeps
- * it. Resolving the rule in the statement keeps one statement per batch of deletions and no list of topics in
- * Node; a tenant pattern can later be one more column matched the same way.
+ * $1 is always the windows as a JSON array [{"ord": n, "tenant": name or null, "pattern": LIKE pattern, "cutoff":
+ * ISO time or null}] in the order written, the default last (pattern '%'); a tenant's topic's cutoff is the first
+ * matching entry's (its tenant, or null for any, and its pattern), null keeps it. Resolving the rule in the
+ * statement keeps one statement per batch of deletions and no list of topics in Node.
  */
 
 import { DELETE_AND_COUNT_EXPIRED } from './sql.js';
 
 const RULES = `rules AS MATERIALIZED (
-  SELECT ord, pattern, cutoff FROM json_to_recordset($1::json) AS r(ord int, pattern text, cutoff timestamptz)
+  SELECT ord, tenant, pattern, cutoff FROM json_to_recordset($1::json) AS r(ord int, tenant text, pattern text, cutoff timestamptz)
 )`;
 
-/** The first rule matching the topic in column `column`: its cutoff (NULL when none matches or it keeps forever). */
-const cutoffOf = (column: string): string => `(SELECT r.cutoff FROM rules r WHERE ${column} LIKE r.pattern ORDER BY r.ord LIMIT 1)`;
+/** The first rule matching the tenant's topic (columns `t`.tenant, `t`.topic): its cutoff (NULL when none matches or it keeps forever). */
+const cutoffOf = (t: string): string =>
+  `(SELECT r.cutoff FROM rules r WHERE (r.tenant IS NULL OR r.tenant = ${t}.tenant) AND ${t}.topic LIKE r.pattern ORDER BY r.ord LIMIT 1)`;
 
 /**
  * Deletes up to $4 expired events of the topics in one page: the (tenant, topic) pairs after ($6, $2) in
@@ -35,7 +36,7 @@ page AS MATERIALIZED (
   SELECT tenant, topic, unique_count > expired + deleted AS holds_rows FROM topic_stats
   WHERE (tenant, topic) > ($6, $2) OR ($5 AND (tenant, topic) = ($6, $2)) ORDER BY tenant, topic LIMIT $3
 ),
-windowed AS MATERIALIZED (SELECT p.tenant, p.topic, ${cutoffOf('p.topic')} AS cutoff FROM page p WHERE p.holds_rows),
+windowed AS MATERIALIZED (SELECT p.tenant, p.topic, ${cutoffOf('p')} AS cutoff FROM page p WHERE p.holds_rows),
 probed AS MATERIALIZED (
   SELECT w.tenant, w.topic, w.cutoff,
     (SELECT e.received_at FROM events e WHERE e.tenant = w.tenant AND e.topic = w.topic ORDER BY e.seq LIMIT 1) AS oldest
@@ -83,7 +84,7 @@ export const EXPIRE_KEYS_BY_RULES = `
 WITH ${RULES},
 doomed AS (
   SELECT k.tenant, k.topic, k.event_id FROM event_keys k
-  WHERE k.received_at >= $2::timestamptz AND k.received_at < $3::timestamptz AND k.received_at < ${cutoffOf('k.topic')}
+  WHERE k.received_at >= $2::timestamptz AND k.received_at < $3::timestamptz AND k.received_at < ${cutoffOf('k')}
   LIMIT $4
 ),
 deleted AS (

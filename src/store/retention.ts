@@ -144,13 +144,16 @@ function rulesPass(
   const rules = options.rules ?? [];
   const topicsPerStatement = options.topicsPerStatement ?? 1000;
   const marginMs = options.keySliceMarginMs ?? 120_000;
-  const eventWindows = [...rules.map((rule) => ({ glob: rule.pattern, ms: rule.eventsMs })), { glob: '*', ms: options.retentionMs }];
+  const eventWindows = [
+    ...rules.map((rule) => ({ tenant: rule.tenant, glob: rule.pattern, ms: rule.eventsMs })),
+    { tenant: undefined, glob: '*', ms: options.retentionMs },
+  ];
   const keyWindows = [
-    ...rules.map((rule) => ({ glob: rule.pattern, ms: rule.keysMs ?? rule.eventsMs })),
-    { glob: '*', ms: options.dedupRetentionMs ?? options.retentionMs },
+    ...rules.map((rule) => ({ tenant: rule.tenant, glob: rule.pattern, ms: rule.keysMs ?? rule.eventsMs })),
+    { tenant: undefined, glob: '*', ms: options.dedupRetentionMs ?? options.retentionMs },
   ];
   const cutoffs = (windows: typeof eventWindows, at: number): RuleCutoff[] =>
-    windows.map((w) => ({ like: likePattern(w.glob), cutoff: w.ms === undefined ? undefined : new Date(at - w.ms) }));
+    windows.map((w) => ({ tenant: w.tenant, like: likePattern(w.glob), cutoff: w.ms === undefined ? undefined : new Date(at - w.ms) }));
   const sliceWindows = [...new Set(keyWindows.map((w) => w.ms).filter((ms): ms is number => ms !== undefined))];
   const sliceDone = new Map<number, number>();
 

@@ -104,7 +104,7 @@ function entries(rows: ReadonlyArray<{ topic: string | null } & { [K in keyof Co
 }
 
 const rulesJson = (windows: readonly RuleCutoff[]): string =>
-  JSON.stringify(windows.map((w, ord) => ({ ord, pattern: w.like, cutoff: w.cutoff?.toISOString() ?? null })));
+  JSON.stringify(windows.map((w, ord) => ({ ord, tenant: w.tenant ?? null, pattern: w.like, cutoff: w.cutoff?.toISOString() ?? null })));
 
 const tenantTopic = (tenant: string | null | undefined, topic: string | null | undefined): TenantTopic | undefined =>
   tenant == null || topic == null ? undefined : { tenant, topic };

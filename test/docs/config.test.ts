@@ -75,6 +75,24 @@ describe('configuration', () => {
     invalid({ RETENTION: '30d', DEDUP_RETENTION: '1d' }, /must be longer than RETENTION/);
   });
 
+  test('RETENTION_RULES: tenant@ keeps a rule to one tenant; *@ or none is every tenant; a rule a wider earlier one covers is refused', () => {
+    const day = 86_400_000;
+    const rules = loadConfig({ RETENTION_RULES: 'acme@debug.*=3d, *@mail@host.*=2d, debug.*=30d' }).retentionRules;
+    assert.deepEqual(rules, [
+      { tenant: 'acme', pattern: 'debug.*', eventsMs: 3 * day, keysMs: undefined },
+      { pattern: 'mail@host.*', eventsMs: 2 * day, keysMs: undefined },
+      { pattern: 'debug.*', eventsMs: 30 * day, keysMs: undefined },
+    ]);
+    const fallback = { eventsMs: undefined, keysMs: undefined };
+    assert.equal(windowsFor('debug.x', rules, fallback, 'acme').eventsMs, 3 * day);
+    assert.equal(windowsFor('debug.x', rules, fallback, 'globex').eventsMs, 30 * day);
+    assert.equal(windowsFor('mail@host.a', rules, fallback, 'globex').eventsMs, 2 * day);
+    const refused = (text: string, pattern: RegExp) => assert.throws(() => loadConfig({ RETENTION_RULES: text }), pattern);
+    refused('debug.*=30d, acme@debug.x=3d', /never applies: the earlier rule "debug\.\*"/);
+    refused('acme@debug.*=30d, acme@debug.x=3d', /never applies: the earlier rule "acme@debug\.\*"/);
+    assert.equal(loadConfig({ RETENTION_RULES: 'acme@debug.*=30d, globex@debug.x=3d' }).retentionRules.length, 2);
+  });
+
   test('RETENTION_RULES: pattern=window[/keywindow], first match wins, * the only wildcard', () => {
     const config = loadConfig({ RETENTION: '30d', RETENTION_RULES: ' payments.*=400d/800d ,debug.*=3d, audit.*=forever,* =1d' });
     const day = 86_400_000;

@@ -83,7 +83,8 @@ for (const kind of storeKinds()) {
         [{ topic: '' }, 422, 'VALIDATION_FAILED'],
         [{ topic, from: 'yesterday' }, 422, 'VALIDATION_FAILED'],
         [{ topic, extra: 1 }, 422, 'VALIDATION_FAILED'],
-        [{ topic, tenant: 'other' }, 422, 'VALIDATION_FAILED'],
+        [{ topic, tenant: 'a|b' }, 422, 'VALIDATION_FAILED'],
+        [{ topic, tenant: 'other' }, 400, 'BAD_REQUEST'],
         [{ topic, from: at(5), to: at(5) }, 400, 'BAD_REQUEST'],
         [{ topic, q: '"unclosed' }, 400, 'INVALID_QUERY'],
       ];

@@ -24,9 +24,9 @@ describe('operations: /metrics, /openapi.json, /docs, API key', { timeout: 120_0
     await post(`${server.url}/publish`, [makeEvent(topic, '1'), makeEvent(topic, '1'), makeEvent(topic, '2')]);
     await post(`${server.url}/publish`, [{ topic }]);
     const text = await scrape();
-    assert.match(text, new RegExp(`logagg_events_received_total\\{transport="http",topic="${topic}"\\} 3`));
-    assert.match(text, new RegExp(`logagg_events_unique_total\\{transport="http",topic="${topic}"\\} 2`));
-    assert.match(text, new RegExp(`logagg_events_duplicate_total\\{transport="http",topic="${topic}"\\} 1`));
+    assert.match(text, new RegExp(`logagg_events_received_total\\{transport="http",tenant="default",topic="${topic}"\\} 3`));
+    assert.match(text, new RegExp(`logagg_events_unique_total\\{transport="http",tenant="default",topic="${topic}"\\} 2`));
+    assert.match(text, new RegExp(`logagg_events_duplicate_total\\{transport="http",tenant="default",topic="${topic}"\\} 1`));
     assert.match(text, /logagg_requests_rejected_total\{transport="http",reason="VALIDATION_FAILED"\} [1-9]/);
     for (const name of [
       'logagg_batch_events_bucket',
@@ -47,7 +47,7 @@ describe('operations: /metrics, /openapi.json, /docs, API key', { timeout: 120_0
       Array.from({ length: TOPIC_LABEL_LIMIT + 20 }, (_, i) => makeEvent(`${prefix}-${i}`, 'x')),
     );
     const topics = new Set(
-      [...(await scrape()).matchAll(/logagg_events_received_total\{transport="http",topic="([^"]+)"\}/g)].map((m) => m[1]),
+      [...(await scrape()).matchAll(/logagg_events_received_total\{transport="http",tenant="default",topic="([^"]+)"\}/g)].map((m) => m[1]),
     );
     assert.ok(topics.size <= TOPIC_LABEL_LIMIT + 1, `${topics.size} topic labels`);
     assert.ok(topics.has('_other'));

@@ -132,6 +132,34 @@ for (const kind of storeKinds()) {
       assert.equal(totals.stored + totals.expired, totals.unique_processed);
     });
 
+    test("a rule kept to one tenant expires that tenant's topics only; the counters of each tenant stay exact", async (t) => {
+      const location = await freshStore(kind);
+      t.after(() => location.destroy());
+      const clock = testClock();
+      const server = await startServer(location, {
+        retentionRules: 'acme@debug.*=3d, debug.*=30d',
+        hooks: { retention: { now: clock.now, intervalMs: 20, batchSize: 20, topicsPerStatement: 2 } },
+      });
+      t.after(() => server.stop());
+      const topic = uniqueTopic('debug');
+      const as = (tenant: string) => ({ headers: { 'x-scope-orgid': tenant } });
+      for (const tenant of ['acme', 'globex']) {
+        const events = Array.from({ length: 30 }, (_, i) => makeEvent(topic, `e${i}`));
+        assert.equal((await post<PublishResult>(`${server.url}/publish`, events, as(tenant))).body.unique, 30);
+      }
+      const expired = async (tenant: string) =>
+        (await get<Stats>(`${server.url}/stats?topic=${topic}`, { 'x-scope-orgid': tenant })).body.per_topic[topic]?.expired;
+      const start = Date.now() + 1000;
+      clock.set(start + 3 * DAY + HOUR);
+      await waitFor(async () => (await expired('acme')) === 30, 30_000, "acme's rows to expire at its 3-day rule");
+      assert.equal(await expired('globex'), 0, "globex's topic takes the 30-day rule");
+      clock.set(start + 30 * DAY + HOUR);
+      await waitFor(async () => (await expired('globex')) === 30, 30_000, "globex's rows to expire at 30 days");
+      for (const tenant of ['acme', 'globex']) {
+        assertBalanced((await get<Stats>(`${server.url}/stats?topic=${topic}`, { 'x-scope-orgid': tenant })).body.per_topic);
+      }
+    });
+
     test('rules racing ingest: rows older than their window go, none younger, while publishes keep succeeding', async (t) => {
       const location = await freshStore(kind);
       t.after(() => location.destroy());
