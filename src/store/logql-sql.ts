@@ -110,6 +110,9 @@ ORDER BY events.seq`,
   };
 }
 
+/** The stream columns a count can be grouped by. */
+export type StreamColumn = 'topic' | 'source' | 'level';
+
 export interface CountScan {
   where: Predicate;
   levels: readonly string[] | undefined;
@@ -122,6 +125,11 @@ export interface CountScan {
   toUs: string;
   /** Sum the lines' bytes (bytes_over_time, bytes_rate); otherwise bytes is 0 and no line is computed. */
   bytes: boolean;
+  /**
+   * The columns to group by (undefined: all three). A column left out comes back as '' and is never computed:
+   * detected_level reads the payload, so without it a count can be answered from the ts index alone (migration 9).
+   */
+  columns?: readonly StreamColumn[];
 }
 
 export interface CountRow {
@@ -141,22 +149,78 @@ export interface CountRow {
  * rows group by that pair and the caller adds each group to its steps (overlapping windows cost nothing extra).
  */
 export function countScanSql(scan: CountScan): { text: string; params: unknown[] } {
+  const micro = [scan.startNs, scan.stepNs, scan.rangeNs].every((ns) => BigInt(ns) % 1000n === 0n);
+  const fast = micro ? countByBinsSql(scan) : undefined;
+  if (fast !== undefined) return fast;
   const params: unknown[] = [scan.fromUs, scan.toUs, scan.startNs, scan.stepNs, scan.rangeNs];
-  const conditions = [`ts > ${usTime('$1')}`, `ts <= ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
-  if (scan.levels !== undefined) {
-    params.push(JSON.stringify(scan.levels));
-    conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
-  }
+  const conditions = countConditions(scan, params);
   const offset = `(${TS_US}::numeric * 1000 - $3::numeric)`;
   return {
     text: `SELECT topic, source, level, first_k::text AS first_k, last_k::text AS last_k,
   count(*)::text AS entries, sum(line_bytes)::text AS bytes
 FROM (
-  SELECT topic, source, ${DETECTED_LEVEL_SQL} AS level, ${scan.bytes ? `octet_length(${LINE_SQL})` : '0'} AS line_bytes,
+  SELECT ${columnList(scan.columns)}, ${scan.bytes ? `octet_length(${LINE_SQL})` : '0'} AS line_bytes,
     ceil(${offset} / $4::numeric) AS first_k, ceil((${offset} + $5::numeric) / $4::numeric) - 1 AS last_k
   FROM events WHERE ${conditions.join(' AND ')}
 ) windows
 GROUP BY topic, source, level, first_k, last_k`,
+    params,
+  };
+}
+
+function countConditions(scan: CountScan, params: unknown[]): string[] {
+  const conditions = [`ts > ${usTime('$1')}`, `ts <= ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
+  if (scan.levels !== undefined) {
+    params.push(JSON.stringify(scan.levels));
+    conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
+  }
+  return conditions;
+}
+
+/** The grouped columns as the SELECT list; a column not asked for is the constant ''. */
+function columnList(columns: readonly StreamColumn[] | undefined): string {
+  const wanted = (column: StreamColumn): boolean => columns === undefined || columns.includes(column);
+  return [
+    wanted('topic') ? 'topic' : "''::text AS topic",
+    wanted('source') ? 'source' : "''::text AS source",
+    wanted('level') ? `${DETECTED_LEVEL_SQL} AS level` : "''::text AS level",
+  ].join(', ');
+}
+
+/**
+ * The same counts when start, step and range are whole microseconds (Grafana's always are), grouped on
+ * timestamps: for integers, ceil((x − start)/step) = floor((x − (start + 1µs))/step) + 1, which is date_bin with
+ * origin start + 1µs, and the last step is floor((x − (start − range + 1µs))/step). The step numbers are computed
+ * once per group, not per row: the numeric arithmetic of the general form cost ~2 µs a row (EXPLAIN ANALYZE, 1M
+ * rows), most of such a query once the level is not read. When range is a multiple of step the last step follows
+ * from the first and one date_bin does. Undefined when a bound is not exact as a float8 of microseconds.
+ */
+function countByBinsSql(scan: CountScan): { text: string; params: unknown[] } | undefined {
+  const [startUs, stepUs, rangeUs] = [scan.startNs, scan.stepNs, scan.rangeNs].map((ns) => BigInt(ns) / 1000n) as [bigint, bigint, bigint];
+  // usTime multiplies an interval by a float8: exact while the microseconds are below 2^53 (year 2255).
+  const exact = (us: bigint): boolean => us > -(2n ** 53n) && us < 2n ** 53n;
+  if (stepUs <= 0n || !exact(stepUs) || !exact(startUs + 1n) || !exact(startUs - rangeUs + 1n)) return undefined;
+  const aligned = rangeUs % stepUs === 0n;
+  const params: unknown[] = [scan.fromUs, scan.toUs, (startUs + 1n).toString(), stepUs.toString()];
+  if (!aligned) params.push((startUs - rangeUs + 1n).toString());
+  const conditions = countConditions(scan, params);
+  const stride = `($4::bigint * interval '1 microsecond')`;
+  const binned = (origin: string): string => `date_bin(${stride}, ts, ${usTime(origin)})`;
+  const steps = (bin: string, origin: string): string =>
+    `(extract(epoch FROM ${bin} - (${usTime(origin)})) * 1000000)::bigint / $4::bigint`;
+  const lastK = aligned ? `${steps('first_bin', '$3')} + ${(rangeUs / stepUs).toString()}` : steps('last_bin', '$5');
+  return {
+    text: `SELECT topic, source, level, (${steps('first_bin', '$3')} + 1)::text AS first_k, (${lastK})::text AS last_k,
+  entries::text AS entries, bytes::text AS bytes
+FROM (
+  SELECT topic, source, level, first_bin, ${aligned ? 'NULL::timestamptz' : 'last_bin'} AS last_bin, count(*) AS entries, sum(line_bytes) AS bytes
+  FROM (
+    SELECT ${columnList(scan.columns)}, ${scan.bytes ? `octet_length(${LINE_SQL})` : '0'} AS line_bytes,
+      ${binned('$3')} AS first_bin${aligned ? '' : `, ${binned('$5')} AS last_bin`}
+    FROM events WHERE ${conditions.join(' AND ')}
+  ) binned
+  GROUP BY topic, source, level, first_bin${aligned ? '' : ', last_bin'}
+) windows`,
     params,
   };
 }
