@@ -178,11 +178,14 @@ function countByBinsSql(scan: CountScan): { text: string; params: unknown[] } | 
   const bins = `first_bin${aligned ? '' : ', last_bin'}`;
   const wanted = (column: StreamColumn): boolean => scan.columns === undefined || scan.columns.includes(column);
   // With label regexes left for after the count, the rows are counted per stream first, then filtered and summed;
-  // OFFSET 0 keeps the planner from pushing the regexes back down to the rows (it does, for grouped columns).
+  // OFFSET 0 keeps the planner from pushing the regexes back down to the rows (it does, for grouped columns). Under
+  // the rows' own select it hides ts's statistics: the planner took each row for its own group (date_bin of a
+  // unique ts) and chose a disk sort for some queries, 1.8 s where a hash over the few hundred groups takes 0.45 s.
   const counted =
     perStream.length === 0
       ? `SELECT ${columnList(scan.columns)}, ${scan.bytes ? `octet_length(${LINE_SQL})` : '0'} AS line_bytes, ${binned('$3')} AS first_bin${aligned ? '' : `, ${binned('$5')} AS last_bin`}
-    FROM events WHERE ${conditions.join(' AND ')}`
+    FROM events WHERE ${conditions.join(' AND ')}
+    OFFSET 0`
       : `SELECT ${wanted('topic') ? 'topic' : "''::text AS topic"}, ${wanted('source') ? 'source' : "''::text AS source"}, level, n, line_bytes, ${bins}
     FROM (
       SELECT topic, source, level, ${bins}, count(*) AS n, sum(line_bytes) AS line_bytes
@@ -190,6 +193,7 @@ function countByBinsSql(scan: CountScan): { text: string; params: unknown[] } | 
         SELECT topic, source, ${wanted('level') ? DETECTED_LEVEL_SQL : "''::text"} AS level,
           ${scan.bytes ? `octet_length(${LINE_SQL})` : '0'} AS line_bytes, ${binned('$3')} AS first_bin${aligned ? '' : `, ${binned('$5')} AS last_bin`}
         FROM events WHERE ${conditions.join(' AND ')}
+        OFFSET 0
       ) per_row
       GROUP BY topic, source, level, ${bins}
       OFFSET 0
@@ -214,7 +218,7 @@ FROM (
 const labelsOnly = (p: Predicate): boolean =>
   p.kind === 'label' || ((p.kind === 'all' || p.kind === 'any') && p.of.every(labelsOnly)) || (p.kind === 'not' && labelsOnly(p.of));
 const hasRegex = (p: Predicate): boolean =>
-  (p.kind === 'label' && p.op === 'regex') ||
+  (p.kind === 'label' && p.op === 'regex' && p.value !== '.*' && p.value !== '.+') ||
   ((p.kind === 'all' || p.kind === 'any') && p.of.some(hasRegex)) ||
   (p.kind === 'not' && hasRegex(p.of));
 
