@@ -6,7 +6,7 @@ import { LINE_FUNCTION } from '../src/store/migrations/006-line.js';
 import { WORDS_SQL } from '../src/store/words-sql.js';
 import { createScratchDatabase } from './aggregator.js';
 
-// The events table's shape (src/store/migrations/): same columns, keys and indexes, the word index included, so
+// The events table's shape (src/store/migrations/): same columns, keys and indexes, the word and ts indexes included, so
 // the ceiling pays the same index maintenance as the aggregator does.
 const CREATE_TABLE = `${LINE_FUNCTION}${WORDS_FUNCTION}
 CREATE TABLE raw_events (
@@ -17,7 +17,8 @@ CREATE TABLE raw_events (
 CREATE UNIQUE INDEX raw_events_seq_key ON raw_events (seq);
 CREATE INDEX raw_events_topic_seq_idx ON raw_events (tenant, topic, seq);
 CREATE INDEX raw_events_tenant_seq_idx ON raw_events (tenant, seq) WHERE tenant <> 'default';
-CREATE INDEX raw_events_words_idx ON raw_events USING gin (${WORDS_SQL});`;
+CREATE INDEX raw_events_words_idx ON raw_events USING gin (${WORDS_SQL});
+CREATE INDEX raw_events_ts_idx ON raw_events (tenant, ts) INCLUDE (topic, source);`;
 
 // Arrays through unnest: the cheapest set-based shape for a bare client (one parameter per column, not per field).
 const INSERT = `

@@ -16,7 +16,7 @@ import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
 import { replicasScenario } from './scenarios/replicas.bench.js';
 import { retentionScenario } from './scenarios/retention.bench.js';
-import { searchScenario } from './scenarios/search.bench.js';
+import { search5mScenario, searchIngestScenario, searchScenario } from './scenarios/search.bench.js';
 import { singleIngestScenario } from './scenarios/single-ingest.bench.js';
 import { streamLatencyScenario } from './scenarios/stream-latency.bench.js';
 import { topicsScenario } from './scenarios/topics.bench.js';
@@ -38,6 +38,8 @@ const SCENARIOS: readonly Scenario[] = [
   topicsScenario,
   otlpIngestScenario,
   searchScenario,
+  search5mScenario,
+  searchIngestScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--quick] [--only id,id] [--server dist|source] [--out FILE] [--cpu-prof DIR]

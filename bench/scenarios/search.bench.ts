@@ -2,13 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createClient } from '../../src/client/index.js';
-import { latencySummary } from '../../src/cli/percentiles.js';
 import { runPublisher } from '../../src/cli/publish-run.js';
 import { createSqlStore } from '../../src/store/index.js';
 import { WORDS_SQL } from '../../src/store/words-sql.js';
 import { createPgliteEngine } from '../../src/store/pglite.js';
 import { startAggregator } from '../aggregator.js';
+import { END_MS, explainMetric, metricFigures, p50 } from '../search-metric.js';
 import { type BenchContext, figure, type Figure, POSTGRES, type Scenario } from '../scenario.js';
 
 /*
@@ -20,6 +19,9 @@ import { type BenchContext, figure, type Figure, POSTGRES, type Scenario } from 
 /** The word index as migration 5 creates it: dropped before the fill and built once after it. */
 const INDEX = 'events_line_words_idx';
 const CREATE_INDEX = `CREATE INDEX ${INDEX} ON events USING gin (${WORDS_SQL})`;
+/** The ts index as migration 9 creates it, likewise built after the fill. */
+const TS_INDEX = 'events_ts_idx';
+const CREATE_TS_INDEX = `CREATE INDEX ${TS_INDEX} ON events (tenant, ts) INCLUDE (topic, source)`;
 
 const RARE = ['quokka', 'axolotl', 'pangolin', 'narwhal', 'okapi'];
 const COMMON = ['GET', 'POST'];
@@ -48,23 +50,6 @@ SELECT 'bench-' || (i % 5), 'e' || i, now() - (${count} - i) * interval '3 ms', 
 FROM generate_series(1, ${count}) AS i, (SELECT ${words} AS w) AS vocabulary`;
 }
 
-/** p50 of `probes` sequential GETs of path(i) on one keep-alive connection, in ms. */
-async function p50(url: string, probes: number, path: (i: number) => string): Promise<number> {
-  const client = createClient({ url, concurrency: 1 });
-  try {
-    const samples = new Float64Array(probes);
-    for (let i = 0; i < probes; i++) {
-      const started = performance.now();
-      const res = await client.get(path(i));
-      samples[i] = performance.now() - started;
-      if (res.status !== 200) throw new Error(`GET ${path(i)} answered ${res.status}: ${res.body.slice(0, 200)}`);
-    }
-    return latencySummary(samples).p50;
-  } finally {
-    client.close();
-  }
-}
-
 const NEWEST = 'limit=100&before=999999999999999';
 
 async function searchFigures(ctx: BenchContext, url: string, label: string, probes: number): Promise<Figure[]> {
@@ -89,23 +74,31 @@ export async function postgresSearch(ctx: BenchContext, stored: number, probes: 
   try {
     const started = performance.now();
     // Filled without the index, which is then built once: minutes faster than maintaining it row by row.
-    await db.query(`DROP INDEX ${INDEX}`);
+    await db.query(`DROP INDEX ${INDEX}; DROP INDEX ${TS_INDEX}`);
     await db.query(fillSql(stored));
     const filled = performance.now();
     await db.query("SET maintenance_work_mem = '256MB'");
     await db.query(CREATE_INDEX);
+    const indexed = performance.now();
+    await db.query(CREATE_TS_INDEX);
     await db.query('VACUUM ANALYZE events');
     ctx.log(
-      `postgres: ${stored} events filled in ${((filled - started) / 1000).toFixed(1)} s, index built in ${((performance.now() - filled) / 1000).toFixed(1)} s`,
+      `postgres: ${stored} events filled in ${((filled - started) / 1000).toFixed(1)} s (${Math.round(stored / ((filled - started) / 1000))} events/s), ` +
+        `word index built in ${((indexed - filled) / 1000).toFixed(1)} s, ts index and VACUUM in ${((performance.now() - indexed) / 1000).toFixed(1)} s`,
     );
     const [sizes] = (
-      await db.query<{ table: string; index: string }>(
-        `SELECT pg_total_relation_size('events')::text AS table, pg_relation_size('${INDEX}')::text AS index`,
+      await db.query<{ table: string; index: string; ts: string }>(
+        `SELECT pg_total_relation_size('events')::text AS table, pg_relation_size('${INDEX}')::text AS index,
+          pg_relation_size('${TS_INDEX}')::text AS ts`,
       )
     ).rows;
     const withIndex = Number(sizes?.table) / stored;
     const index = Number(sizes?.index) / stored;
-    ctx.log(`postgres: disk per event ${withIndex.toFixed(0)} B with the index, ${(withIndex - index).toFixed(0)} B without`);
+    const tsIndex = Number(sizes?.ts) / stored;
+    ctx.log(
+      `postgres: disk per event ${withIndex.toFixed(0)} B with the indexes, ${(withIndex - index).toFixed(0)} B without the word index, ` +
+        `${(withIndex - index - tsIndex).toFixed(0)} B without the word and ts indexes`,
+    );
     const plan = await db.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN SELECT seq FROM events WHERE ${WORDS_SQL} @@ '${RARE[0]}'::tsquery ORDER BY seq DESC LIMIT 101`,
     );
@@ -116,10 +109,15 @@ export async function postgresSearch(ctx: BenchContext, stored: number, probes: 
       `EXPLAIN (ANALYZE, BUFFERS) SELECT seq FROM events WHERE ${WORDS_SQL} @@ '${COMMON[0]?.toLowerCase()}'::tsquery ORDER BY seq DESC LIMIT 101`,
     );
     ctx.log(`postgres: common word plan:\n${common.rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+    const endMs = Number((await db.query<{ end_ms: string }>(END_MS)).rows[0]?.end_ms);
+    await explainMetric(ctx, db, endMs);
+    const label = `postgres ${stored.toLocaleString('en')}`;
     return [
-      ...(await searchFigures(ctx, aggregator.url, `postgres ${stored.toLocaleString('en')}`, probes)),
-      figure('postgres: disk per event with the index', 'B', [withIndex]),
-      figure('postgres: disk per event without it', 'B', [withIndex - index]),
+      ...(await searchFigures(ctx, aggregator.url, label, probes)),
+      ...(await metricFigures(ctx, aggregator.url, label, Math.min(probes, 20), endMs)),
+      figure(`${label}: disk per event with the indexes`, 'B', [withIndex]),
+      figure(`${label}: disk per event without the word index`, 'B', [withIndex - index]),
+      figure(`${label}: disk per event of the ts index`, 'B', [tsIndex]),
     ];
   } finally {
     await db.end();
@@ -134,15 +132,21 @@ async function embeddedSearch(ctx: BenchContext, stored: number, probes: number)
     const engine = await createPgliteEngine({ dataDir, sync: false, statementTimeoutMs: 3_600_000 });
     const started = performance.now();
     await createSqlStore(engine).migrate();
-    await engine.exec(`DROP INDEX ${INDEX}`);
+    await engine.exec(`DROP INDEX ${INDEX}; DROP INDEX ${TS_INDEX}`);
     await engine.exec(fillSql(stored));
     await engine.exec(CREATE_INDEX);
+    await engine.exec(CREATE_TS_INDEX);
     await engine.exec('VACUUM ANALYZE events');
+    const [end] = await engine.query<{ end_ms: string }>(END_MS, []);
     await engine.close();
     ctx.log(`pglite: ${stored} events filled and indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const aggregator = await startAggregator({ kind: 'pglite' }, ctx.entry, { DATA_DIR: dataDir }, ctx.nodeArgs);
+    const label = `embedded ${stored.toLocaleString('en')}`;
     try {
-      return await searchFigures(ctx, aggregator.url, `embedded ${stored.toLocaleString('en')}`, probes);
+      return [
+        ...(await searchFigures(ctx, aggregator.url, label, probes)),
+        ...(await metricFigures(ctx, aggregator.url, label, Math.min(probes, 10), Number(end?.end_ms))),
+      ];
     } finally {
       await aggregator.stop();
     }
@@ -151,17 +155,22 @@ async function embeddedSearch(ctx: BenchContext, stored: number, probes: number)
   }
 }
 
-/** Events per second through the server, with the word index and with it dropped, alternating, same run. */
+/**
+ * Events per second through the server: with the word and ts indexes, with the word index only, and with neither,
+ * alternating, same run. The issue's ratio is with ÷ without (both are search indexes); with ÷ word index only is
+ * the ts index's own cost.
+ */
 async function ingestRatio(ctx: BenchContext, events: number): Promise<Figure[]> {
-  const rates = { with: [] as number[], without: [] as number[] };
+  const variants = { with: 'the word and ts indexes', wordOnly: 'the word index only', without: 'neither index' } as const;
+  const rates = { with: [] as number[], wordOnly: [] as number[], without: [] as number[] };
   for (let run = 0; run < ctx.runs; run++) {
-    for (const variant of ['with', 'without'] as const) {
+    for (const variant of ['with', 'wordOnly', 'without'] as const) {
       const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
       try {
-        if (variant === 'without') {
+        if (variant !== 'with') {
           const db = new pg.Client({ connectionString: aggregator.databaseUrl });
           await db.connect();
-          await db.query(`DROP INDEX ${INDEX}`);
+          await db.query(variant === 'without' ? `DROP INDEX ${INDEX}; DROP INDEX ${TS_INDEX}` : `DROP INDEX ${TS_INDEX}`);
           await db.end();
         }
         const report = await runPublisher({
@@ -175,19 +184,21 @@ async function ingestRatio(ctx: BenchContext, events: number): Promise<Figure[]>
           payloadBytes: 100,
           topicPrefix: 'bench',
         });
-        if (!report.ok) throw new Error(`ingest ${variant} the index failed its verification`);
+        if (!report.ok) throw new Error(`ingest with ${variants[variant]} failed its verification`);
         rates[variant].push(report.eventsPerSecond);
-        ctx.log(`ingest ${variant} the index: ${Math.round(report.eventsPerSecond)} events/s`);
+        ctx.log(`ingest with ${variants[variant]}: ${Math.round(report.eventsPerSecond)} events/s`);
       } finally {
         await aggregator.stop();
       }
     }
   }
-  const ratios = rates.with.map((rate, i) => rate / (rates.without[i] as number));
+  const ratio = (over: number[]): number[] => rates.with.map((rate, i) => rate / (over[i] as number));
   return [
-    figure('ingest with the index', 'events/s', rates.with),
-    figure('ingest without the index', 'events/s', rates.without),
-    figure('ingest with ÷ without the index', 'ratio', ratios, { op: '>=', value: 0.8 }),
+    figure('ingest with the word and ts indexes', 'events/s', rates.with),
+    figure('ingest with the word index only', 'events/s', rates.wordOnly),
+    figure('ingest with neither index', 'events/s', rates.without),
+    figure('ingest with ÷ without the indexes', 'ratio', ratio(rates.without), { op: '>=', value: 0.8 }),
+    figure('ingest with ÷ without the ts index', 'ratio', ratio(rates.wordOnly)),
   ];
 }
 
@@ -208,8 +219,40 @@ export const searchScenario: Scenario = {
       workload:
         `${stored.toLocaleString('en')} events (a message of varied words, a level, ids) filled by SQL on each store; ` +
         `${probes} sequential GET /events?q=…&limit=100&before=… per figure; ingest ${ingested.toLocaleString('en')} ` +
-        'events (batches of 1,000, 8 connections, 100-byte content) through the server with and without the index',
+        'events (batches of 1,000, 8 connections, 100-byte content) through the server with and without the indexes; ' +
+        'sum by (topic) (count_over_time({…}[1m])) over the hour ending at the newest event, step 60 s, 20 GETs (embedded 10) per figure',
       figures,
+      verified: true,
+    };
+  },
+};
+
+/** The same on PostgreSQL at five million events (4.2 hours of them: the metric query's hour holds 1.2 million). */
+export const search5mScenario: Scenario = {
+  id: 'search-5m',
+  title: 'Search (q=) and the metric query at five million events (PostgreSQL)',
+  async run(ctx: BenchContext) {
+    const stored = ctx.quick ? 50_000 : 5_000_000;
+    const probes = ctx.quick ? 20 : 100;
+    return {
+      title: this.title,
+      workload: `${stored.toLocaleString('en')} events filled by SQL; ${probes} sequential GETs per search figure, 20 per metric figure`,
+      figures: await postgresSearch(ctx, stored, probes),
+      verified: true,
+    };
+  },
+};
+
+/** The ingest ratio alone (the search scenario's last part), for more runs than the whole scenario can afford. */
+export const searchIngestScenario: Scenario = {
+  id: 'search-ingest',
+  title: 'Ingest with the search indexes (word and ts) ÷ without them',
+  async run(ctx: BenchContext) {
+    const ingested = ctx.quick ? 5_000 : 200_000;
+    return {
+      title: this.title,
+      workload: `${ingested.toLocaleString('en')} events (batches of 1,000, 8 connections, 100-byte content) through the server, fresh database each, the three variants alternating`,
+      figures: await ingestRatio(ctx, ingested),
       verified: true,
     };
   },

@@ -13,7 +13,7 @@ import type { InsertedRow } from './sql.js';
 export { copyEmbeddedToPostgres } from './copy.js';
 export { createSqlStore, TOPIC_SCAN_BUDGET };
 export type { InsertedRow } from './sql.js';
-export type { CountRow, EntryRow, LogqlReader, StreamTotal } from './logql.js';
+export type { CountRow, EntryRow, LogqlReader, StreamColumn, StreamTotal } from './logql.js';
 export type { StoreKind } from '../schema/store-kind.js';
 export type { DeletionStore } from './deletion-store.js';
 

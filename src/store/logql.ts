@@ -15,7 +15,7 @@ import {
 import { translateQueryError } from './predicate-sql.js';
 import { HIDING, withoutMarks } from './visible-sql.js';
 
-export type { CountRow, CountScan, EntryRow, EntryScan } from './logql-sql.js';
+export type { CountRow, CountScan, EntryRow, EntryScan, StreamColumn } from './logql-sql.js';
 
 /** What the Loki read API asks of the store (src/query/logql/ evaluates; the SQL is in logql-sql.ts). */
 export interface LogqlReader {

@@ -8,6 +8,7 @@ import * as words from './migrations/005-words.js';
 import * as line from './migrations/006-line.js';
 import * as deletion from './migrations/007-deletion.js';
 import * as tenants from './migrations/008-tenants.js';
+import * as ts from './migrations/009-ts.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP, SELECT_MIGRATION_VERSIONS } from './sql.js';
 
 // Applied in order; an entry is never edited once released; a change is a new entry.
@@ -20,10 +21,11 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
   { version: 6, name: 'line', sql: line.sql },
   { version: 7, name: 'deletion', sql: deletion.sql },
   { version: 8, name: 'tenants', sql: tenants.sql },
+  { version: 9, name: 'ts', sql: ts.sql },
 ];
 
-/** The schema version this build expects. */
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The schema version this build expects: the last entry's (numbers are assigned ahead, so one may be missing). */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
 /**
  * Applies pending migrations in one transaction under an advisory lock, so replicas starting together apply

@@ -52,10 +52,13 @@ export function compilePredicate(predicate: Predicate, params: unknown[]): strin
       }
       break;
     case 'label':
+      if (predicate.op === 'eq') return `(${predicate.name} = ${bind(predicate.value)}::text)`;
+      // `.*` and `.+` (Grafana's "any service") without a regex per row, which cost more than the rest of a count
+      // over the ts index (~0.5 µs a row); `.` matches any character, newlines too, in PostgreSQL's default mode.
+      if (predicate.value === '.*') return 'TRUE';
+      if (predicate.value === '.+') return `(${predicate.name} <> '')`;
       // A label regex matches the whole value, as in LogQL and PromQL.
-      return predicate.op === 'eq'
-        ? `(${predicate.name} = ${bind(predicate.value)}::text)`
-        : `(${predicate.name} ~ ${bind(`^(?:${predicate.value})$`)}::text)`;
+      return `(${predicate.name} ~ ${bind(`^(?:${predicate.value})$`)}::text)`;
     case 'field': {
       if (predicate.path.length === 0) throw new LogaggError('INVALID_QUERY', { message: 'A field needs a name' });
       const keys = predicate.path.map((key) => `${bind(key)}::text`);

@@ -3,6 +3,7 @@ import { ApiError, apiGet, parseLinks } from './api.js';
 import { byId, h, setText } from './dom.js';
 import { formatCount, formatLocal, localInputToIso, msToLocalInput } from './format.js';
 import type { EventFilters, PickedRange } from './histogram.js';
+import { entryKey, isLogql, type LogqlEntry, logqlPage, nsRange, withFormMatchers } from './logql-search.js';
 import { payloadView } from './payload-view.js';
 import { selectedTopic, selectTopic } from './topic-filter.js';
 
@@ -15,6 +16,12 @@ interface Page {
   events: StoredEvent[];
   older: string | null;
   newer: string | null;
+}
+
+/** A page of a LogQL search: entries before `endNs` (exclusive), less those the newer page already showed. */
+interface LogqlCursor {
+  endNs: bigint;
+  skip: ReadonlySet<string>;
 }
 
 export interface EventsBrowser {
@@ -45,6 +52,10 @@ export function createEventsBrowser(onApply: (filters: EventFilters) => void): E
   let lastCursor: Cursor = { before: PAST_LAST_SEQ };
   let lastStored = -1;
   let applied: EventFilters = {};
+  // LogQL paging: the page shown, and the newer ones before it (Newer goes back through them).
+  let logqlCursor: LogqlCursor | undefined;
+  let newerLogql: LogqlCursor[] = [];
+  let olderLogql: LogqlCursor | undefined;
 
   const field = (name: string): HTMLInputElement | HTMLSelectElement => form.elements.namedItem(name) as HTMLInputElement;
   const filters = (): EventFilters => ({
@@ -64,11 +75,83 @@ export function createEventsBrowser(onApply: (filters: EventFilters) => void): E
     return `/events?${params.toString()}`;
   };
 
+  /** One page of the LogQL search in the box (src: web/src/logql-search.ts), rendered in the events table. */
+  async function loadLogql(cursor: LogqlCursor): Promise<void> {
+    loading?.abort();
+    const controller = (loading = new AbortController());
+    busy = true;
+    logqlCursor = cursor;
+    tbody.parentElement?.setAttribute('aria-busy', 'true');
+    const current = filters();
+    const limit = Number(field('limit').value);
+    try {
+      const query = withFormMatchers(current.q ?? '', current);
+      const { startNs } = nsRange(current);
+      const fetched = await logqlPage(query, { startNs, endNs: cursor.endNs }, limit + cursor.skip.size, controller.signal);
+      const entries = fetched.filter((entry) => !cursor.skip.has(entryKey(entry))).slice(0, limit);
+      const oldest = entries.at(-1);
+      // The next older page ends just after the oldest entry shown, so entries sharing its instant are not lost;
+      // the ones shown here are skipped there.
+      olderLogql =
+        oldest !== undefined && fetched.length === limit + cursor.skip.size
+          ? { endNs: BigInt(oldest.ns) + 1n, skip: new Set(entries.filter((e) => e.ns === oldest.ns).map(entryKey)) }
+          : undefined;
+      renderLogql(entries);
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      tbody.replaceChildren();
+      setEnabled('older', false);
+      setEnabled('newer', false);
+      setText(info, `Could not run the LogQL query: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      if (loading === controller) {
+        busy = false;
+        tbody.parentElement?.removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  function renderLogql(entries: LogqlEntry[]): void {
+    const rows = entries.map((entry) => {
+      const iso = new Date(Number(BigInt(entry.ns) / 1_000_000n)).toISOString();
+      const labels = Object.entries(entry.labels)
+        .filter(([name]) => name !== 'topic' && name !== 'source' && name !== 'service_name')
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ');
+      return h(
+        'tr',
+        { 'data-ns': entry.ns },
+        h('td', { class: 'num' }, ''),
+        h('td', {}, h('time', { datetime: iso, title: `timestamp ${entry.ns} ns` }, formatLocal(iso))),
+        h('td', { class: 'topic-cell' }, entry.labels.topic ?? ''),
+        h('td', { class: 'wide' }, entry.labels.source ?? ''),
+        h('td', { class: 'wide mono' }, ''),
+        h(
+          'td',
+          { class: 'payload-cell' },
+          h('span', { class: 'mono logql-line' }, entry.line),
+          labels ? h('span', { class: 'note' }, ` ${labels}`) : '',
+        ),
+      );
+    });
+    tbody.replaceChildren(...rows);
+    setText(
+      info,
+      entries.length > 0
+        ? `LogQL: ${entries.length} line${entries.length === 1 ? '' : 's'}, newest first${newerLogql.length > 0 ? ` (page ${newerLogql.length + 1})` : ''}`
+        : 'No lines match this LogQL query here',
+    );
+    setEnabled('older', olderLogql !== undefined);
+    setEnabled('newer', newerLogql.length > 0);
+    setEnabled('oldest', false);
+  }
+
   async function load(cursor: Cursor): Promise<void> {
     loading?.abort();
     const controller = (loading = new AbortController());
     busy = true;
     lastCursor = cursor;
+    logqlCursor = undefined;
     tbody.parentElement?.setAttribute('aria-busy', 'true');
     try {
       const response = await apiGet(query(cursor), { signal: controller.signal });
@@ -98,6 +181,8 @@ export function createEventsBrowser(onApply: (filters: EventFilters) => void): E
   }
 
   function render(): void {
+    logqlCursor = undefined;
+    setEnabled('oldest', true);
     // Newest first, like the live tail; the API pages in ascending seq.
     const rows = page.events
       .toReversed()
@@ -141,15 +226,34 @@ export function createEventsBrowser(onApply: (filters: EventFilters) => void): E
 
   /** The newest page of the form's filters, and the filters to whoever follows them. */
   function apply(): void {
-    void load({ before: PAST_LAST_SEQ });
+    newest();
     applied = filters();
     onApply(applied);
   }
 
-  buttons.get('newest')?.addEventListener('click', () => void load({ before: PAST_LAST_SEQ }));
+  /** The newest page: of the LogQL query when the box holds one, else of GET /events. */
+  function newest(): void {
+    const current = filters();
+    newerLogql = [];
+    if (isLogql(current.q)) void loadLogql({ endNs: nsRange(current).endNs, skip: new Set() });
+    else void load({ before: PAST_LAST_SEQ });
+  }
+
+  buttons.get('newest')?.addEventListener('click', newest);
   buttons.get('oldest')?.addEventListener('click', () => void load({ after: '0' }));
-  buttons.get('older')?.addEventListener('click', () => page.older && void load({ url: page.older }));
-  buttons.get('newer')?.addEventListener('click', () => page.newer && void load({ url: page.newer }));
+  buttons.get('older')?.addEventListener('click', () => {
+    if (logqlCursor !== undefined) {
+      if (olderLogql === undefined) return;
+      newerLogql.push(logqlCursor);
+      void loadLogql(olderLogql);
+    } else if (page.older) void load({ url: page.older });
+  });
+  buttons.get('newer')?.addEventListener('click', () => {
+    if (logqlCursor !== undefined) {
+      const newer = newerLogql.pop();
+      if (newer !== undefined) void loadLogql(newer);
+    } else if (page.newer) void load({ url: page.newer });
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const topic = field('topic').value.trim();
@@ -172,12 +276,14 @@ export function createEventsBrowser(onApply: (filters: EventFilters) => void): E
       apply();
     },
     retry() {
-      void load(lastCursor);
+      if (logqlCursor !== undefined) void loadLogql(logqlCursor);
+      else void load(lastCursor);
       onApply(applied);
     },
     noticeStored(stored) {
       const changed = stored !== lastStored;
       lastStored = stored;
+      if (logqlCursor !== undefined) return;
       // Only an empty newest page refreshes by itself: a page someone is reading never moves under them.
       const onNewest = 'before' in lastCursor && lastCursor.before === PAST_LAST_SEQ;
       if (changed && onNewest && page.events.length === 0 && !busy) void load(lastCursor);

@@ -2,6 +2,7 @@ import type { Histogram } from '../../src/schema/query.js';
 import { ApiError, apiGet } from './api.js';
 import { byId, h, setText } from './dom.js';
 import { formatCount, formatLocal } from './format.js';
+import { isLogql, withFormMatchers } from './logql-search.js';
 
 /** The filters of the events form as the API takes them (absent ones are omitted). */
 export type EventFilters = Partial<Record<'topic' | 'source' | 'since' | 'until' | 'q', string>>;
@@ -109,8 +110,12 @@ export function createHistogram(onPick: (range: PickedRange) => void): Histogram
       const controller = (loading = new AbortController());
       const params = new URLSearchParams(Object.entries(filters).filter((entry): entry is [string, string] => entry[1] !== undefined));
       bars.setAttribute('aria-busy', 'true');
-      apiGet(`/events/histogram?${params.toString()}`, { signal: controller.signal, timeoutMs: 30_000 })
-        .then((response) => response.json() as Promise<Histogram>)
+      const request = isLogql(filters.q)
+        ? logqlHistogram(filters, controller.signal)
+        : apiGet(`/events/histogram?${params.toString()}`, { signal: controller.signal, timeoutMs: 30_000 }).then(
+            (response) => response.json() as Promise<Histogram>,
+          );
+      request
         .then((histogram) => {
           if (!controller.signal.aborted) render(histogram);
         })
@@ -137,4 +142,42 @@ function formatStep(ms: number): string {
     if (ms >= size) return `${Number((ms / size).toFixed(ms % size === 0 ? 0 : 1))} ${unit}`;
   }
   return `${ms} ms`;
+}
+
+/** Bars of a LogQL histogram; the range is since/until, else the hour before until (or now), as GET /events/histogram's. */
+const LOGQL_BUCKETS = 60;
+const LOGQL_DEFAULT_RANGE_MS = 3_600_000;
+
+interface MatrixBody {
+  data: { resultType: string; result: Array<{ values: Array<[number, string]> }> };
+}
+
+/**
+ * The histogram of a LogQL log query: sum(count_over_time(<query> [step])) through the Loki API, one step per bar.
+ * Loki's window (t − step, t] holds its end and not its start; evaluated at each bar's end less 1 ns it is the
+ * bar's [start, end), as GET /events/histogram counts (timestamps are whole nanoseconds).
+ */
+async function logqlHistogram(filters: EventFilters, signal: AbortSignal): Promise<Histogram> {
+  const to = filters.until === undefined ? Date.now() : Date.parse(filters.until);
+  const from = filters.since === undefined ? to - LOGQL_DEFAULT_RANGE_MS : Date.parse(filters.since);
+  const step = Math.max(1, Math.ceil((to - from) / LOGQL_BUCKETS));
+  const count = Math.max(1, Math.ceil((to - from) / step));
+  const ns = (ms: number): string => (BigInt(ms) * 1_000_000n - 1n).toString();
+  const query = `sum(count_over_time(${withFormMatchers(filters.q ?? '', filters)} [${step}ms]))`;
+  const params = new URLSearchParams({ query, start: ns(from + step), end: ns(from + count * step), step: `${step}ms` });
+  const response = await apiGet(`/loki/api/v1/query_range?${params.toString()}`, { signal, timeoutMs: 30_000 });
+  const body = (await response.json()) as MatrixBody;
+  const counts = new Array<number>(count).fill(0);
+  for (const [seconds, value] of body.data.result[0]?.values ?? []) {
+    const k = Math.round((seconds * 1000 - from) / step) - 1;
+    if (k >= 0 && k < count) counts[k] = Number(value);
+  }
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    from: iso(from),
+    to: iso(from + count * step),
+    step_ms: step,
+    buckets: counts.map((n, i) => ({ start: iso(from + i * step), count: n })),
+    total: counts.reduce((a, b) => a + b, 0),
+  };
 }

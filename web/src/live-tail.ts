@@ -4,6 +4,7 @@ import { byId, h, setText } from './dom.js';
 import { readEventStream, type StreamMessage } from './event-stream.js';
 import { formatCount, formatLocal } from './format.js';
 import type { EventFilters } from './histogram.js';
+import { isLogql } from './logql-search.js';
 import { payloadView } from './payload-view.js';
 
 /** Rows kept on screen; older ones are dropped (they stay in the store and the events browser). */
@@ -14,10 +15,13 @@ const MAX_RETRY_MS = 10_000;
 export interface TailFilter {
   topic: string | null;
   q: string | null;
+  /** A LogQL search: the stream follows the q syntax only, so the tail stops and says so. */
+  logql?: true;
 }
 
 /** The form's search as the stream's q: the stream has no source parameter, and q's source: term is the same filter. */
 export function tailFilter(filters: EventFilters): TailFilter {
+  if (isLogql(filters.q)) return { topic: filters.topic ?? null, q: filters.q.trim(), logql: true };
   const source = filters.source === undefined ? [] : [`source:"${filters.source.replace(/["\\]/g, '\\$&')}"`];
   const q = [...(filters.q === undefined ? [] : [filters.q]), ...source].join(' ');
   return { topic: filters.topic ?? null, q: q === '' ? null : q };
@@ -47,7 +51,7 @@ export class LiveTail {
   private stream: AbortController | undefined;
   private seen = 0;
   private retryMs = 1000;
-  private state: 'connecting' | 'live' | 'reconnecting' | 'paused' | 'needs-key' | 'refused' = 'connecting';
+  private state: 'connecting' | 'live' | 'reconnecting' | 'paused' | 'needs-key' | 'refused' | 'logql' = 'connecting';
   private refusal = '';
 
   constructor() {
@@ -64,14 +68,18 @@ export class LiveTail {
    * choice again changes nothing: the stream goes on.
    */
   follow(filter: TailFilter): void {
-    if (this.filter?.topic === filter.topic && this.filter.q === filter.q) return;
+    if (this.filter?.topic === filter.topic && this.filter.q === filter.q && this.filter.logql === filter.logql) return;
     this.filter = filter;
     this.cursor = null;
     this.pending = [];
     this.seen = 0;
     this.list.replaceChildren();
     this.showCount();
-    if (!this.paused) this.connect();
+    if (filter.logql) {
+      this.stream?.abort();
+      this.state = 'logql';
+      this.showStatus();
+    } else if (!this.paused) this.connect();
     else this.showStatus();
   }
 
@@ -98,6 +106,11 @@ export class LiveTail {
 
   private connect(): void {
     this.stream?.abort();
+    if (this.filter?.logql) {
+      this.state = 'logql';
+      this.showStatus();
+      return;
+    }
     const controller = (this.stream = new AbortController());
     this.state = this.state === 'live' ? 'reconnecting' : 'connecting';
     this.showStatus();
@@ -207,6 +220,7 @@ export class LiveTail {
       paused: `Paused after seq ${this.cursor ?? '—'}. Resume continues from there without losing events.`,
       'needs-key': 'Waiting for the API key.',
       refused: `The live stream refused this search: ${this.refusal}`,
+      logql: 'Stopped: the live tail follows the q search syntax, not LogQL (Grafana tails LogQL through /loki/api/v1/tail).',
     };
     this.status.dataset.state = this.state;
     setText(this.status, texts[this.state]);

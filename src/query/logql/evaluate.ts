@@ -28,7 +28,11 @@ async function evaluate(reader: LogqlReader, expr: SampleExpr, steps: Steps): Pr
     case 'range':
       return { kind: 'vector', series: await evaluateRange(reader, expr, steps) };
     case 'vectorAgg': {
-      const inner = await evaluate(reader, expr.expr, steps);
+      // sum of a range aggregation: the store groups by the labels the sum keeps (a sum over fewer, larger series).
+      const inner =
+        expr.op === 'sum' && expr.expr.kind === 'range'
+          ? { kind: 'vector' as const, series: await evaluateRange(reader, expr.expr, steps, { kept: keptBy(expr.grouping) }) }
+          : await evaluate(reader, expr.expr, steps);
       const series = inner.kind === 'vector' ? inner.series : [{ labels: new Map<string, string>(), values: inner.values }];
       return { kind: 'vector', series: aggregate(expr, series, steps.count) };
     }
@@ -37,6 +41,12 @@ async function evaluate(reader: LogqlReader, expr: SampleExpr, steps: Steps): Pr
       return binary(expr.op, expr.returnBool, left, right);
     }
   }
+}
+
+/** Whether a label survives the grouping (no grouping: none does). */
+function keptBy(grouping: { without: boolean; labels: string[] } | undefined): (name: string) => boolean {
+  if (grouping === undefined) return () => false;
+  return (name) => grouping.labels.includes(name) !== grouping.without;
 }
 
 function groupLabels(labels: Map<string, string>, grouping: { without: boolean; labels: string[] } | undefined): Map<string, string> {

@@ -1,10 +1,10 @@
 import { LogaggError } from '../../errors.js';
-import type { LogqlReader } from '../../store/index.js';
+import type { CountRow, LogqlReader, StreamColumn } from '../../store/index.js';
 import type { SampleExpr } from './ast.js';
 import { EntryLabels, planLog, runStages } from './pipeline.js';
 import { ceilDiv, floorDiv, scanEntries } from './scan.js';
 import { labelsKey, MAX_CELLS, MAX_INNER_SERIES, type Series, tooManySeries } from './series.js';
-import type { Level } from './stream.js';
+import { DETECTED_LEVEL, type Level } from './stream.js';
 
 /** Evaluation times start + k·step, k = 0 … steps − 1 (an instant query: one step at its time). */
 export interface Steps {
@@ -25,8 +25,14 @@ interface Window {
  * reads lines, the store counts per stream and window set; otherwise entries are scanned (bounded) and counted
  * here. A step whose window holds no entry has no sample.
  */
-export async function evaluateRange(reader: LogqlReader, expr: Extract<SampleExpr, { kind: 'range' }>, steps: Steps): Promise<Series[]> {
+export async function evaluateRange(
+  reader: LogqlReader,
+  expr: Extract<SampleExpr, { kind: 'range' }>,
+  steps: Steps,
+  summed?: { kept: (label: string) => boolean },
+): Promise<Series[]> {
   const plan = planLog(expr.log);
+  const columns = summed !== undefined && plan.stages.length === 0 ? keptColumns(summed.kept) : undefined;
   const rangeNs = BigInt(expr.rangeNs);
   const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1);
   const windows = new Map<string, Window>();
@@ -62,8 +68,13 @@ export async function evaluateRange(reader: LogqlReader, expr: Extract<SampleExp
         fromUs: floorDiv(steps.startNs - rangeNs, 1000n).toString(),
         toUs: floorDiv(endNs, 1000n).toString(),
         bytes: expr.op === 'bytes_over_time' || expr.op === 'bytes_rate',
+        ...(columns !== undefined ? { columns } : {}),
       });
       for (const row of rows) {
+        if (columns !== undefined) {
+          add(summedLabels(columns, row), BigInt(row.first_k), BigInt(row.last_k), Number(row.entries), Number(row.bytes));
+          continue;
+        }
         const labels = new EntryLabels({ topic: row.topic, source: row.source, level: row.level as Level });
         if (runStages(plan.stages, '', labels) === undefined) continue;
         add(labels.all(), BigInt(row.first_k), BigInt(row.last_k), Number(row.entries), Number(row.bytes));
@@ -106,4 +117,30 @@ export async function evaluateRange(reader: LogqlReader, expr: Extract<SampleExp
     series.push({ labels: window.labels, values });
   }
   return series;
+}
+
+/**
+ * The stream columns a sum over a range aggregation keeps, when no stage reads labels: the series it sums are
+ * then only the stream labels and detected_level, and the sum of the counts of a merged series is the sum of its
+ * parts (rate divides once where Loki divides each part: the same number up to float rounding, whose order Loki
+ * does not fix either). Leaving detected_level out lets the store count from the ts index without the payload.
+ */
+function keptColumns(kept: (label: string) => boolean): StreamColumn[] {
+  const columns: StreamColumn[] = [];
+  if (kept('topic')) columns.push('topic');
+  if (kept('source') || kept('service_name')) columns.push('source');
+  if (kept(DETECTED_LEVEL)) columns.push('level');
+  return columns;
+}
+
+/** The labels of a row counted by `columns` only (the others were merged). */
+function summedLabels(columns: readonly StreamColumn[], row: CountRow): Map<string, string> {
+  const labels = new Map<string, string>();
+  if (columns.includes('topic')) labels.set('topic', row.topic);
+  if (columns.includes('source')) {
+    labels.set('source', row.source);
+    labels.set('service_name', row.source);
+  }
+  if (columns.includes('level')) labels.set(DETECTED_LEVEL, row.level);
+  return labels;
 }
