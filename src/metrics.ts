@@ -5,6 +5,9 @@ import type { Transport } from './schema/transport.js';
 /** Distinct topics that get a label of their own; the rest share `_other`, so series stay bounded. */
 export const TOPIC_LABEL_LIMIT = 100;
 export const OTHER_TOPIC = '_other';
+/** Distinct tenants that get a label of their own (the client names tenants); the rest share `_other`. */
+export const TENANT_LABEL_LIMIT = 100;
+export const OTHER_TENANT = '_other';
 
 /** What one committed batch did, per (transport, topic). */
 export interface BatchTally {
@@ -23,11 +26,13 @@ export interface MetricsSources {
 export class Metrics {
   readonly registry = new Registry();
   private readonly topics = new Set<string>();
+  private readonly tenants = new Set<string>();
   private readonly received: Counter<'transport' | 'topic'>;
   private readonly unique: Counter<'transport' | 'topic'>;
   private readonly duplicates: Counter<'transport' | 'topic'>;
   private readonly rejected: Counter<'transport' | 'reason'>;
   private readonly storeErrors: Counter<'code'>;
+  private readonly quotaRefused: Counter<'tenant' | 'limit'>;
   private readonly expired: Counter<'kind'>;
   private readonly deleted: Counter;
   private readonly batchSize: Histogram;
@@ -43,6 +48,11 @@ export class Metrics {
     this.unique = counter('logagg_events_unique_total', 'Events stored for the first time', ['transport', 'topic']);
     this.duplicates = counter('logagg_events_duplicate_total', 'Events dropped as duplicates', ['transport', 'topic']);
     this.rejected = counter('logagg_requests_rejected_total', 'Requests or messages refused, by error code', ['transport', 'reason']);
+    this.quotaRefused = counter(
+      'logagg_quota_refused_total',
+      'Requests refused by a tenant quota (TENANT_LIMITS), by tenant and limit; tenants past the first 100 are _other',
+      ['tenant', 'limit'],
+    );
     this.storeErrors = counter('logagg_store_errors_total', 'Batches the store failed, by error code', ['code']);
     this.expired = counter(
       'logagg_retention_deleted_total',
@@ -92,6 +102,13 @@ export class Metrics {
     return topic;
   }
 
+  private tenantLabel(tenant: string): string {
+    if (this.tenants.has(tenant)) return tenant;
+    if (this.tenants.size >= TENANT_LABEL_LIMIT) return OTHER_TENANT;
+    this.tenants.add(tenant);
+    return tenant;
+  }
+
   recordBatch(tally: BatchTally): void {
     this.batchSize.observe(tally.events);
     this.commitSeconds.observe(tally.durationSeconds);
@@ -105,6 +122,10 @@ export class Metrics {
 
   recordRejected(transport: Transport, reason: string): void {
     this.rejected.inc({ transport, reason });
+  }
+
+  recordQuotaRefused(tenant: string, limit: string): void {
+    this.quotaRefused.inc({ tenant: this.tenantLabel(tenant), limit });
   }
 
   recordStoreError(code: string): void {
