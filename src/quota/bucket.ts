@@ -35,8 +35,9 @@ export class TokenBucket {
     return this.#tokens >= need ? 0 : (need - this.#tokens) / this.rate;
   }
 
-  /** Takes `cost` tokens (after `wait` said 0); the bucket may go into debt. */
-  take(cost: number): void {
+  /** Takes `cost` tokens (after `wait` said 0, or for bytes already read); the bucket may go into debt. */
+  take(cost: number, now: number): void {
+    this.#refill(now);
     this.#tokens -= cost;
   }
 

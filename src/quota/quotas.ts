@@ -13,6 +13,12 @@ const SWEEP_EVERY_S = 1;
 interface TenantState {
   events: TokenBucket | undefined;
   bytes: TokenBucket | undefined;
+  /**
+   * Events in the tenant's last request: what the check before the body is read expects the next one to hold.
+   * With 1 there, a tenant sending batches of 100 at a bucket refilling faster than 1 a request would pass that
+   * check nearly every time, and every refused batch would be read and parsed before its refusal.
+   */
+  lastEvents: number;
 }
 
 export interface TenantQuotasOptions {
@@ -38,8 +44,9 @@ function describe(limit: LimitName, value: number): string {
  * same object.
  *
  * Bytes are charged when a body is let in to be read (admitBody: its Content-Length), events when the decoded
- * events are let in to the pipeline (admitEvents); a request is refused before its body is read when either
- * bucket is already empty, so a tenant over its quota costs little more than its headers.
+ * events are let in to the pipeline (admitEvents); a request is refused before its body is read when the bytes
+ * bucket cannot cover its Content-Length or the events bucket as many events as the tenant's last request held,
+ * so a tenant over its quota costs little more than its headers.
  */
 export class TenantQuotas {
   #limits: TenantLimits;
@@ -80,6 +87,7 @@ export class TenantQuotas {
       state = {
         events: limit.eventsPerSecond === undefined ? undefined : new TokenBucket(limit.eventsPerSecond, limit.eventsBurst ?? 1, now),
         bytes: limit.bytesPerSecond === undefined ? undefined : new TokenBucket(limit.bytesPerSecond, limit.bytesBurst ?? 1, now),
+        lastEvents: 1,
       };
       this.#state.set(tenant, state);
     }
@@ -116,8 +124,9 @@ export class TenantQuotas {
   }
 
   /**
-   * Before a body is read: refuses a body over max_body_bytes (413), or any request while the tenant's events
-   * bucket is empty or its bytes bucket cannot cover `bytes` (429); then takes the bytes. `bytes` undefined (no
+   * Before a body is read: refuses a body over max_body_bytes (413), or a request while the tenant's events bucket
+   * cannot cover as many events as its last request held, or its bytes bucket cannot cover `bytes` (429); then
+   * takes the bytes. `bytes` undefined (no
    * Content-Length): the size is checked and charged as the body is read (chargeBytes).
    */
   admitBody(tenant: string, bytes: number | undefined): LogaggError | undefined {
@@ -128,14 +137,14 @@ export class TenantQuotas {
     }
     const now = this.#now();
     const state = this.#stateOf(tenant, limit, now);
-    const eventsWait = state.events?.wait(1, now) ?? 0;
+    const eventsWait = state.events?.wait(state.lastEvents, now) ?? 0;
     const bytesWait = state.bytes?.wait(bytes ?? 1, now) ?? 0;
     if (eventsWait > 0 || bytesWait > 0) {
       return bytesWait > eventsWait
         ? this.#refuse(tenant, 'bytes_per_second', limit.bytesPerSecond ?? 0, bytesWait)
         : this.#refuse(tenant, 'events_per_second', limit.eventsPerSecond ?? 0, eventsWait);
     }
-    if (bytes !== undefined) state.bytes?.take(bytes);
+    if (bytes !== undefined) state.bytes?.take(bytes, now);
     return undefined;
   }
 
@@ -144,9 +153,7 @@ export class TenantQuotas {
     const limit = this.limitOf(tenant);
     if (limit?.bytesPerSecond === undefined) return;
     const now = this.#now();
-    const bucket = this.#stateOf(tenant, limit, now).bytes;
-    bucket?.wait(0, now);
-    bucket?.take(bytes);
+    this.#stateOf(tenant, limit, now).bytes?.take(bytes, now);
   }
 
   /** The body size past which a body without Content-Length is cut off with 413; undefined: BODY_LIMIT alone. */
@@ -164,10 +171,12 @@ export class TenantQuotas {
     const limit = this.limitOf(tenant);
     if (limit?.eventsPerSecond === undefined) return undefined;
     const now = this.#now();
-    const bucket = this.#stateOf(tenant, limit, now).events as TokenBucket;
+    const state = this.#stateOf(tenant, limit, now);
+    state.lastEvents = Math.max(1, events);
+    const bucket = state.events as TokenBucket;
     const wait = bucket.wait(events, now);
     if (wait > 0) return this.#refuse(tenant, 'events_per_second', limit.eventsPerSecond, wait);
-    bucket.take(events);
+    bucket.take(events, now);
     return undefined;
   }
 }

@@ -7,6 +7,8 @@ export interface TestServer {
   url: string;
   /** Set when the options asked for OTLP/gRPC. */
   otlpGrpcPort?: number;
+  /** Re-reads TENANT_LIMITS_FILE, as SIGHUP does. */
+  reloadLimits(): boolean;
   /** Graceful stop: stop accepting, commit what is queued, close the store. */
   stop(): Promise<void>;
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
@@ -8,7 +11,8 @@ import { decodeStatus, encodeExportLogsRequest } from '../../src/inlets/otlp/pro
 import type { ErrorBody } from '../../src/schema/error.js';
 import type { OtlpStatus } from '../../src/schema/otlp.js';
 import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
-import { serverForSuite } from '../helpers/server.js';
+import { serverForSuite, startServer } from '../helpers/server.js';
+import { freshStore } from '../helpers/stores.js';
 import { bulk, ndjson } from '../elasticsearch/es.js';
 import { pushJson } from '../loki/loki.js';
 import { kv, logs, str } from '../otlp/otlp.js';
@@ -46,21 +50,39 @@ const rpc = protobuf.Root.fromJSON({
   },
 });
 
+/** A POST whose body goes out in two chunks, without Content-Length (Transfer-Encoding: chunked). */
+function sendChunked(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/publish`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as unknown }));
+    });
+    req.on('error', reject);
+    req.write(body.slice(0, 50));
+    req.end(body.slice(50));
+  });
+}
+
 describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
   const server = serverForSuite('pglite', { apiKey: KEY, tenantLimits: JSON.stringify(LIMITS), otlpGrpc: true });
 
   test('POST /publish over the events/s quota: 429, Retry-After, a JSON error naming the limit; after the wait it passes', async () => {
     const topic = uniqueTopic('quota-refill');
-    assert.equal((await publish(server.url, 'refill', events(topic, 4))).status, 200);
-    const refused = await publish(server.url, 'refill', events(topic, 1, 'late'));
-    assert.equal(refused.status, 429, JSON.stringify(refused.body));
-    // One token at 0.5/s: 2 s, in whole seconds rounded up.
-    assert.equal(refused.headers.get('retry-after'), '2');
+    // Five requests of one event at once against a burst of four: they are let in (or not) before any commit, so
+    // the bucket has no time to refill in between, and exactly one is refused.
+    const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => publish(server.url, 'refill', events(topic, 1, `r${i}-`))));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 200, 200, 429]);
+    const refused = replies.find((r) => r.status === 429) as (typeof replies)[number];
+    // One token at 0.5/s: at most 2 s, whole seconds rounded up; the same figure in the header and the body.
+    const wait = retryAfter(refused.headers);
+    assert.ok(wait === 1 || wait === 2, `Retry-After ${wait}`);
     assert.equal(refused.body.error, 'QUOTA_EXCEEDED');
     assert.match(refused.body.message, /Tenant "refill" is over its quota of 0\.5 events per second \(TENANT_LIMITS events_per_second\)/);
-    assert.deepEqual(refused.body.details, [{ tenant: 'refill', limit: 'events_per_second', value: 0.5, retry_after_seconds: 2 }]);
+    assert.deepEqual(refused.body.details, [{ tenant: 'refill', limit: 'events_per_second', value: 0.5, retry_after_seconds: wait }]);
     await sleep(retryAfter(refused.headers) * 1000 + 50);
-    assert.equal((await publish(server.url, 'refill', events(topic, 1, 'late'))).status, 200, 'the retry after Retry-After');
+    const retried = await publish(server.url, 'refill', events(topic, 1, `r${replies.indexOf(refused)}-`));
+    assert.equal(retried.status, 200, 'the retry after Retry-After');
   });
 
   test("a tenant over its quota gets 429s while another tenant's requests, sent at the same time, all succeed", async () => {
@@ -83,11 +105,12 @@ describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
   test('bytes/s: the Content-Length is charged before the body is read', async () => {
     const topic = uniqueTopic('quota-bytes');
     const body = (id: string) => JSON.stringify(makeEvent(topic, id, { payload: { pad: 'x'.repeat(900) } }));
-    const first = body('a');
-    assert.ok(first.length > 900 && first.length < 1100);
-    assert.equal((await post(`${server.url}/publish`, null, { raw: first, headers: as('bytes') })).status, 200);
-    const refused = await post<ErrorBody>(`${server.url}/publish`, null, { raw: body('b'), headers: as('bytes') });
-    assert.equal(refused.status, 429);
+    const [a, b] = [body('a'), body('b')];
+    assert.ok(a.length > 900 && a.length < 1100);
+    // Both at once: the bytes are charged before either body is read, so one fits the burst of 1500 and one not.
+    const replies = await Promise.all([a, b].map((raw) => post<ErrorBody>(`${server.url}/publish`, null, { raw, headers: as('bytes') })));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [200, 429]);
+    const refused = replies.find((r) => r.status === 429) as (typeof replies)[number];
     assert.equal((refused.body.details?.[0] as { limit: string }).limit, 'bytes_per_second');
     // ~500 bytes short at 100 bytes a second.
     assert.ok(retryAfter(refused.headers) >= 1 && retryAfter(refused.headers) <= 6, refused.headers.get('retry-after') ?? '');
@@ -102,22 +125,11 @@ describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
     assert.match(refused.body.message, /limit of 600 bytes \(TENANT_LIMITS max_body_bytes of tenant "small"\)/);
     assert.equal((await post(`${server.url}/publish`, null, { raw: body, headers: as('roomy') })).status, 200, 'another tenant');
     // Chunked: no Content-Length, so the body is counted as it is read.
-    const chunked = await new Promise<{ status: number; body: ErrorBody }>((resolve, reject) => {
-      const req = httpRequest(
-        `${server.url}/publish`,
-        { method: 'POST', headers: { ...as('small'), 'content-type': 'application/json' } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as ErrorBody }));
-        },
-      );
-      req.on('error', reject);
-      req.write(body.slice(0, 400));
-      req.end(body.slice(400));
-    });
+    const chunked = await sendChunked(server.url, as('small'), body);
     assert.equal(chunked.status, 413);
-    assert.match(chunked.body.message, /TENANT_LIMITS max_body_bytes/);
+    assert.match((chunked.body as ErrorBody).message, /TENANT_LIMITS max_body_bytes/);
+    const within = JSON.stringify(makeEvent(topic, 'fits', { payload: { pad: 'x'.repeat(100) } }));
+    assert.equal((await sendChunked(server.url, as('small'), within)).status, 200, 'a chunked body within the limit');
   });
 
   test('the Loki push answers 429 in plain text, as Loki does', async () => {
@@ -215,5 +227,45 @@ describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
     assert.match(text, /logagg_requests_rejected_total\{transport="http",reason="QUOTA_EXCEEDED"\} 37/);
     assert.match(text, /logagg_requests_rejected_total\{transport="loki",reason="QUOTA_EXCEEDED"\} 1/);
     assert.match(text, /logagg_requests_rejected_total\{transport="otlp-grpc",reason="QUOTA_EXCEEDED"\} 1/);
+  });
+});
+
+describe('TENANT_LIMITS_FILE is reloaded without a restart', { timeout: 60_000 }, () => {
+  test('SIGHUP (reloadLimits) puts new limits in force; a bad file keeps the old ones; a replaced file is picked up', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'logagg-limits-'));
+    const file = join(dir, 'limits.json');
+    const location = await freshStore('pglite');
+    writeFileSync(file, JSON.stringify({ tenants: { a: { events_per_second: 0.01, events_burst: 1 } } }));
+    const server = await startServer(location, { apiKey: KEY, tenantLimitsFile: file });
+    t.after(async () => {
+      await server.stop();
+      await location.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const topic = uniqueTopic('quota-reload');
+    assert.equal((await publish(server.url, 'a', events(topic, 1, 'x'))).status, 200);
+    assert.equal((await publish(server.url, 'a', events(topic, 1, 'y'))).status, 429);
+    assert.equal((await publish(server.url, 'b', events(topic, 5, 'b'))).status, 200, 'a tenant not listed, no defaults');
+
+    writeFileSync(file, '{"tenants": {"a": {"events_per_second": 0}}}');
+    assert.equal(server.reloadLimits(), false, 'a rate of 0 is refused');
+    assert.equal((await publish(server.url, 'a', events(topic, 1, 'y'))).status, 429, 'the old limits stay');
+
+    writeFileSync(file, JSON.stringify({ defaults: { events_per_second: 0.01, events_burst: 1 } }));
+    assert.equal(server.reloadLimits(), true);
+    assert.equal((await publish(server.url, 'a', events(topic, 1, 'y'))).status, 200, 'a full bucket at the new rate');
+    assert.equal((await publish(server.url, 'b', events(topic, 1, 'c'))).status, 200);
+    assert.equal((await publish(server.url, 'b', events(topic, 1, 'd'))).status, 429, 'the new defaults');
+
+    // Replaced atomically (write, then rename), as an editor or a ConfigMap does: the poll loads it, no signal.
+    writeFileSync(`${file}.new`, '{}');
+    renameSync(`${file}.new`, file);
+    const deadline = Date.now() + 10_000;
+    let last = 0;
+    while (Date.now() < deadline && last !== 200) {
+      await sleep(200);
+      last = (await publish(server.url, 'b', events(topic, 1, 'e'))).status;
+    }
+    assert.equal(last, 200, 'the replaced file lifted the limits');
   });
 });

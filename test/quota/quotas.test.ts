@@ -18,14 +18,14 @@ describe('TokenBucket', () => {
   test('starts full, refills at its rate up to its burst, and tells the wait to the token', () => {
     const bucket = new TokenBucket(10, 20, 0);
     assert.equal(bucket.wait(20, 0), 0);
-    bucket.take(20);
+    bucket.take(20, 0);
     assert.equal(bucket.wait(5, 0), 0.5);
     assert.equal(bucket.wait(5, 0.25), 0.25);
     assert.equal(bucket.wait(5, 0.5), 0);
     // A long idle time refills to the burst, not beyond.
     assert.equal(bucket.wait(20, 100), 0);
     assert.ok(bucket.wait(21, 100) === 0, 'a cost over the burst passes on a full bucket');
-    bucket.take(40);
+    bucket.take(40, 100);
     // In debt by 20: a request of one waits for the debt and its token.
     assert.equal(bucket.wait(1, 100), 2.1);
     assert.equal(bucket.fullAt(100 + 3.9), false);
@@ -34,7 +34,7 @@ describe('TokenBucket', () => {
 
   test('a clock that steps back adds nothing', () => {
     const bucket = new TokenBucket(1, 1, 10);
-    bucket.take(1);
+    bucket.take(1, 10);
     assert.equal(bucket.wait(1, 5), 1);
     assert.equal(bucket.wait(1, 11), 0);
   });

@@ -90,7 +90,9 @@ export function quotaPlugin(app: FastifyInstance, quotas: TenantQuotas | undefin
       return;
     }
     const header = request.headers['content-length'];
-    const declared = header === undefined ? undefined : Number(header);
+    // Node's parser has checked the header (one decimal number); anything else is read as absent, not as NaN.
+    const length = header === undefined ? Number.NaN : Number(header);
+    const declared = Number.isSafeInteger(length) ? length : undefined;
     const refused: LogaggError | undefined = quotas.admitBody(tenant, declared);
     if (refused !== undefined) {
       done(refused);
