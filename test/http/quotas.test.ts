@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { decodeStatus, encodeExportLogsRequest } from '../../src/inlets/otlp/proto.js';
@@ -51,7 +52,7 @@ const rpc = protobuf.Root.fromJSON({
 });
 
 /** A POST whose body goes out in two chunks, without Content-Length (Transfer-Encoding: chunked). */
-function sendChunked(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: unknown }> {
+function sendChunked(url: string, headers: Record<string, string>, body: string | Buffer): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${url}/publish`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
@@ -130,6 +131,11 @@ describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
     assert.match((chunked.body as ErrorBody).message, /TENANT_LIMITS max_body_bytes/);
     const within = JSON.stringify(makeEvent(topic, 'fits', { payload: { pad: 'x'.repeat(100) } }));
     assert.equal((await sendChunked(server.url, as('small'), within)).status, 200, 'a chunked body within the limit');
+    // Chunked and gzip: counted as read, that is inflated (a few dozen bytes on the wire here).
+    const gzip = { ...as('small'), 'content-encoding': 'gzip' };
+    assert.equal((await sendChunked(server.url, gzip, gzipSync(body))).status, 413, 'inflated past the limit');
+    const fits = JSON.stringify(makeEvent(topic, 'fits-gz', { payload: { pad: 'x'.repeat(100) } }));
+    assert.equal((await sendChunked(server.url, gzip, gzipSync(fits))).status, 200, 'inflated within the limit');
   });
 
   test('the Loki push answers 429 in plain text, as Loki does', async () => {
@@ -221,7 +227,7 @@ describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
     assert.equal(value('tenant="noisy",limit="events_per_second"'), 35);
     assert.equal(value('tenant="refill",limit="events_per_second"'), 1);
     assert.equal(value('tenant="bytes",limit="bytes_per_second"'), 1);
-    assert.equal(value('tenant="small",limit="max_body_bytes"'), 2);
+    assert.equal(value('tenant="small",limit="max_body_bytes"'), 3);
     assert.equal(value('tenant="t-otlp",limit="events_per_second"'), 2);
     assert.equal(value('tenant="t-grpc",limit="events_per_second"'), 1);
     assert.match(text, /logagg_requests_rejected_total\{transport="http",reason="QUOTA_EXCEEDED"\} 37/);
