@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { loadConfig } from '../../src/config.js';
 import { LogaggError } from '../../src/errors.js';
 import { TokenBucket } from '../../src/quota/bucket.js';
@@ -30,6 +31,37 @@ describe('TokenBucket', () => {
     assert.equal(bucket.wait(1, 100), 2.1);
     assert.equal(bucket.fullAt(100 + 3.9), false);
     assert.equal(bucket.fullAt(100 + 4), true);
+  });
+
+  test('property: a request that waits as told passes, and never more is admitted than the burst plus the rate × time (plus the excess of one request over the burst)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.01, max: 1000, noNaN: true }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 5, noNaN: true }), fc.integer({ min: 0, max: 800 })), { maxLength: 200 }),
+        (rate, burst, requests) => {
+          const bucket = new TokenBucket(rate, burst, 0);
+          let now = 0;
+          let admitted = 0;
+          let largest = 0;
+          for (const [dt, cost] of requests) {
+            now += dt;
+            const wait = bucket.wait(cost, now);
+            if (wait > 0) {
+              // The client waits as told (the header rounds up, so at least this) and sends again: it passes.
+              now += wait * (1 + 1e-9);
+              assert.equal(bucket.wait(cost, now), 0);
+            }
+            bucket.take(cost, now);
+            admitted += cost;
+            largest = Math.max(largest, cost);
+            const bound = burst + rate * now + Math.max(0, largest - burst);
+            assert.ok(admitted <= bound * (1 + 1e-9) + 1e-6, `admitted ${admitted} > ${bound}`);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   test('a clock that steps back adds nothing', () => {
