@@ -17,8 +17,7 @@ import { type DeletionRunner, type DeletionRunnerOptions, startDeletionRunner } 
 import { type RetentionJob, type RetentionOptions, startRetention } from './store/retention.js';
 import { anyExpiry, describeRules, needsKeyTable } from './schema/retention-rules.js';
 import { startNatsTransport } from './inlets/nats/index.js';
-import { TenantQuotas } from './quota/quotas.js';
-import { type LimitsFileReloader, watchLimitsFile } from './quota/reload.js';
+import { startQuotas } from './quota/reload.js';
 
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -144,15 +143,10 @@ async function startParts(
       ? undefined
       : watchKeysFile({ path: config.keysFile, keyring, apiKey: config.apiKey, logger: logger.child({ component: 'keys' }) });
   if (keysFile) undo.push({ what: 'stop watching KEYS_FILE', run: async () => keysFile.close() });
-  // No TENANT_LIMITS: no quotas object at all, so no hook is added and no check runs.
-  const quotas =
-    config.tenantLimits === undefined
-      ? undefined
-      : new TenantQuotas(config.tenantLimits, { onRefused: (tenant, limit) => metrics.recordQuotaRefused(tenant, limit) });
-  const limitsFile: LimitsFileReloader | undefined =
-    quotas === undefined || config.tenantLimitsFile === undefined
-      ? undefined
-      : watchLimitsFile({ path: config.tenantLimitsFile, quotas, logger: logger.child({ component: 'limits' }) });
+  const { quotas, limitsFile } = startQuotas(config.tenantLimits, config.tenantLimitsFile, {
+    onRefused: (tenant, limit) => metrics.recordQuotaRefused(tenant, limit),
+    logger: logger.child({ component: 'limits' }),
+  });
   if (limitsFile) undo.push({ what: 'stop watching TENANT_LIMITS_FILE', run: async () => limitsFile.close() });
   // Started after listen; a job accepted before then is found by the runner's first look.
   const deletion: { runner?: DeletionRunner } = {};
@@ -274,11 +268,9 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   };
   // SIGHUP reloads KEYS_FILE and TENANT_LIMITS_FILE (docs/tenants.md); without a handler Node would end the process.
   process.on('SIGHUP', () => {
-    if (config.keysFile === undefined && config.tenantLimitsFile === undefined) {
-      logger.info('SIGHUP: KEYS_FILE and TENANT_LIMITS_FILE are unset, nothing to reload');
-    }
     if (config.keysFile !== undefined) aggregator.reloadKeys();
     if (config.tenantLimitsFile !== undefined) aggregator.reloadLimits();
+    if (config.keysFile === undefined && config.tenantLimitsFile === undefined) logger.info('SIGHUP: nothing to reload');
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

@@ -127,13 +127,13 @@ export function parseTenantLimits(
   return { limits: { defaults: merged(defaults, {}), tenants }, problems };
 }
 
-/** TENANT_LIMITS_FILE read and parsed: at start (src/config.ts) and on each reload, the same way. */
-export function readTenantLimitsFile(path: string): { limits?: TenantLimits; problems: string[] } {
+/** TENANT_LIMITS_FILE read and parsed: at start (src/config.ts) and on each reload, the same way; `text` as read. */
+export function readTenantLimitsFile(path: string): { limits?: TenantLimits; problems: string[]; text?: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     return { problems: [`TENANT_LIMITS_FILE cannot be read (${path}): ${err instanceof Error ? err.message : String(err)}`] };
   }
-  return parseTenantLimits(text, 'TENANT_LIMITS_FILE');
+  return { ...parseTenantLimits(text, 'TENANT_LIMITS_FILE'), text };
 }

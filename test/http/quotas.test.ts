@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { decodeStatus, encodeExportLogsRequest } from '../../src/inlets/otlp/pro
 import type { ErrorBody } from '../../src/schema/error.js';
 import type { OtlpStatus } from '../../src/schema/otlp.js';
 import { makeEvent, post, uniqueTopic } from '../helpers/events.js';
+import { spawnServer, waitFor } from '../helpers/process.js';
 import { serverForSuite, startServer } from '../helpers/server.js';
 import { freshStore } from '../helpers/stores.js';
 import { bulk, ndjson } from '../elasticsearch/es.js';
@@ -273,5 +274,35 @@ describe('TENANT_LIMITS_FILE is reloaded without a restart', { timeout: 60_000 }
       last = (await publish(server.url, 'b', events(topic, 1, 'e'))).status;
     }
     assert.equal(last, 200, 'the replaced file lifted the limits');
+  });
+});
+
+describe('SIGHUP reloads TENANT_LIMITS_FILE in a running server process', { timeout: 60_000 }, () => {
+  test('a file rewritten in place with its size and mtime kept (the poll cannot see it) is loaded on SIGHUP', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'logagg-limits-'));
+    const file = join(dir, 'limits.json');
+    const location = await freshStore('pglite');
+    t.after(async () => {
+      await location.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const mtime = new Date('2026-01-01T00:00:00Z');
+    const write = (rate: string): void => {
+      writeFileSync(file, `{"tenants": {"a": {"events_per_second": ${rate}, "events_burst": 1}}}`);
+      utimesSync(file, mtime, mtime);
+    };
+    write('0.01');
+    const server = await spawnServer(location, { TENANT_LIMITS_FILE: file, API_KEY: KEY, LOG_LEVEL: 'info' });
+    t.after(async () => {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    });
+    const topic = uniqueTopic('quota-sighup');
+    assert.equal((await publish(server.url, 'a', events(topic, 1, 'x'))).status, 200);
+    assert.equal((await publish(server.url, 'a', events(topic, 1, 'y'))).status, 429);
+    write('9999');
+    server.child.kill('SIGHUP');
+    await waitFor(async () => (await publish(server.url, 'a', events(topic, 1, 'y'))).status === 200, 10_000, 'the new rate after SIGHUP');
+    assert.match(server.output(), /tenant limits reloaded/);
   });
 });
