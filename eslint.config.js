@@ -26,6 +26,7 @@ const FROM_INLET = [
   ['**/ingest/**', '!**/ingest/index.js'],
   { group: ['**/http/**'], allowTypeImports: true },
   { group: ['**/auth/**'], allowTypeImports: true },
+  { group: ['**/quota/**'], allowTypeImports: true },
   '**/store/**',
   '**/app.js',
   '**/server.js',
@@ -36,6 +37,7 @@ const FROM_INLET = [
 const UP_FROM_SCHEMA = [
   '**/errors.js',
   '**/auth/**',
+  '**/quota/**',
   '**/config.js',
   '**/store/**',
   '**/ingest/**',
@@ -70,6 +72,11 @@ export default tseslint.config(
   // The key decision: below HTTP and gRPC alike, so no framework.
   restrict(
     ['src/auth/**'],
+    ['**/store/**', '**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js', '**/config.js', 'fastify'],
+  ),
+  // Quotas: below HTTP and gRPC alike, like the key decision.
+  restrict(
+    ['src/quota/**'],
     ['**/store/**', '**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js', '**/config.js', 'fastify'],
   ),
   restrict(['src/errors.ts', 'src/config.ts'], ['**/store/**', '**/ingest/**', '**/inlets/**', '**/http/**', '**/app.js', '**/server.js']),

@@ -13,11 +13,17 @@ export interface InletRun {
 }
 
 /** One POST on a keep-alive agent; the answer's status and text (a bulk answer's items are in the text). */
-export function post(agent: Agent, url: string, contentType: string, body: string | Buffer): Promise<{ status: number; text: string }> {
+export function post(
+  agent: Agent,
+  url: string,
+  contentType: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } },
+      { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -12,6 +12,7 @@ import { embeddedBatchedScenario } from './scenarios/embedded-batched.bench.js';
 import { lokiPushScenario } from './scenarios/loki-push.bench.js';
 import { ndjsonIngestScenario } from './scenarios/ndjson-ingest.bench.js';
 import { otlpIngestScenario } from './scenarios/otlp-ingest.bench.js';
+import { quotaIsolationScenario } from './scenarios/quota-isolation.bench.js';
 import { queryLatencyScenario } from './scenarios/query-latency.bench.js';
 import { rawCeilingScenario } from './scenarios/raw-ceiling.bench.js';
 import { replicasScenario } from './scenarios/replicas.bench.js';
@@ -40,6 +41,7 @@ const SCENARIOS: readonly Scenario[] = [
   searchScenario,
   search5mScenario,
   searchIngestScenario,
+  quotaIsolationScenario,
 ];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--quick] [--only id,id] [--server dist|source] [--out FILE] [--cpu-prof DIR]

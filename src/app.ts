@@ -4,6 +4,8 @@ import type { Keyring } from './auth/keyring.js';
 import { DEFAULTS } from './config.js';
 import { authPlugin } from './http/plugins/auth.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { quotaPlugin } from './http/plugins/quota.js';
+import type { TenantQuotas } from './quota/quotas.js';
 import { bodyPlugin } from './http/plugins/body.js';
 import { bodyLimitPlugin } from './http/plugins/body-limit.js';
 import { docsPlugin } from './http/plugins/docs.js';
@@ -41,6 +43,8 @@ export interface AppOptions {
   maxBatchEvents: number;
   /** The API keys (KEYS, KEYS_FILE, API_KEY); with none, every request is let in (docs/tenants.md). */
   keyring: Keyring;
+  /** Per-tenant quotas (TENANT_LIMITS); undefined: none, and no check runs (docs/tenants.md, "Quotas"). */
+  quotas?: TenantQuotas;
   /** Longest a client may take to send a whole request (headers and body): slow-body clients are cut off. */
   requestTimeoutMs: number;
   startedAt?: number;
@@ -118,6 +122,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: (done) => done() });
   metricsRoute(app, options.metrics);
   authPlugin(app, options.keyring);
+  // Before the inlets are declared: it adds its hook to each inlet route as the route is declared.
+  quotaPlugin(app, options.quotas);
   publishRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   otlpLogsRoute(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents });
   lokiRoutes(app, { pipeline: options.pipeline, maxBatchEvents: options.maxBatchEvents, mapping: options.loki ?? DEFAULT_LOKI_MAPPING });

@@ -1,5 +1,6 @@
 import { LogaggError } from './errors.js';
 import { hashKey, type KeyEntry, parseKeys, readKeysFile } from './schema/keys.js';
+import { parseTenantLimits, readTenantLimitsFile, type TenantLimits } from './schema/limits.js';
 import { parseRetentionRules, type RetentionRule } from './schema/retention-rules.js';
 import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from './schema/nats.js';
 
@@ -19,6 +20,8 @@ export const DEFAULTS = {
   API_KEY: '',
   KEYS: '',
   KEYS_FILE: '',
+  TENANT_LIMITS: '',
+  TENANT_LIMITS_FILE: '',
   LOG_LEVEL: 'info',
   SHUTDOWN_TIMEOUT_MS: '30000',
   REQUEST_TIMEOUT_MS: '30000',
@@ -75,6 +78,10 @@ export interface Config {
   keys: KeyEntry[] | undefined;
   /** Re-read on SIGHUP and when it changes. */
   keysFile: string | undefined;
+  /** TENANT_LIMITS or TENANT_LIMITS_FILE's quotas (docs/tenants.md, "Quotas"); undefined: no quotas, no check. */
+  tenantLimits: TenantLimits | undefined;
+  /** Re-read on SIGHUP and when it changes. */
+  tenantLimitsFile: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
   requestTimeoutMs: number;
@@ -131,6 +138,17 @@ function loadKeys(
   return parsed.keys;
 }
 
+function loadTenantLimits(inline: string | undefined, file: string | undefined, problems: string[]): TenantLimits | undefined {
+  if (inline !== undefined && file !== undefined) {
+    problems.push('TENANT_LIMITS and TENANT_LIMITS_FILE are both set: set one (TENANT_LIMITS_FILE can be reloaded)');
+    return undefined;
+  }
+  if (inline === undefined && file === undefined) return undefined;
+  const parsed = file === undefined ? parseTenantLimits(inline ?? '', 'TENANT_LIMITS') : readTenantLimitsFile(file);
+  problems.push(...parsed.problems);
+  return parsed.limits;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads, validates and freezes the configuration; every bad variable is reported at once as CONFIG_INVALID. */
@@ -184,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const subjectsProblem = natsSubjectsProblem(raw('NATS_SUBJECTS'));
   if (subjectsProblem !== undefined) problems.push(`NATS_SUBJECTS ${subjectsProblem}`);
   const keys = loadKeys(optional('KEYS'), optional('KEYS_FILE'), optional('API_KEY'), problems);
+  const tenantLimits = loadTenantLimits(optional('TENANT_LIMITS'), optional('TENANT_LIMITS_FILE'), problems);
   const rules = parseRetentionRules(raw('RETENTION_RULES'), parseDuration);
   problems.push(...rules.problems);
   const config: Config = {
@@ -201,6 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     apiKey: optional('API_KEY'),
     keys,
     keysFile: optional('KEYS_FILE'),
+    tenantLimits,
+    tenantLimitsFile: optional('TENANT_LIMITS_FILE'),
     logLevel: logLevel as Config['logLevel'],
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS'),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS'),

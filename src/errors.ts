@@ -28,6 +28,11 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, retryable: false, message: "The API key's role or tenant does not allow this request" },
   NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
   DELETION_NOT_FOUND: { status: 404, retryable: false, message: 'No deletion job has this id' },
+  QUOTA_EXCEEDED: {
+    status: 429,
+    retryable: true,
+    message: 'The tenant is over a quota (TENANT_LIMITS); retry after Retry-After seconds',
+  },
   OVERLOADED: { status: 503, retryable: true, message: 'The ingest queue is full; retry later' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The store cannot be reached; retry later' },
   SHUTTING_DOWN: { status: 503, retryable: true, message: 'The server is shutting down; retry on another replica' },
@@ -55,8 +60,10 @@ export class LogaggError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly details: unknown[] | undefined;
+  /** Seconds the client should wait (the Retry-After of a 429); 503s take RETRY_AFTER_SECONDS. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, options: { message?: string; details?: unknown[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, options: { message?: string; details?: unknown[]; cause?: unknown; retryAfterSeconds?: number } = {}) {
     const entry = ERROR_CODES[code];
     super(options.message ?? entry.message, { cause: options.cause });
     this.name = 'LogaggError';
@@ -64,6 +71,7 @@ export class LogaggError extends Error {
     this.status = entry.status;
     this.retryable = entry.retryable;
     this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -5,8 +5,9 @@ import type { Transport } from './schema/transport.js';
 /** Distinct topics that get a label of their own; the rest share `_other`, so series stay bounded. */
 export const TOPIC_LABEL_LIMIT = 100;
 export const OTHER_TOPIC = '_other';
-/** Distinct tenants that get a label of their own, likewise (the rest: `_other`). */
-export const TENANT_LABEL_LIMIT = 50;
+/** Distinct tenants that get a label of their own (the client names tenants); the rest share `_other`. */
+export const TENANT_LABEL_LIMIT = 100;
+export const OTHER_TENANT = '_other';
 
 /** What one committed batch did, per (transport, topic). */
 export interface BatchTally {
@@ -21,7 +22,7 @@ export interface MetricsSources {
   subscribers(): number;
 }
 
-/** `value` as a label: itself while fewer than `limit` values have labels of their own, else OTHER_TOPIC. */
+/** `value` as a label: itself while fewer than `limit` values have labels of their own, else `_other`. */
 function capped(seen: Set<string>, limit: number, value: string): string {
   if (seen.has(value)) return value;
   if (seen.size >= limit) return OTHER_TOPIC;
@@ -39,6 +40,7 @@ export class Metrics {
   private readonly duplicates: Counter<'transport' | 'tenant' | 'topic'>;
   private readonly rejected: Counter<'transport' | 'reason'>;
   private readonly storeErrors: Counter<'code'>;
+  private readonly quotaRefused: Counter<'tenant' | 'limit'>;
   private readonly expired: Counter<'kind'>;
   private readonly deleted: Counter;
   private readonly batchSize: Histogram;
@@ -55,6 +57,11 @@ export class Metrics {
     this.unique = counter('logagg_events_unique_total', 'Events stored for the first time', labels);
     this.duplicates = counter('logagg_events_duplicate_total', 'Events dropped as duplicates', labels);
     this.rejected = counter('logagg_requests_rejected_total', 'Requests or messages refused, by error code', ['transport', 'reason']);
+    this.quotaRefused = counter(
+      'logagg_quota_refused_total',
+      'Requests refused by a tenant quota (TENANT_LIMITS), by tenant and limit; tenants past the first 100 are _other',
+      ['tenant', 'limit'],
+    );
     this.storeErrors = counter('logagg_store_errors_total', 'Batches the store failed, by error code', ['code']);
     this.expired = counter(
       'logagg_retention_deleted_total',
@@ -101,11 +108,15 @@ export class Metrics {
     return capped(this.topics, TOPIC_LABEL_LIMIT, topic);
   }
 
+  private tenantLabel(tenant: string): string {
+    return capped(this.tenants, TENANT_LABEL_LIMIT, tenant);
+  }
+
   recordBatch(tally: BatchTally): void {
     this.batchSize.observe(tally.events);
     this.commitSeconds.observe(tally.durationSeconds);
     for (const { transport, tenant, topic, received, unique } of tally.byTopic.values()) {
-      const labels = { transport, tenant: capped(this.tenants, TENANT_LABEL_LIMIT, tenant), topic: this.topicLabel(topic) };
+      const labels = { transport, tenant: this.tenantLabel(tenant), topic: this.topicLabel(topic) };
       this.received.inc(labels, received);
       this.unique.inc(labels, unique);
       if (received > unique) this.duplicates.inc(labels, received - unique);
@@ -114,6 +125,10 @@ export class Metrics {
 
   recordRejected(transport: Transport, reason: string): void {
     this.rejected.inc({ transport, reason });
+  }
+
+  recordQuotaRefused(tenant: string, limit: string): void {
+    this.quotaRefused.inc({ tenant: this.tenantLabel(tenant), limit });
   }
 
   recordStoreError(code: string): void {

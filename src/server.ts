@@ -17,6 +17,7 @@ import { type DeletionRunner, type DeletionRunnerOptions, startDeletionRunner } 
 import { type RetentionJob, type RetentionOptions, startRetention } from './store/retention.js';
 import { anyExpiry, describeRules, needsKeyTable } from './schema/retention-rules.js';
 import { startNatsTransport } from './inlets/nats/index.js';
+import { startQuotas } from './quota/reload.js';
 
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -28,6 +29,8 @@ export interface Aggregator {
   otlpGrpcPort?: number;
   /** Re-reads KEYS_FILE (SIGHUP); false when it is unset or refused (the previous keys stay; the reason is logged). */
   reloadKeys(): boolean;
+  /** Re-reads TENANT_LIMITS_FILE (SIGHUP); false when it is unset or refused (the previous limits stay). */
+  reloadLimits(): boolean;
   /** Stops accepting, answers in-flight requests, commits what is queued, closes transport and store. */
   stop(): Promise<void>;
 }
@@ -139,6 +142,11 @@ async function startParts(
       ? undefined
       : watchKeysFile({ path: config.keysFile, keyring, apiKey: config.apiKey, logger: logger.child({ component: 'keys' }) });
   if (keysFile) undo.push({ what: 'stop watching KEYS_FILE', run: async () => keysFile.close() });
+  const { quotas, limitsFile } = startQuotas(config.tenantLimits, config.tenantLimitsFile, {
+    onRefused: (tenant, limit) => metrics.recordQuotaRefused(tenant, limit),
+    logger: logger.child({ component: 'limits' }),
+  });
+  if (limitsFile) undo.push({ what: 'stop watching TENANT_LIMITS_FILE', run: async () => limitsFile.close() });
   // Started after listen; a job accepted before then is found by the runner's first look.
   const deletion: { runner?: DeletionRunner } = {};
   const app = await buildApp({
@@ -151,6 +159,7 @@ async function startParts(
     bodyLimit: config.bodyLimit,
     maxBatchEvents: config.maxBatchEvents,
     keyring,
+    ...(quotas ? { quotas } : {}),
     requestTimeoutMs: config.requestTimeoutMs,
     startedAt,
     loki: { topicLabels: config.lokiTopicLabels, sourceLabels: config.lokiSourceLabels },
@@ -180,6 +189,7 @@ async function startParts(
           maxBatchEvents: config.maxBatchEvents,
           bodyLimit: config.bodyLimit,
           authorize: (key, tenantHeader) => keyring.authorize(key, tenantHeader, () => 'write'),
+          ...(quotas ? { quotas } : {}),
           logger: logger.child({ component: 'otlp-grpc' }),
           onRejected: (code) => metrics.recordRejected('otlp-grpc', code),
         }).catch((err: unknown) => {
@@ -221,8 +231,10 @@ async function startParts(
     url: `http://${host}:${port}`,
     ...(otlpGrpc ? { otlpGrpcPort: otlpGrpc.port } : {}),
     reloadKeys: () => keysFile?.reload('signal') ?? false,
+    reloadLimits: () => limitsFile?.reload('signal') ?? false,
     async stop() {
       keysFile?.close();
+      limitsFile?.close();
       // app.close waits for in-flight requests, which wait for their commits; the pipeline keeps running meanwhile.
       // So does the gRPC server's close, for its calls in flight.
       await retention?.stop();
@@ -253,10 +265,11 @@ export async function serve(config: Readonly<Config>): Promise<void> {
     await aggregator.stop();
     logger.info('stopped');
   };
-  // SIGHUP reloads KEYS_FILE (docs/tenants.md); without a handler Node would end the process on it.
+  // SIGHUP reloads KEYS_FILE and TENANT_LIMITS_FILE (docs/tenants.md); without a handler Node would end the process.
   process.on('SIGHUP', () => {
-    if (config.keysFile === undefined) logger.info('SIGHUP: KEYS_FILE is unset, nothing to reload');
-    else aggregator.reloadKeys();
+    if (config.keysFile !== undefined) aggregator.reloadKeys();
+    if (config.tenantLimitsFile !== undefined) aggregator.reloadLimits();
+    if (config.keysFile === undefined && config.tenantLimitsFile === undefined) logger.info('SIGHUP: nothing to reload');
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

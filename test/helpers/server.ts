@@ -7,6 +7,8 @@ export interface TestServer {
   url: string;
   /** Set when the options asked for OTLP/gRPC. */
   otlpGrpcPort?: number;
+  /** Re-reads TENANT_LIMITS_FILE, as SIGHUP does. */
+  reloadLimits(): boolean;
   /** Graceful stop: stop accepting, commit what is queued, close the store. */
   stop(): Promise<void>;
 }
@@ -22,6 +24,9 @@ export interface TestServerOptions {
   /** KEYS (the key list inline) and KEYS_FILE: docs/tenants.md. */
   keys?: string;
   keysFile?: string;
+  /** TENANT_LIMITS (JSON) and TENANT_LIMITS_FILE: docs/tenants.md, "Quotas". */
+  tenantLimits?: string;
+  tenantLimitsFile?: string;
   /** Listen on this port (to restart a server where clients expect it); default: any free port. */
   port?: number;
   /** RETENTION and DEDUP_RETENTION, e.g. "3s". */
@@ -54,6 +59,8 @@ export async function startServer(location: StoreLocation, options: TestServerOp
     API_KEY: options.apiKey,
     KEYS: options.keys,
     KEYS_FILE: options.keysFile,
+    TENANT_LIMITS: options.tenantLimits,
+    TENANT_LIMITS_FILE: options.tenantLimitsFile,
     RETENTION: options.retention,
     DEDUP_RETENTION: options.dedupRetention,
     RETENTION_RULES: options.retentionRules,

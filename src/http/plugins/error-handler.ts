@@ -83,7 +83,7 @@ export interface InletConfig {
   unsupportedMediaType?: string;
 }
 
-/** The only place errors become responses: one body shape per route, Retry-After on 503, no 5xx internals shown. */
+/** The only place errors become responses: one body shape per route, Retry-After on 503 and 429, no 5xx internals shown. */
 export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 'recordRejected'>): void {
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     // Only the inlets: a refused publish is what an operator alerts on, a bad query is not.
@@ -101,7 +101,8 @@ export function errorHandlerPlugin(app: FastifyInstance, metrics: Pick<Metrics, 
     } else if (err.status >= 500) {
       request.log.error({ err: raw, code: err.code }, 'request failed');
     }
-    if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+    else if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     const render = inlet?.renderError ?? errorBody;
     return reply.code(err.status).send(render(err));
   });

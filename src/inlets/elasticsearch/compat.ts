@@ -116,6 +116,7 @@ const ES_TYPES: Partial<Record<LogaggError['code'], string>> = {
   FORBIDDEN: 'security_exception',
   NOT_FOUND: 'resource_not_found_exception',
   OVERLOADED: 'es_rejected_execution_exception',
+  QUOTA_EXCEEDED: 'es_rejected_execution_exception',
   STORE_UNAVAILABLE: 'cluster_block_exception',
   STORE_FULL: 'cluster_block_exception',
   SHUTTING_DOWN: 'node_closed_exception',

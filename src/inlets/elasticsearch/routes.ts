@@ -123,7 +123,15 @@ export function elasticsearchRoutes(app: FastifyInstance, options: Elasticsearch
         throw new LogaggError('INVALID_JSON', { message: 'The bulk request needs a body of action/document lines' });
       }
       const items = decodeBulk(request.body, parseLine(request), pathIndex(request), options.maxBatchEvents);
-      return storeBulk(items, (events) => options.pipeline.submit(events, 'elasticsearch', { perEvent: true, tenant: request.tenant }), startedAt);
+      // The quota is asked for the events that would be stored: the whole bulk is refused (429) when over.
+      return storeBulk(
+        items,
+        (events) => {
+          request.quota?.admit(events.length);
+          return options.pipeline.submit(events, 'elasticsearch', { perEvent: true, tenant: request.tenant });
+        },
+        startedAt,
+      );
     };
     scope.post('/_bulk', bulk, handler);
     scope.put('/_bulk', bulk, handler);

@@ -74,6 +74,8 @@ function publishPost(app: FastifyInstance, options: PublishRouteOptions): void {
           details,
         });
       }
+      // The tenant's events/s quota (docs/tenants.md): a request over it is refused whole, 429.
+      request.quota?.admit(checked.events.length);
       return options.pipeline.submit(checked.events, 'http', { tenant: request.tenant });
     },
   );

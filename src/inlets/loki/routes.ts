@@ -131,6 +131,7 @@ export function lokiRoutes(app: FastifyInstance, options: LokiRouteOptions): voi
             details: checked.problems.map((p) => ({ entry: p.index, path: p.path, message: p.message })),
           });
         }
+        request.quota?.admit(checked.events.length);
         await options.pipeline.submit(checked.events, 'loki', { tenant: request.tenant });
         return reply.code(204).send();
       },

@@ -19,6 +19,14 @@ export interface OtlpGrpcOptions {
   /** The key decision for the write role (src/auth/keyring.ts): the key and X-Scope-OrgID as sent. */
   authorize: (key: string | undefined, tenantHeader: string | string[] | undefined) => Grant | LogaggError;
   logger: Pick<Logger, 'error' | 'debug'>;
+  /**
+   * Per-tenant quotas (src/quota/quotas.ts, docs/tenants.md); absent when TENANT_LIMITS is unset. The message is
+   * received whole before the handler runs, so its size is the body's.
+   */
+  quotas?: {
+    admitBody(tenant: string, bytes: number): LogaggError | undefined;
+    admitEvents(tenant: string, events: number): LogaggError | undefined;
+  };
   /** A refused call, by logagg error code (logagg_requests_rejected_total). */
   onRejected: (code: string) => void;
   /** How long close() lets calls in flight finish before cutting them. */
@@ -64,14 +72,16 @@ function tenantHeader(metadata: Metadata): string | string[] | undefined {
 /**
  * The gRPC status of a refusal, as the OTLP spec asks: UNAVAILABLE (retryable) for overload, a store that is down
  * or full and shutdown; INVALID_ARGUMENT (not retryable) for data that cannot be taken; UNAUTHENTICATED; INTERNAL
- * for a bug. RESOURCE_EXHAUSTED is retryable only with a RetryInfo, which logagg does not send, so it is never used.
+ * for a bug. RESOURCE_EXHAUSTED is retryable only with a RetryInfo: a tenant's quota (QUOTA_EXCEEDED) sends one,
+ * with the wait as its retry_delay; any other 429 would become UNAVAILABLE.
  */
 function toServiceError(err: LogaggError): Partial<ServiceError> {
   const body = otlpStatusBody(err);
-  const code = body.code === status.RESOURCE_EXHAUSTED ? status.UNAVAILABLE : body.code;
+  const retryAfter = err.code === 'QUOTA_EXCEEDED' ? err.retryAfterSeconds : undefined;
+  const code = body.code === status.RESOURCE_EXHAUSTED && retryAfter === undefined ? status.UNAVAILABLE : body.code;
   const metadata = new Metadata();
   // The google.rpc.Status, as rich-error clients read it; the plain message carries the same text.
-  metadata.set('grpc-status-details-bin', Buffer.from(encodeStatus({ ...body, code })));
+  metadata.set('grpc-status-details-bin', Buffer.from(encodeStatus({ ...body, code }, retryAfter)));
   return { code, details: body.message, metadata };
 }
 
@@ -92,7 +102,12 @@ export async function startOtlpGrpc(options: OtlpGrpcOptions): Promise<OtlpGrpcS
       void (async () => {
         const grant = options.authorize(offeredKey(call.metadata), tenantHeader(call.metadata));
         if (grant instanceof LogaggError) throw grant;
+        const { quotas } = options;
+        const overBody = quotas?.admitBody(grant.tenant, call.request.length);
+        if (overBody !== undefined) throw overBody;
         const mapped = mapProtobufLogs(call.request, { maxBatchEvents: options.maxBatchEvents, receivedAt: Date.now() });
+        const overEvents = quotas?.admitEvents(grant.tenant, mapped.events.length);
+        if (overEvents !== undefined) throw overEvents;
         await options.pipeline.submit(mapped.events, 'otlp-grpc', { tenant: grant.tenant });
         return encodeExportLogsResponse(exportLogsResponse(mapped.rejected));
       })().then(

@@ -48,10 +48,37 @@ export function encodeExportLogsResponse(response: ExportLogsResponse): Buffer {
   return encode();
 }
 
-/** A google.rpc.Status in protobuf: the error body of OTLP/HTTP with protobuf, and gRPC's grpc-status-details-bin. */
-export function encodeStatus(status: OtlpStatus): Uint8Array {
+/** The type URL of a google.rpc.RetryInfo packed in a google.protobuf.Any (error_details.proto). */
+export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/**
+ * A google.rpc.Status in protobuf: the error body of OTLP/HTTP with protobuf, and gRPC's grpc-status-details-bin.
+ * With `retryAfterSeconds`, its details hold one RetryInfo (retry_delay), which the OTLP spec asks of a
+ * RESOURCE_EXHAUSTED that the client may retry. Written by hand: RetryInfo and Duration are two fields, and
+ * vendoring error_details.proto for them would load a file of forty messages.
+ */
+export function encodeStatus(status: OtlpStatus, retryAfterSeconds?: number): Uint8Array {
   const { status: type } = loadTypes();
-  return type.encode(type.fromObject({ code: status.code, message: status.message })).finish();
+  const writer = type.encode(type.fromObject({ code: status.code, message: status.message }));
+  if (retryAfterSeconds === undefined) return writer.finish();
+  // RetryInfo { Duration retry_delay = 1 }, Duration { int64 seconds = 1 }, Any { string type_url = 1; bytes value = 2 }.
+  const retryInfo = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .fork()
+    .uint32((1 << 3) | 0)
+    .int64(retryAfterSeconds)
+    .ldelim()
+    .finish();
+  // Status.details = 3, repeated Any.
+  writer
+    .uint32((3 << 3) | 2)
+    .fork()
+    .uint32((1 << 3) | 2)
+    .string(RETRY_INFO_TYPE_URL)
+    .uint32((2 << 3) | 2)
+    .bytes(retryInfo)
+    .ldelim();
+  return writer.finish();
 }
 
 /** Reads a google.rpc.Status (for tests and clients of this module). */

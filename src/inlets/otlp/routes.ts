@@ -61,6 +61,7 @@ function otlpLogsScope(app: FastifyInstance, options: OtlpRouteOptions): void {
       const protobuf = request.body instanceof ProtobufBody;
       const mapped =
         request.body instanceof ProtobufBody ? mapProtobufLogs(request.body.bytes, mapOptions) : mapLogsRequest(request.body, mapOptions);
+      request.quota?.admit(mapped.events.length);
       await options.pipeline.submit(mapped.events, 'otlp', { tenant: request.tenant });
       const response = exportLogsResponse(mapped.rejected);
       if (!protobuf) return response;
