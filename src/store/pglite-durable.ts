@@ -15,10 +15,15 @@ import { type Extension, PGlite } from '@electric-sql/pglite';
  */
 
 /**
- * PGlite's defaults without -F, with a WAL sync method whose path reaches fsync. Also shared_buffers=16MB instead
- * of initdb's 128MB: PGlite touches the whole buffer pool in its WebAssembly memory at start, which never shrinks,
- * so 128MB cost ~120 MiB of resident memory; 16MB measured the same ingest rate (docs/performance.md).
+ * The buffer pool, given to initdb and to every start, durable or not (a cluster made by PGlite's own initdb, as
+ * stores were before src/store/pglite-initdb.ts, says 128MB in its postgresql.conf): PGlite touches the whole pool
+ * in its WebAssembly memory at start, and that memory never shrinks, so 128MB cost ~120 MiB of resident memory;
+ * 16MB measured the same ingest rate. 8MB saved another 8 MiB but inserted slower once the indexes outgrew it
+ * (docs/performance.md, "The embedded store's memory").
  */
+export const BUFFER_POOL_PARAMS: readonly string[] = ['-c', 'shared_buffers=16MB'];
+
+/** PGlite's defaults without -F, with a WAL sync method whose path reaches fsync, and our buffer pool. */
 export const DURABLE_START_PARAMS: readonly string[] = [
   ...PGlite.defaultStartParams.filter((param) => param !== '-F'),
   '-c',
@@ -27,9 +32,11 @@ export const DURABLE_START_PARAMS: readonly string[] = [
   'wal_sync_method=fsync',
   '-c',
   'full_page_writes=on',
-  '-c',
-  'shared_buffers=16MB',
+  ...BUFFER_POOL_PARAMS,
 ];
+
+/** EMBEDDED_SYNC=off: PGlite's defaults (fsync off), with the same buffer pool. */
+export const UNSYNCED_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, ...BUFFER_POOL_PARAMS];
 
 // The few Emscripten internals touched; they are not in PGlite's public types, hence the pinned version.
 interface NodefsStream {

@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Extension, PGlite } from '@electric-sql/pglite';
-import { ensureInitdbSynced, fsyncPath } from './pglite-durable.js';
+import { BUFFER_POOL_PARAMS, ensureInitdbSynced, fsyncPath } from './pglite-durable.js';
 import { CREATION_RECORD, type InitdbReply } from './pglite-create.js';
 
 /*
@@ -26,7 +26,7 @@ const STDIN = '/pglite/pgstdin';
 const STDOUT = '/pglite/pgstdout';
 /** What PGlite passes to initdb (its initdb runner), then ours: the buffer pool the server uses anyway. */
 const INITDB_ARGS = ['--allow-group-access', '--encoding', 'UTF8', '--locale=C.UTF-8', '--locale-provider=libc', '--auth=trust'];
-const EXTRA_ARGS = ['-c', 'shared_buffers=16MB'];
+const EXTRA_ARGS = BUFFER_POOL_PARAMS;
 
 // The Emscripten internals used; not in PGlite's public types, hence the pinned version.
 interface Runtime {

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { DURABLE_START_PARAMS, durableFsyncExtension, ensureInitdbSynced } from './pglite-durable.js';
+import { DURABLE_START_PARAMS, durableFsyncExtension, ensureInitdbSynced, UNSYNCED_START_PARAMS } from './pglite-durable.js';
 import { toWireError, type WorkerInit, type WorkerReply, type WorkerRequest } from './pglite-protocol.js';
 
 /*
@@ -32,7 +32,7 @@ async function open(): Promise<PGlite> {
   // pg_trgm: migration 4 creates the extension (its index is gone since migration 5, the extension stays).
   const db = init.sync
     ? await PGlite.create(init.pgdata, { startParams: [...DURABLE_START_PARAMS], extensions: { durableFsyncExtension, pg_trgm } })
-    : await PGlite.create(init.pgdata, { extensions: { pg_trgm } });
+    : await PGlite.create(init.pgdata, { startParams: [...UNSYNCED_START_PARAMS], extensions: { pg_trgm } });
   try {
     if (init.sync) {
       ensureInitdbSynced(init.pgdata);

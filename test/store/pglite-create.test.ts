@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isLogaggError } from '../../src/errors.js';
 import { createPgliteEngine, type PgliteEngineOptions } from '../../src/store/pglite.js';
+import { copyPgliteTemplate } from '../helpers/stores.js';
 
 type OpenInfo = Parameters<NonNullable<PgliteEngineOptions['onOpen']>>[0];
 
@@ -56,5 +57,23 @@ describe('embedded store, first start (cluster made in its own process)', { time
     rmSync(join(dataDir, 'pgdata'), { recursive: true });
     const engine = await createPgliteEngine({ dataDir });
     await engine.close();
+  });
+
+  test('a cluster made elsewhere (postgresql.conf says 128MB) runs on the 16MB buffer pool, with or without flushes', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'logagg-create-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    // PGlite's own initdb, as a store made before the pool was set at initdb, or by another tool.
+    await copyPgliteTemplate(dataDir);
+    const pools: string[] = [];
+    for (const sync of [true, false]) {
+      const engine = await createPgliteEngine({ dataDir, sync });
+      try {
+        const [row] = await engine.query<{ shared_buffers: string }>('SHOW shared_buffers');
+        pools.push(row?.shared_buffers ?? 'none');
+      } finally {
+        await engine.close();
+      }
+    }
+    assert.deepEqual(pools, ['16MB', '16MB']);
   });
 });
