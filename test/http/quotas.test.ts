@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -139,6 +140,33 @@ describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
     assert.equal((await sendChunked(server.url, gzip, gzipSync(fits))).status, 200, 'inflated within the limit');
   });
 
+  test('a 429 before the body is read is readable by a client still sending it; then the connection is closed', async (t) => {
+    const event = (id: string, pad: number) =>
+      JSON.stringify(makeEvent(uniqueTopic('quota-big'), id, { payload: { pad: 'x'.repeat(pad) } }));
+    assert.equal((await publish(server.url, 't-big', JSON.parse(event('first', 1)))).status, 200);
+    const { hostname, port } = new URL(server.url);
+    const open = () => {
+      const socket = connect(Number(port), hostname);
+      t.after(() => socket.destroy());
+      const state = { received: '', ended: false };
+      socket.on('data', (chunk: Buffer) => (state.received += chunk.toString()));
+      socket.on('end', () => (state.ended = true));
+      socket.on('error', () => {});
+      return { socket, state, statusLines: () => state.received.match(/HTTP\/1\.1 \d+/g) ?? [] };
+    };
+    const request = (body: string) =>
+      `POST /publish HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${KEY}\r\nX-Scope-OrgID: t-big\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    // 8 MiB written whole before anything is read, as simple clients do: answered 429 while it still arrives, then
+    // read and discarded before the connection is closed (as BODY_LIMIT's 413), so no reset can eat the answer.
+    const big = open();
+    big.socket.write(request(event('big', 8 * 1024 * 1024)));
+    await waitFor(async () => big.state.ended, 30_000, 'the connection closed after the answer');
+    assert.deepEqual(big.statusLines(), ['HTTP/1.1 429']);
+    assert.match(big.state.received, /retry-after: \d+/i);
+    assert.match(big.state.received, /connection: close/i);
+  });
+
   test('the Loki push answers 429 in plain text, as Loki does', async () => {
     const body = { streams: [{ stream: { topic: uniqueTopic('quota-loki') }, values: [[`${Date.now()}000000`, 'a line']] }] };
     assert.equal((await pushJson(server.url, body, as('t-loki'))).status, 204);
@@ -231,7 +259,7 @@ describe('tenant quotas (TENANT_LIMITS)', { timeout: 120_000 }, () => {
     assert.equal(value('tenant="small",limit="max_body_bytes"'), 3);
     assert.equal(value('tenant="t-otlp",limit="events_per_second"'), 2);
     assert.equal(value('tenant="t-grpc",limit="events_per_second"'), 1);
-    assert.match(text, /logagg_requests_rejected_total\{transport="http",reason="QUOTA_EXCEEDED"\} 37/);
+    assert.match(text, /logagg_requests_rejected_total\{transport="http",reason="QUOTA_EXCEEDED"\} 38/);
     assert.match(text, /logagg_requests_rejected_total\{transport="loki",reason="QUOTA_EXCEEDED"\} 1/);
     assert.match(text, /logagg_requests_rejected_total\{transport="otlp-grpc",reason="QUOTA_EXCEEDED"\} 1/);
   });

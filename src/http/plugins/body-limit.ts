@@ -107,9 +107,7 @@ export function bodyLimitPlugin(app: FastifyInstance): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const req = request.raw;
     const socket = req.socket as Socket | null;
-    // A quota's 429 keeps the connection: the client is told to come back, and Node discards the unread body
-    // (its request timeout bounds a body that never ends); closing would add a handshake to each refusal.
-    if (reply.statusCode >= 400 && reply.statusCode !== 429 && !req.complete && socket && !socket.destroyed) {
+    if (reply.statusCode >= 400 && !req.complete && socket && !socket.destroyed) {
       reply.header('connection', 'close');
       const maxBytes = Math.max(LINGER_MIN_BYTES, 2 * bodyLimitOf(request));
       // Node ends a `Connection: close` answer with socket.destroySoon(): shut writing and destroy once the answer
