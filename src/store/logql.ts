@@ -55,7 +55,7 @@ export function createLogqlReader(engine: Engine): LogqlReader {
   return {
     scanEntries: (scan) => run<EntryRow>(entryScanSql(scan)),
     entriesBySeq: async (seqs) => (seqs.length === 0 ? [] : run<EntryRow>(entriesBySeqSql(seqs))),
-    countWindows: (scan: CountScan) => run<CountRow>(countScanSql(scan)),
+    countWindows: (scan: CountScan) => run<CountRow>(countScanSql({ ...scan, fence: engine.kind === 'postgres' })),
     async labelValues(column, where, fromUs, toUs, limit) {
       const rows = await run<{ value: string }>(labelValuesSql(column, where, fromUs, toUs, limit));
       return rows.map((row) => row.value);
