@@ -56,7 +56,7 @@ export function createLogqlReader(engine: Engine, tenant: string): LogqlReader {
   return {
     scanEntries: (scan) => run<EntryRow>(entryScanSql(tenant, scan)),
     entriesBySeq: async (seqs) => (seqs.length === 0 ? [] : run<EntryRow>(entriesBySeqSql(tenant, seqs))),
-    countWindows: (scan: CountScan) => run<CountRow>(countScanSql(tenant, scan)),
+    countWindows: (scan: CountScan) => run<CountRow>(countScanSql(tenant, { ...scan, fence: engine.kind === 'postgres' })),
     async labelValues(column, where, fromUs, toUs, limit) {
       const rows = await run<{ value: string }>(labelValuesSql(tenant, column, where, fromUs, toUs, limit));
       return rows.map((row) => row.value);
