@@ -119,7 +119,10 @@ export class Feed {
     for (const subscriber of this.subscribers) {
       const search = subscriber.search;
       if (!search || found.has(search.key)) continue;
-      found.set(search.key, await this.store.eventsAfter(null, from, undefined, this.options.pageSize, { predicate: search.predicate, through }));
+      found.set(
+        search.key,
+        await this.store.eventsAfter(null, from, undefined, this.options.pageSize, { predicate: search.predicate, through }),
+      );
     }
     return found;
   }

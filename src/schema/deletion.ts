@@ -22,7 +22,7 @@ export const DeletionRequestSchema = Type.Object(
     tenant: Type.Optional(
       Type.String({
         pattern: TENANT_PATTERN,
-        description: 'The tenant whose events to delete; when given it must be the one the request acts for (X-Scope-OrgID or the key\'s)',
+        description: "The tenant whose events to delete; when given it must be the one the request acts for (X-Scope-OrgID or the key's)",
       }),
     ),
   },

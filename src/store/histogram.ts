@@ -63,7 +63,12 @@ function pickRange(row: RangeRow): { from: number; to: number } {
   return { from, to };
 }
 
-export async function readHistogram(engine: Engine, tenant: string, filter: HistogramFilter, search: Predicate | undefined): Promise<Histogram> {
+export async function readHistogram(
+  engine: Engine,
+  tenant: string,
+  filter: HistogramFilter,
+  search: Predicate | undefined,
+): Promise<Histogram> {
   // Rows a deletion job has marked are counted by no read; without marks the statements drop the check (visible-sql.ts).
   const [marks] = await engine.query<{ hiding: boolean }>(HIDING, []);
   const run = async <R>(text: string, params: unknown[]): Promise<R[]> => {

@@ -47,7 +47,13 @@ const usTime = (param: string): string => `to_timestamp(0) + (${param}::bigint *
 /** One page of entries in time order (then seq), keyset-paged so a long scan can stop and resume. */
 export function entryScanSql(tenant: string, scan: EntryScan): { text: string; params: unknown[] } {
   const params: unknown[] = [scan.fromUs, scan.toUs];
-  const conditions = [ofTenant(params, tenant), `ts >= ${usTime('$1')}`, `ts < ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
+  const conditions = [
+    ofTenant(params, tenant),
+    `ts >= ${usTime('$1')}`,
+    `ts < ${usTime('$2')}`,
+    compilePredicate(scan.where, params),
+    VISIBLE,
+  ];
   if (scan.levels !== undefined) {
     params.push(JSON.stringify(scan.levels));
     conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
@@ -142,7 +148,13 @@ GROUP BY topic, source, level, first_k, last_k`,
 }
 
 function countConditions(tenant: string, scan: CountScan, params: unknown[]): string[] {
-  const conditions = [ofTenant(params, tenant), `ts > ${usTime('$1')}`, `ts <= ${usTime('$2')}`, compilePredicate(scan.where, params), VISIBLE];
+  const conditions = [
+    ofTenant(params, tenant),
+    `ts > ${usTime('$1')}`,
+    `ts <= ${usTime('$2')}`,
+    compilePredicate(scan.where, params),
+    VISIBLE,
+  ];
   if (scan.levels !== undefined) {
     params.push(JSON.stringify(scan.levels));
     conditions.push(`(${DETECTED_LEVEL_SQL}) IN (SELECT json_array_elements_text($${params.length}::json))`);
@@ -261,7 +273,13 @@ ORDER BY value LIMIT $${params.length}::int`,
 }
 
 /** Distinct (topic, source) pairs among events in a time range, at most `limit`. */
-export function seriesSql(tenant: string, where: Predicate, fromUs: string, toUs: string, limit: number): { text: string; params: unknown[] } {
+export function seriesSql(
+  tenant: string,
+  where: Predicate,
+  fromUs: string,
+  toUs: string,
+  limit: number,
+): { text: string; params: unknown[] } {
   const params: unknown[] = [fromUs, toUs];
   const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
   params.push(limit);
@@ -274,7 +292,13 @@ ORDER BY topic, source LIMIT $${params.length}::int`,
 }
 
 /** Entries and line bytes per stream (topic, source) among events in [from, to), at most `limit` streams. */
-export function streamTotalsSql(tenant: string, where: Predicate, fromUs: string, toUs: string, limit: number): { text: string; params: unknown[] } {
+export function streamTotalsSql(
+  tenant: string,
+  where: Predicate,
+  fromUs: string,
+  toUs: string,
+  limit: number,
+): { text: string; params: unknown[] } {
   const params: unknown[] = [fromUs, toUs];
   const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
   params.push(limit);

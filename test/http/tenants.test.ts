@@ -62,9 +62,22 @@ for (const kind of storeKinds()) {
       assert.equal(globex.body.unique, 2, "globex's ids are new to globex although acme used them");
 
       const acme = await allEvents(server.url, 'acme', `&topic=${topic}`);
-      assert.deepEqual(acme.map((e) => [e.event_id, e.payload.owner]), [['1', 'acme'], ['2', 'acme'], ['3', 'acme']]);
+      assert.deepEqual(
+        acme.map((e) => [e.event_id, e.payload.owner]),
+        [
+          ['1', 'acme'],
+          ['2', 'acme'],
+          ['3', 'acme'],
+        ],
+      );
       const other = await allEvents(server.url, 'globex', `&topic=${topic}`);
-      assert.deepEqual(other.map((e) => [e.event_id, e.payload.owner]), [['1', 'globex'], ['2', 'globex']]);
+      assert.deepEqual(
+        other.map((e) => [e.event_id, e.payload.owner]),
+        [
+          ['1', 'globex'],
+          ['2', 'globex'],
+        ],
+      );
       assert.deepEqual(await allEvents(server.url, 'default', `&topic=${topic}`), []);
 
       const stats = await get<StatsResponse>(`${server.url}/stats?topic=${topic}`, as('globex'));
@@ -73,11 +86,14 @@ for (const kind of storeKinds()) {
       assert.equal(stats.body.topic_count, 1);
       const empty = await get<StatsResponse>(`${server.url}/stats`, as('initech'));
       assert.equal(empty.status, 200);
-      assert.equal(empty.body.received, 0, 'a tenant that never wrote has zero counters, not the default tenant\'s');
+      assert.equal(empty.body.received, 0, "a tenant that never wrote has zero counters, not the default tenant's");
 
       assert.deepEqual(await allEvents(server.url, 'acme', `&q=${encodeURIComponent('globex')}`), []);
       assert.deepEqual((await lokiLines(server.url, 'acme', `{topic="${topic}"}`)).sort(), Array(3).fill('hello from acme'));
-      const values = await get<{ data: string[] }>(`${server.url}/loki/api/v1/label/source/values?start=${ns('2025-10-21T00:00:00Z')}&end=${ns('2025-10-22T00:00:00Z')}`, as('acme'));
+      const values = await get<{ data: string[] }>(
+        `${server.url}/loki/api/v1/label/source/values?start=${ns('2025-10-21T00:00:00Z')}&end=${ns('2025-10-22T00:00:00Z')}`,
+        as('acme'),
+      );
       assert.ok(values.body.data.includes('src-acme') && !values.body.data.includes('src-globex'), JSON.stringify(values.body));
       const histogram = await get<{ total: number }>(`${server.url}/events/histogram?topic=${topic}`, as('globex'));
       assert.equal(histogram.body.total, 2);
@@ -121,9 +137,15 @@ for (const kind of storeKinds()) {
         assert.equal((await publish('acme', 'a1')).status, 200);
         const seen = await stream.waitFor(2);
         // Both of acme's, none of globex's, whose live events were committed between them.
-        assert.deepEqual(seen.map((e) => e.data.event_id), ['before', 'a1']);
+        assert.deepEqual(
+          seen.map((e) => e.data.event_id),
+          ['before', 'a1'],
+        );
         assert.equal((await publish('acme', 'a2')).status, 200);
-        assert.deepEqual((await stream.waitFor(3)).map((e) => (e.data as unknown as Stored).payload.owner), ['acme', 'acme', 'acme']);
+        assert.deepEqual(
+          (await stream.waitFor(3)).map((e) => (e.data as unknown as Stored).payload.owner),
+          ['acme', 'acme', 'acme'],
+        );
       } finally {
         stream.close();
       }
@@ -131,7 +153,11 @@ for (const kind of storeKinds()) {
 
     test('property: random publishes into random tenants; every read of a tenant holds and counts its own events only', async () => {
       let run = 0;
-      const op = fc.record({ tenant: fc.integer({ min: 0, max: 2 }), topic: fc.integer({ min: 0, max: 1 }), id: fc.integer({ min: 0, max: 4 }) });
+      const op = fc.record({
+        tenant: fc.integer({ min: 0, max: 2 }),
+        topic: fc.integer({ min: 0, max: 1 }),
+        id: fc.integer({ min: 0, max: 4 }),
+      });
       await fc.assert(
         fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 }), async (requests) => {
           run++;
@@ -145,13 +171,18 @@ for (const kind of storeKinds()) {
               if (mine.length === 0) continue;
               const owner = tenants[tenant] as string;
               const events = mine.map((o, i) =>
-                makeEvent(`${prefix}.${o.topic}`, `id${o.id}`, { timestamp: T, source: `src-${owner}`, payload: { owner, message: `m ${owner} ${r} ${i}` } }),
+                makeEvent(`${prefix}.${o.topic}`, `id${o.id}`, {
+                  timestamp: T,
+                  source: `src-${owner}`,
+                  payload: { owner, message: `m ${owner} ${r} ${i}` },
+                }),
               );
               const reply = await post(`${server.url}/publish`, events, { headers: as(owner) });
               assert.equal(reply.status, 200);
               const m = model[tenant] as (typeof model)[number];
               m.received += events.length;
-              for (const e of events) if (!m.kept.has(`${e.topic}/${e.event_id}`)) m.kept.set(`${e.topic}/${e.event_id}`, JSON.stringify(e.payload));
+              for (const e of events)
+                if (!m.kept.has(`${e.topic}/${e.event_id}`)) m.kept.set(`${e.topic}/${e.event_id}`, JSON.stringify(e.payload));
             }
           }
           for (const [t, owner] of tenants.entries()) {
@@ -168,7 +199,10 @@ for (const kind of storeKinds()) {
             assert.equal(stats.body.topic_count, new Set([...m.kept.keys()].map((k) => k.split('/')[0])).size);
             const lines = await lokiLines(server.url, owner, `{topic=~"${prefix}.*"}`);
             assert.equal(lines.length, m.kept.size);
-            assert.ok(lines.every((line) => line.startsWith(`m ${owner} `)), `Loki lines as ${owner}: ${lines.join(' | ')}`);
+            assert.ok(
+              lines.every((line) => line.startsWith(`m ${owner} `)),
+              `Loki lines as ${owner}: ${lines.join(' | ')}`,
+            );
             const histogram = await get<{ total: number }>(`${server.url}/events/histogram`, as(owner));
             assert.equal(histogram.body.total, m.kept.size);
           }

@@ -19,7 +19,7 @@ export function metricsRoute(app: FastifyInstance, metrics: Metrics): void {
     '/metrics',
     {
       config: { access: 'read' },
-      schema: { summary: 'Prometheus metrics: every tenant\'s figures, so only for a key bound to all tenants (*)', tags: ['operations'] },
+      schema: { summary: "Prometheus metrics: every tenant's figures, so only for a key bound to all tenants (*)", tags: ['operations'] },
     },
     async (request, reply) => {
       // The series carry every tenant's topics and counts: a key bound to one tenant must not read them.

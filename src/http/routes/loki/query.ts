@@ -48,7 +48,12 @@ export function lokiQueryRoutes(fastify: FastifyInstance, store: Store): void {
       const expr = parseLogql(q.query);
       if (expr.kind === 'log') {
         const limit = parseLimit(q.limit);
-        const entries = await evaluateLogs(store.logql(request.tenant), expr, { startNs, endNs, limit, backward: parseDirection(q.direction) });
+        const entries = await evaluateLogs(store.logql(request.tenant), expr, {
+          startNs,
+          endNs,
+          limit,
+          backward: parseDirection(q.direction),
+        });
         const flags = encodingFlags(request);
         const categorize = flags.includes(CATEGORIZE_LABELS);
         return success({
