@@ -37,8 +37,8 @@ export function fillSql(count: number): string {
   const words = `ARRAY[${WORDS.map((w) => `'${w}'`).join(',')}]`;
   const rare = `ARRAY[${RARE.map((w) => `'${w}'`).join(',')}]`;
   return `
-INSERT INTO events (topic, event_id, ts, source, payload)
-SELECT 'bench-' || (i % 5), 'e' || i, now() - (${count} - i) * interval '3 ms', 'api-' || (i % 7),
+INSERT INTO events (tenant, topic, event_id, ts, source, payload)
+SELECT 'default', 'bench-' || (i % 5), 'e' || i, now() - (${count} - i) * interval '3 ms', 'api-' || (i % 7),
   json_build_object(
     'message', (ARRAY['GET','POST','GET','POST','PUT','DELETE','PATCH','GET','POST','HEAD'])[1 + i % 10] || ' /api/v1/'
       || w[1 + (i * 7) % 64] || '/' || (i % 10007) || ' ' || w[1 + (i * 13 / 3) % 64] || ' ' || w[1 + (i * 31 / 7) % 64]

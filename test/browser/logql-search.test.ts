@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { makeEvent, uniqueTopic } from '../helpers/events.js';
+import { waitFor } from '../helpers/process.js';
 import { serverForSuite } from '../helpers/server.js';
 import { browserForSuite, publish, screenshot, SUITE_STORE, waitForText } from './browser.js';
 
@@ -60,8 +61,10 @@ describe('dashboard: LogQL in the search box', { timeout: 300_000 }, () => {
 
     // A label filter on detected_level (the payload's level), and a parser whose labels are listed beside the line.
     await search(page, '{source="svc-a"} | detected_level="info" | logfmt | keep order, detected_level');
+    // The caption reads as the last search's did (2 lines): wait for the list itself to change.
+    const created = ['order=3 state=created', 'order=1 state=created'];
+    await waitFor(async () => JSON.stringify(await listedLines(page)) === JSON.stringify(created), 30_000, "the second search's lines");
     await waitForText(info, 'LogQL: 2 lines, newest first');
-    assert.deepEqual(await listedLines(page), ['order=3 state=created', 'order=1 state=created']);
     assert.deepEqual(await page.locator('#events-table tbody td.payload-cell .note').allTextContents(), [
       ' detected_level=info order=3',
       ' detected_level=info order=1',

@@ -17,6 +17,18 @@ const run = promisify(execFile);
 const pgSkip = process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL (PostgreSQL)';
 
 /** Loads a store with a seeded stream; returns how to replay it and what /stats said afterwards. */
+const ACME_EVENTS = 5;
+
+/** Tenant acme's counters and events, as GET /stats and /events show them to it. */
+async function tenantView(url: string): Promise<{ stats: Pick<Stats, 'per_topic' | 'received' | 'topic_count'>; events: StoredEvent[] }> {
+  const headers = { 'x-scope-orgid': 'acme' };
+  const { per_topic, received, topic_count } = (await get<Stats>(`${url}/stats?top=100`, headers)).body;
+  return {
+    stats: { per_topic, received, topic_count },
+    events: (await get<StoredEvent[]>(`${url}/events?limit=10000`, headers)).body,
+  };
+}
+
 async function load(location: StoreLocation, options: TestServerOptions = {}) {
   const server = await startServer(location, options);
   const stream = {
@@ -31,10 +43,16 @@ async function load(location: StoreLocation, options: TestServerOptions = {}) {
   };
   const report = await runPublisher({ ...stream, url: server.url });
   assert.ok(report.ok);
+  // A second tenant, reusing the default tenant's first keys: a backup or a move keeps them apart.
+  const other = { headers: { 'x-scope-orgid': 'acme' } };
+  const reused = (await get<StoredEvent[]>(`${server.url}/events?limit=${ACME_EVENTS}`)).body;
+  const acmeBatch = reused.map((e) => makeEvent(e.topic, e.event_id, { payload: { tenant: 'acme' } }));
+  assert.equal((await post<PublishResult>(`${server.url}/publish`, acmeBatch, other)).body.unique, ACME_EVENTS);
   const stats = (await get<Stats>(`${server.url}/stats?top=100`)).body;
   const events = (await get<StoredEvent[]>(`${server.url}/events?limit=10000`)).body;
+  const acme = await tenantView(server.url);
   await server.stop();
-  return { stream, stats, events, distinct: report.distinctSent };
+  return { stream, stats, events, acme, distinct: report.distinctSent + ACME_EVENTS };
 }
 
 /** On the restored store: same counters and rows, every old key a duplicate, new rows after the old seqs. */
@@ -49,6 +67,7 @@ async function assertRestored(
     assert.deepEqual(stats.per_topic, before.stats.per_topic);
     const events = (await get<StoredEvent[]>(`${server.url}/events?limit=10000`)).body;
     assert.deepEqual(events, before.events);
+    assert.deepEqual(await tenantView(server.url), before.acme, "the second tenant's counters and events");
     const replay = await runPublisher({ ...before.stream, url: server.url });
     assert.equal(replay.gained.unique_processed, 0, 'an old key was not recognised');
     assert.equal(replay.gained.duplicate_dropped, replay.sent);
@@ -62,7 +81,7 @@ async function assertRestored(
   }
 }
 
-describe('backup, restore and moving stores', { timeout: 180_000 }, () => {
+describe('backup, restore and moving stores', { timeout: 360_000 }, () => {
   test('pg_dump of a loaded database restored into a fresh one keeps every key and the counters', { skip: pgSkip }, async (t) => {
     const original = await freshStore('postgres');
     const restored = await freshStore('postgres');
