@@ -18,8 +18,11 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV PORT=8080 HOST=0.0.0.0 DATA_DIR=/data
+# The embedded store's memory (docs/performance.md, issue 18 §2): one malloc arena, one V8 background thread and
+# 4 MiB semi-spaces for the main thread; all three act only at process start, as in `npm start`.
+ENV MALLOC_ARENA_MAX=1
 EXPOSE 8080
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/cli/index.js", "serve"]
+CMD ["node", "--v8-pool-size=1", "--max-semi-space-size=4", "dist/cli/index.js", "serve"]

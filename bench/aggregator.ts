@@ -57,14 +57,17 @@ export async function createScratchDatabase(adminUrl: string, label: string): Pr
 }
 
 /**
- * The node flags `npm start` runs the server with (package.json), for the scenarios that measure the default
- * embedded aggregator: they are start-time flags, so the bench has to pass them the same way.
+ * How `npm start` runs the server (package.json): its environment assignments (MALLOC_ARENA_MAX) and node flags,
+ * for the scenarios that measure the default embedded aggregator. Both act only when the process starts, so the
+ * bench has to pass them the same way.
  */
-export function npmStartFlags(): string[] {
+export function npmStart(): { env: Record<string, string>; nodeArgs: string[] } {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
-  const flags = /\bnode((?: --\S+)*) dist\/server\.js/.exec(pkg.scripts.start)?.[1];
-  if (flags === undefined) throw new Error(`package.json's start script no longer runs node … dist/server.js: ${pkg.scripts.start}`);
-  return flags.split(' ').filter((flag) => flag !== '');
+  const match = /((?:\b[A-Z_]+=\S+ )*)node((?: --\S+)*) dist\/server\.js/.exec(pkg.scripts.start);
+  if (match === null) throw new Error(`package.json's start script no longer runs [VAR=value …] node … dist/server.js: ${pkg.scripts.start}`);
+  const words = (text: string | undefined): string[] => (text ?? '').split(' ').filter((word) => word !== '');
+  const env = Object.fromEntries(words(match[1]).map((assignment) => assignment.split('=', 2) as [string, string]));
+  return { env, nodeArgs: words(match[2]) };
 }
 
 function vmHwmMb(pid: number): number {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPublisher } from '../../src/cli/publish-run.js';
-import { npmStartFlags, startAggregator } from '../aggregator.js';
+import { npmStart, startAggregator } from '../aggregator.js';
 import { type BenchContext, figure, publishOnce, type Scenario } from '../scenario.js';
 
 /** Written by the server's initdb process into DATA_DIR/pgdata (src/store/pglite-create.ts). */
@@ -34,13 +34,14 @@ export const embeddedBatchedScenario: Scenario = {
     const startMs: number[] = [];
     const unsynced: number[] = [];
     let verified = true;
-    // Started as `npm start` starts it (its node flags), since the figures are those of the default.
-    const asNpmStart = { ...ctx, nodeArgs: [...npmStartFlags(), ...ctx.nodeArgs] };
+    // Started as `npm start` starts it (its environment and node flags), since the figures are those of the default.
+    const start = npmStart();
+    const asNpmStart = { ...ctx, nodeArgs: [...start.nodeArgs, ...ctx.nodeArgs] };
     for (let run = 0; run < ctx.runs; run++) {
       const dataDir = mkdtempSync(join(tmpdir(), 'logagg-bench-embedded-'));
       try {
         const started = performance.now();
-        const aggregator = await startAggregator({ kind: 'pglite' }, ctx.entry, { DATA_DIR: dataDir }, asNpmStart.nodeArgs);
+        const aggregator = await startAggregator({ kind: 'pglite' }, ctx.entry, { ...start.env, DATA_DIR: dataDir }, asNpmStart.nodeArgs);
         startMs.push(performance.now() - started);
         // The server's high-water mark once it answers: the first start (waiting for initdb, opening, migrating).
         startRss.push(aggregator.peakRssMb());
@@ -62,13 +63,13 @@ export const embeddedBatchedScenario: Scenario = {
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
       }
-      const off = await publishOnce(asNpmStart, { kind: 'pglite' }, options, { EMBEDDED_SYNC: 'off' });
+      const off = await publishOnce(asNpmStart, { kind: 'pglite' }, options, { ...start.env, EMBEDDED_SYNC: 'off' });
       verified &&= off.report.ok;
       unsynced.push(off.report.eventsPerSecond);
     }
     return {
       title: this.title,
-      workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates; each run from an empty DATA_DIR; node flags as npm start: ${npmStartFlags().join(' ') || 'none'}`,
+      workload: `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates; each run from an empty DATA_DIR; started as npm start: ${[...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), ...start.nodeArgs].join(' ') || 'no flags'}`,
       figures: [
         figure('throughput', 'events/s', rate, { op: '>=', value: 10_000 }),
         figure('throughput with EMBEDDED_SYNC=off (no fsync; not durable)', 'events/s', unsynced),
