@@ -64,7 +64,8 @@ export async function createScratchDatabase(adminUrl: string, label: string): Pr
 export function npmStart(): { env: Record<string, string>; nodeArgs: string[] } {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
   const match = /((?:\b[A-Z_]+=\S+ )*)node((?: --\S+)*) dist\/server\.js/.exec(pkg.scripts.start);
-  if (match === null) throw new Error(`package.json's start script no longer runs [VAR=value …] node … dist/server.js: ${pkg.scripts.start}`);
+  if (match === null)
+    throw new Error(`package.json's start script no longer runs [VAR=value …] node … dist/server.js: ${pkg.scripts.start}`);
   const words = (text: string | undefined): string[] => (text ?? '').split(' ').filter((word) => word !== '');
   const env = Object.fromEntries(words(match[1]).map((assignment) => assignment.split('=', 2) as [string, string]));
   return { env, nodeArgs: words(match[2]) };
