@@ -1,4 +1,5 @@
 import { type Agent, request } from 'node:http';
+import { createClient } from '../src/client/index.js';
 import { latencySummary } from '../src/cli/percentiles.js';
 import type { Stats } from '../src/schema/stats.js';
 import type { Aggregator } from './aggregator.js';
@@ -80,4 +81,22 @@ export async function driveRequests(
     `${label}: ${stream.order.length} events in ${(elapsedMs / 1000).toFixed(2)} s = ${Math.round(run.rate)}/s, p99 ${run.p99.toFixed(1)} ms, RSS ${run.rssMb.toFixed(0)} MiB`,
   );
   return run;
+}
+
+/** Times `probes` sequential GETs of path(i) on one keep-alive connection; p50 and p99 in ms. */
+export async function probe(url: string, probes: number, path: (i: number) => string): Promise<{ p50: number; p99: number }> {
+  const client = createClient({ url, concurrency: 1 });
+  try {
+    const samples = new Float64Array(probes);
+    for (let i = 0; i < probes; i++) {
+      const started = performance.now();
+      const res = await client.get(path(i));
+      samples[i] = performance.now() - started;
+      if (res.status !== 200) throw new Error(`GET ${path(i)} answered ${res.status}: ${res.body.slice(0, 200)}`);
+    }
+    const summary = latencySummary(samples);
+    return { p50: summary.p50, p99: summary.p99 };
+  } finally {
+    client.close();
+  }
 }

@@ -1,10 +1,9 @@
 import type pg from 'pg';
-import { createClient } from '../src/client/index.js';
-import { latencySummary } from '../src/cli/percentiles.js';
 import { planLog } from '../src/query/logql/pipeline.js';
 import { parseLogql } from '../src/query/logql/parse.js';
 import { countScanSql } from '../src/store/logql-sql.js';
 import { withoutMarks } from '../src/store/visible-sql.js';
+import { probe } from './drive.js';
 import { type BenchContext, figure, type Figure } from './scenario.js';
 
 /*
@@ -13,21 +12,8 @@ import { type BenchContext, figure, type Figure } from './scenario.js';
  */
 
 /** p50 of `probes` sequential GETs of path(i) on one keep-alive connection, in ms. */
-export async function p50(url: string, probes: number, path: (i: number) => string): Promise<number> {
-  const client = createClient({ url, concurrency: 1 });
-  try {
-    const samples = new Float64Array(probes);
-    for (let i = 0; i < probes; i++) {
-      const started = performance.now();
-      const res = await client.get(path(i));
-      samples[i] = performance.now() - started;
-      if (res.status !== 200) throw new Error(`GET ${path(i)} answered ${res.status}: ${res.body.slice(0, 200)}`);
-    }
-    return latencySummary(samples).p50;
-  } finally {
-    client.close();
-  }
-}
+export const p50 = async (url: string, probes: number, path: (i: number) => string): Promise<number> =>
+  (await probe(url, probes, path)).p50;
 
 /** The metric query of issue 16 §5 over the hour ending at endMs, step 60 s (Grafana sends whole milliseconds). */
 const METRIC_SELECTORS = [

@@ -1,28 +1,9 @@
-import { createClient } from '../../src/client/index.js';
 import { runPublisher } from '../../src/cli/publish-run.js';
-import { latencySummary } from '../../src/cli/percentiles.js';
 import { startAggregator } from '../aggregator.js';
+import { probe } from '../drive.js';
 import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
 
 const TOPICS = 5;
-
-/** Times `probes` sequential GETs of paths() on one keep-alive connection; p50 and p99 in ms. */
-async function probe(url: string, probes: number, path: (i: number) => string): Promise<{ p50: number; p99: number }> {
-  const client = createClient({ url, concurrency: 1 });
-  try {
-    const samples = new Float64Array(probes);
-    for (let i = 0; i < probes; i++) {
-      const started = performance.now();
-      const res = await client.get(path(i));
-      samples[i] = performance.now() - started;
-      if (res.status !== 200) throw new Error(`GET ${path(i)} answered ${res.status}: ${res.body.slice(0, 200)}`);
-    }
-    const summary = latencySummary(samples);
-    return { p50: summary.p50, p99: summary.p99 };
-  } finally {
-    client.close();
-  }
-}
 
 /** Read latency with a million stored events: a topic page of 100, and /stats (which must not count the table). */
 export const queryLatencyScenario: Scenario = {
