@@ -121,6 +121,11 @@ async function startParts(
     queuedEvents: () => pipeline.figures().queued_events,
     subscribers: () => feed.subscriberCount,
   });
+  const { quotas, limitsFile } = startQuotas(config.tenantLimits, config.tenantLimitsFile, {
+    onRefused: (tenant, limit) => metrics.recordQuotaRefused(tenant, limit),
+    logger: logger.child({ component: 'limits' }),
+  });
+  if (limitsFile) undo.push({ what: 'stop watching TENANT_LIMITS_FILE', run: async () => limitsFile.close() });
   const pipeline = createPipeline(store, {
     batchMax: config.batchMax,
     lingerMs: config.batchLingerMs,
@@ -131,6 +136,12 @@ async function startParts(
     onCommit: () => feed.wake(),
     onBatch: (tally) => metrics.recordBatch(tally),
     onStoreError: (code) => metrics.recordStoreError(code),
+    ...(quotas
+      ? {
+          topicLimit: (tenant: string) => quotas.topicLimit(tenant),
+          onTopicLimitRefused: (tenant: string) => metrics.recordQuotaRefused(tenant, 'max_topics'),
+        }
+      : {}),
   });
   undo.push({ what: 'close the pipeline', run: () => pipeline.close() });
   const keyring = new Keyring(config.keys, config.apiKey);
@@ -142,11 +153,6 @@ async function startParts(
       ? undefined
       : watchKeysFile({ path: config.keysFile, keyring, apiKey: config.apiKey, logger: logger.child({ component: 'keys' }) });
   if (keysFile) undo.push({ what: 'stop watching KEYS_FILE', run: async () => keysFile.close() });
-  const { quotas, limitsFile } = startQuotas(config.tenantLimits, config.tenantLimitsFile, {
-    onRefused: (tenant, limit) => metrics.recordQuotaRefused(tenant, limit),
-    logger: logger.child({ component: 'limits' }),
-  });
-  if (limitsFile) undo.push({ what: 'stop watching TENANT_LIMITS_FILE', run: async () => limitsFile.close() });
   // Started after listen; a job accepted before then is found by the runner's first look.
   const deletion: { runner?: DeletionRunner } = {};
   const app = await buildApp({

@@ -101,7 +101,7 @@ function tenantRuns(batch: readonly Pending[]): TenantRun[] {
   for (const pending of batch) {
     if (last?.tenant === pending.tenant) last.count += pending.events.length;
     else {
-      last = { tenant: pending.tenant, count: pending.events.length };
+      last = { tenant: pending.tenant, count: pending.events.length, maxTopics: pending.maxTopics };
       runs.push(last);
     }
   }

@@ -23,6 +23,10 @@ export interface PipelineOptions {
   onCommit?: () => void;
   /** Called after each committed batch with its counts per (transport, topic); off costs nothing. */
   onBatch?: (tally: BatchTally) => void;
+  /** A tenant's max_topics (TENANT_LIMITS), looked up as a request is queued; absent: no tenant is limited. */
+  topicLimit?: (tenant: string) => number | undefined;
+  /** Called for each request refused for its tenant's max_topics (logagg_quota_refused_total). */
+  onTopicLimitRefused?: (tenant: string) => void;
   /** Called when a batch fails, with the error code. */
   onStoreError?: (code: string) => void;
   /** Told once per change of state (store lost/back, queue full/drained), never per request. */
@@ -64,6 +68,12 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
   let diskFull = false;
   const logger = options.logger;
 
+  const { topicLimit, onTopicLimitRefused: topicLimitRefused } = options;
+  const rejectCounted = (err: Error, tenant: string, reject: (err: Error) => void): void => {
+    if (err instanceof LogaggError && err.code === 'QUOTA_EXCEEDED') topicLimitRefused?.(tenant);
+    reject(err);
+  };
+
   const circuit = new Circuit(options.probeIntervalMs ?? 1000);
   const storeTimeoutMs = options.storeTimeoutMs ?? 5000;
 
@@ -86,7 +96,8 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
       storeLost(report.failure, probe);
       return;
     }
-    if (report.failure && answered) options.onStoreError?.(report.failure.code);
+    // A tenant's max_topics refuses through the store, but the store is well: no store error.
+    if (report.failure && answered && report.failure.code !== 'QUOTA_EXCEEDED') options.onStoreError?.(report.failure.code);
     // A full disk answers at once, so it never opens the circuit: every batch keeps asking, and the first one
     // after space returns commits. It is logged once per episode.
     const full = report.failure?.code === 'STORE_FULL';
@@ -152,15 +163,17 @@ export function createPipeline(store: BatchWriter, options: PipelineOptions): Pi
       if (closing) return Promise.reject(new LogaggError('SHUTTING_DOWN'));
       if (events.length === 0)
         return Promise.resolve({ received: 0, unique: 0, duplicates: 0, ...(submitOptions.perEvent ? { stored: [] } : {}) });
+      const tenant = submitOptions.tenant ?? DEFAULT_TENANT;
       return new Promise<SubmitResult>((resolve, reject) => {
         const pending: Pending = {
           events,
-          tenant: submitOptions.tenant ?? DEFAULT_TENANT,
+          tenant,
+          maxTopics: topicLimit?.(tenant),
           transport,
           enqueuedAt: performance.now(),
           perEvent: submitOptions.perEvent,
           resolve,
-          reject,
+          reject: topicLimitRefused ? (err) => rejectCounted(err, tenant, reject) : reject,
         };
         try {
           queue.push(pending);

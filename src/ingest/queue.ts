@@ -23,6 +23,8 @@ export interface SubmitOptions {
 export interface Pending {
   readonly events: readonly Event[];
   readonly tenant: string;
+  /** The tenant's max_topics when it has one (the store refuses a batch that would pass it). */
+  readonly maxTopics?: number | undefined;
   /** Where the events came from, for metrics. */
   readonly transport: Transport;
   readonly enqueuedAt: number;

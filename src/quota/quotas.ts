@@ -73,6 +73,11 @@ export class TenantQuotas {
     this.#state.clear();
   }
 
+  /** The tenant's max_topics, which the store checks as a batch commits; undefined when unlimited. */
+  topicLimit(tenant: string): number | undefined {
+    return (this.#limits.tenants.get(tenant) ?? this.#limits.defaults).maxTopics;
+  }
+
   /** The tenant's limits; undefined when nothing limits it (then no check applies: one lookup, one branch). */
   limitOf(tenant: string): TenantLimit | undefined {
     const own = this.#limits.tenants.get(tenant);

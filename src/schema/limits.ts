@@ -13,7 +13,7 @@ import { type Static, Type } from 'typebox';
 import { isTenantName } from './keys.js';
 
 /** The limits a refusal can name (the `limit` label of logagg_quota_refused_total, and the error's details). */
-export const LIMIT_NAMES = ['events_per_second', 'bytes_per_second', 'max_body_bytes'] as const;
+export const LIMIT_NAMES = ['events_per_second', 'bytes_per_second', 'max_body_bytes', 'max_topics'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 // Up to a billion events or a tebibyte a second: a limit is a guard, and a typo of extra zeros is still a number.
@@ -27,6 +27,7 @@ const LIMIT_FIELDS = {
   bytes_per_second: rate('Request body bytes a second, as sent (Content-Length; counted as read without one)'),
   bytes_burst: size('Bytes the bucket holds when full; default: one second of bytes_per_second, at least 1'),
   max_body_bytes: size('Largest request body, as sent; a larger one is refused 413 (BODY_LIMIT still applies)'),
+  max_topics: size('Topics the tenant may have (every topic that ever received a copy counts); a batch adding one more is refused 429'),
 };
 
 export const TenantLimitSchema = Type.Object(
@@ -36,6 +37,7 @@ export const TenantLimitSchema = Type.Object(
     bytes_per_second: Type.Optional(orNull(LIMIT_FIELDS.bytes_per_second)),
     bytes_burst: Type.Optional(orNull(LIMIT_FIELDS.bytes_burst)),
     max_body_bytes: Type.Optional(orNull(LIMIT_FIELDS.max_body_bytes)),
+    max_topics: Type.Optional(orNull(LIMIT_FIELDS.max_topics)),
   },
   { additionalProperties: false },
 );
@@ -57,6 +59,8 @@ export interface TenantLimit {
   bytesPerSecond?: number;
   bytesBurst?: number;
   maxBodyBytes?: number;
+  /** Checked by the store as a batch commits (migration 10), not by the request hook. */
+  maxTopics?: number;
 }
 
 /** The parsed document: what applies to a tenant without an entry, and each listed tenant's merged limits. */
@@ -92,10 +96,14 @@ function merged(defaults: TenantLimitEntry, entry: TenantLimitEntry): TenantLimi
   set('bytesPerSecond', bytes);
   set('bytesBurst', bytes === undefined ? undefined : (pick('bytes_burst') ?? Math.max(1, bytes)));
   set('maxBodyBytes', pick('max_body_bytes'));
+  set('maxTopics', pick('max_topics'));
   return limit;
 }
 
-/** Whether a tenant's merged limits limit anything (a tenant with none skips the quota check entirely). */
+/**
+ * Whether a tenant's merged limits limit anything the request hook checks (a tenant with none skips it entirely);
+ * max_topics is the store's to check.
+ */
 export function limitsAnything(limit: TenantLimit): boolean {
   return limit.eventsPerSecond !== undefined || limit.bytesPerSecond !== undefined || limit.maxBodyBytes !== undefined;
 }

@@ -63,6 +63,8 @@ export interface LiveSearch {
 export interface TenantRun {
   tenant: string;
   count: number;
+  /** The tenant's maximum of topics (TENANT_LIMITS max_topics): a batch that would pass it is refused whole. */
+  maxTopics?: number | undefined;
 }
 
 /**

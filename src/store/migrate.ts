@@ -9,6 +9,7 @@ import * as line from './migrations/006-line.js';
 import * as deletion from './migrations/007-deletion.js';
 import * as tenants from './migrations/008-tenants.js';
 import * as ts from './migrations/009-ts.js';
+import * as topicLimit from './migrations/010-topic-limit.js';
 import { INSERT_MIGRATION_VERSION, MIGRATION_SETUP, SELECT_MIGRATION_VERSIONS } from './sql.js';
 
 // Applied in order; an entry is never edited once released; a change is a new entry.
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> 
   { version: 7, name: 'deletion', sql: deletion.sql },
   { version: 8, name: 'tenants', sql: tenants.sql },
   { version: 9, name: 'ts', sql: ts.sql },
+  { version: 10, name: 'topic-limit', sql: topicLimit.sql },
 ];
 
 /** The schema version this build expects: the last entry's (numbers are assigned ahead, so one may be missing). */

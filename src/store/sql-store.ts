@@ -25,6 +25,7 @@ import {
   EXPIRE_KEYS,
   INSERT_BATCH,
   INSERT_BATCH_KEYED,
+  TOPIC_LIMIT_SQLSTATE,
   type InsertedRow,
   PING,
   SELECT_EVENTS_AFTER,
@@ -43,17 +44,23 @@ import { withoutMarks } from './visible-sql.js';
 import type { RuleCutoff, Store, TenantRun, TenantTopic } from './index.js';
 
 /**
- * INSERT_BATCH's two parameters: per run of one tenant's events, the first copy of each key in arrival order (a
- * later copy in the same batch could only conflict), as [{"tenant", "events"}]; and the copies received per tenant
- * and topic, all copies counted, as {"tenant": {"topic": n}}.
+ * INSERT_BATCH's three parameters: per run of one tenant's events, the first copy of each key in arrival order (a
+ * later copy in the same batch could only conflict), as [{"tenant", "events"}]; the copies received per tenant
+ * and topic, all copies counted, as {"tenant": {"topic": n}}; the maximum of topics of each limited tenant, as
+ * {"tenant": n}, or null when none is.
  */
-function batchParams(events: readonly Event[], runs: readonly TenantRun[]): [string, string] {
+function batchParams(events: readonly Event[], runs: readonly TenantRun[]): [string, string, string | null] {
   const seen = new Map<string, Map<string, Set<string>>>();
   // No prototype: a tenant or a topic may be called "__proto__".
   const received = Object.create(null) as Record<string, Record<string, number>>;
   const groups: string[] = [];
+  let maxTopics: Record<string, number> | null = null;
   let at = 0;
   for (const run of runs) {
+    if (run.maxTopics !== undefined) {
+      maxTopics ??= Object.create(null) as Record<string, number>;
+      maxTopics[run.tenant] = run.maxTopics;
+    }
     let topics = seen.get(run.tenant);
     if (!topics) {
       topics = new Map();
@@ -78,7 +85,37 @@ function batchParams(events: readonly Event[], runs: readonly TenantRun[]): [str
     groups.push(`{"tenant":${JSON.stringify(run.tenant)},"events":${JSON.stringify(firstCopies)}}`);
   }
   if (at !== events.length) throw new LogaggError('STORE_FAILED', { message: 'The tenant runs do not cover the batch' });
-  return [`[${groups.join(',')}]`, JSON.stringify(received)];
+  return [`[${groups.join(',')}]`, JSON.stringify(received), maxTopics && JSON.stringify(maxTopics)];
+}
+
+/**
+ * A maximum of topics does not free itself as time passes (only an operator raising it does), so a shipper that
+ * retries is told to wait a minute rather than the second a rate quota's refusal names.
+ */
+const TOPIC_LIMIT_RETRY_AFTER_S = 60;
+
+/**
+ * A batch refused by logagg_topic_limit (migration 10) as the 429 of the tenant's max_topics. A batch of several
+ * tenants is retried request by request (src/ingest/flusher.ts), so the refusal a client sees names its own tenant.
+ */
+function topicLimitRefusal(err: unknown, runs: readonly TenantRun[]): LogaggError | undefined {
+  const cause = err instanceof LogaggError ? err.cause : err;
+  if (typeof cause !== 'object' || cause === null || !('code' in cause) || cause.code !== TOPIC_LIMIT_SQLSTATE) return undefined;
+  const [run] = runs;
+  const one = runs.every((r) => r.tenant === run?.tenant) ? run : undefined;
+  const retryAfterSeconds = TOPIC_LIMIT_RETRY_AFTER_S;
+  return new LogaggError('QUOTA_EXCEEDED', {
+    message:
+      one?.maxTopics === undefined
+        ? 'A tenant of the batch is at its maximum of topics (TENANT_LIMITS max_topics)'
+        : `Tenant "${one.tenant}" is at its maximum of ${one.maxTopics} topics (TENANT_LIMITS max_topics); events for the topics it has are accepted`,
+    details:
+      one?.maxTopics === undefined
+        ? []
+        : [{ tenant: one.tenant, limit: 'max_topics', value: one.maxTopics, retry_after_seconds: retryAfterSeconds }],
+    retryAfterSeconds,
+    cause,
+  });
 }
 
 /** The one place counters become figures: duplicates and stored are derived, never stored. */
@@ -155,7 +192,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         return rows;
       } catch (err) {
         if (err instanceof LogaggError && err.code === 'STORE_FULL') fullAt = performance.now();
-        throw err;
+        throw topicLimitRefusal(err, runs) ?? err;
       }
     },
     async queryEvents(tenant, query, search) {

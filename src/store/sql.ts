@@ -16,6 +16,8 @@ const SEQ_CLAIM_BASE = '4611686018427387904';
 // SEQ_CLAIM_BASE >> 32: pg_locks shows an int8 key as classid (high half) and objid (low half), objsubid 1.
 const SEQ_CLAIM_CLASSID = '1073741824';
 export const MIGRATION_LOCK_KEY = 0x6c6f6762;
+/** What logagg_topic_limit (migration 10) raises when a batch would take a tenant past its max_topics. */
+export const TOPIC_LIMIT_SQLSTATE = 'LA001';
 
 /**
  * One statement per batch: parse the batch, claim its seqs, insert the set with ON CONFLICT DO NOTHING, add
@@ -47,7 +49,9 @@ export const MIGRATION_LOCK_KEY = 0x6c6f6762;
  */
 /**
  * What a batch adds to stats_totals, read from the rows the upsert returned, so the totals row is updated after
- * the topic rows (one lock order for every writer). A topic row is new when its received equals the batch's own
+ * the topic rows (one lock order for every writer). A tenant with a maximum of topics ($3, {"tenant": max}, or
+ * null) has the totals row's new topic_count checked by logagg_topic_limit (migration 10), which refuses only a
+ * batch that created a topic. The check is a branch of the final UNION ALL, which runs every branch, so it runs even when nothing was inserted. A topic row is new when its received equals the batch's own
  * count for it: an existing row already held at least one copy. (The statement snapshot cannot tell: it predates
  * the commits of concurrent batches, so a topic one of them created would look new to a NOT EXISTS.)
  */
@@ -103,14 +107,20 @@ counted AS (
         last_received_at = excluded.last_received_at
   RETURNING tenant, topic, received
 ),
+batch_totals AS (${TOTALS_OF_BATCH}
+),
 totals AS (
   INSERT INTO stats_totals AS t (tenant, received, unique_count, expired, deleted, topic_count)
-  SELECT tenant, received, unique_count, 0, 0, created FROM (${TOTALS_OF_BATCH}) AS b ORDER BY tenant
+  SELECT tenant, received, unique_count, 0, 0, created FROM batch_totals ORDER BY tenant
   ON CONFLICT (tenant) DO UPDATE
     SET received = t.received + excluded.received, unique_count = t.unique_count + excluded.unique_count,
         topic_count = t.topic_count + excluded.topic_count
+  RETURNING tenant, topic_count
 )
-SELECT tenant, topic, event_id FROM inserted`;
+SELECT tenant, topic, event_id FROM inserted
+UNION ALL
+SELECT NULL, NULL, NULL FROM totals JOIN batch_totals b USING (tenant)
+WHERE $3::json IS NOT NULL AND NOT logagg_topic_limit(tenant, totals.topic_count, b.created, ($3::json ->> tenant)::bigint)`;
 }
 
 export const INSERT_BATCH = insertBatchSql(false);
