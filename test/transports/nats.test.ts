@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
+import { headers } from '@nats-io/transport-node';
 import { createPipeline, type Pipeline } from '../../src/ingest/index.js';
 import type { Event, StoredEvent } from '../../src/schema/event.js';
 import type { Stats, TopicCounts } from '../../src/schema/stats.js';
@@ -138,6 +139,36 @@ for (const kind of storeKinds()) {
       );
       assert.match(rig.rejected[2]?.message ?? '', /subject/);
       assert.deepEqual(await counts(rig.store, topic), { received: 1, unique_processed: 1, duplicate_dropped: 0 });
+    });
+
+    test('the X-Scope-OrgID header names the tenant; a header that is not a tenant name is terminated', async (t) => {
+      const { location, nats, defer } = await scratch(t, kind);
+      const rig = await startRig(defer, location, nats);
+      const topic = uniqueTopic('natstenant');
+      const withTenant = (tenant: string) => {
+        const h = headers();
+        h.set('X-Scope-OrgID', tenant);
+        return h;
+      };
+      const encode = (id: string) => new TextEncoder().encode(JSON.stringify(makeEvent(topic, id)));
+      const subject = `${nats.subjects.slice(0, -1)}${topic}`;
+      await nats.js.publish(subject, encode('same'), { msgID: 'acme-same', headers: withTenant('acme') });
+      await nats.js.publish(subject, encode('same'), { msgID: 'globex-same', headers: withTenant('globex') });
+      await nats.js.publish(subject, encode('bad'), { msgID: 'bad', headers: withTenant('*') });
+      await nats.publish(topic, makeEvent(topic, 'plain'), 'plain');
+
+      await consumerIdle(nats, 4);
+      const ids = async (tenant: string) =>
+        (JSON.parse((await rig.store.queryEvents(tenant, { topic, after: 0, limit: 100 })).body) as StoredEvent[]).map((e) => e.event_id);
+      // The same key in two tenants is two events; no header is `default`'s.
+      assert.deepEqual(await ids('acme'), ['same']);
+      assert.deepEqual(await ids('globex'), ['same']);
+      assert.deepEqual(await ids('default'), ['plain']);
+      assert.deepEqual(
+        rig.rejected.map((r) => [r.code, r.seq]),
+        [['VALIDATION_FAILED', 3]],
+      );
+      assert.match(rig.rejected[0]?.message ?? '', /X-Scope-OrgID/);
     });
 
     test('a message is acked only after its batch commits: acked never exceeds what the store counted', async (t) => {

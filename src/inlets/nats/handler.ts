@@ -93,7 +93,7 @@ export function createMessageHandler(
       return;
     }
     slots.take();
-    pipeline.submit([decoded.event], 'nats').then(
+    pipeline.submit([decoded.event], 'nats', { tenant: decoded.tenant }).then(
       () => {
         // Ack after commit (docs/spec.md §1, §6): a crash before this line means a redelivery, which becomes a duplicate.
         msg.ack();
