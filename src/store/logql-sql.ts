@@ -252,60 +252,43 @@ function splitLabelRegexes(where: Predicate): { perStream: Predicate[]; perRow: 
   return { perStream, perRow: { kind: 'all', of: all.filter((p) => !perStream.includes(p)) } };
 }
 
-/** Distinct values of a stream label (topic or source) among events in a time range, at most `limit`. */
-export function labelValuesSql(
-  tenant: string,
-  column: 'topic' | 'source',
-  where: Predicate,
-  fromUs: string,
-  toUs: string,
-  limit: number,
-): { text: string; params: unknown[] } {
-  const params: unknown[] = [fromUs, toUs];
-  const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
-  params.push(limit);
+/** A range read's time range, tenant and selector as parameters; the caller's rest of the statement follows. */
+interface RangeRead {
+  tenant: string;
+  where: Predicate;
+  fromUs: string;
+  toUs: string;
+  limit: number;
+}
+
+/**
+ * `select` over the visible events of one tenant in [from, to) that match `where`, then `tail`, which ends with
+ * a LIMIT: `tail` is given the limit's parameter. The three label and stream readers below differ only there.
+ */
+function rangeReadSql(read: RangeRead, select: string, tail: (limit: string) => string): { text: string; params: unknown[] } {
+  const params: unknown[] = [read.fromUs, read.toUs];
+  const condition = `${ofTenant(params, read.tenant)} AND ${compilePredicate(read.where, params)}`;
+  params.push(read.limit);
   return {
-    text: `SELECT DISTINCT ${column} AS value FROM events
+    text: `${select} FROM events
 WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition} AND ${VISIBLE}
-ORDER BY value LIMIT $${params.length}::int`,
+${tail(`$${params.length}::int`)}`,
     params,
   };
 }
+
+/** Distinct values of a stream label (topic or source) among events in a time range, at most `limit`. */
+export const labelValuesSql = (read: RangeRead, column: 'topic' | 'source') =>
+  rangeReadSql(read, `SELECT DISTINCT ${column} AS value`, (limit) => `ORDER BY value LIMIT ${limit}`);
 
 /** Distinct (topic, source) pairs among events in a time range, at most `limit`. */
-export function seriesSql(
-  tenant: string,
-  where: Predicate,
-  fromUs: string,
-  toUs: string,
-  limit: number,
-): { text: string; params: unknown[] } {
-  const params: unknown[] = [fromUs, toUs];
-  const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
-  params.push(limit);
-  return {
-    text: `SELECT DISTINCT topic, source FROM events
-WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition} AND ${VISIBLE}
-ORDER BY topic, source LIMIT $${params.length}::int`,
-    params,
-  };
-}
+export const seriesSql = (read: RangeRead) =>
+  rangeReadSql(read, 'SELECT DISTINCT topic, source', (limit) => `ORDER BY topic, source LIMIT ${limit}`);
 
 /** Entries and line bytes per stream (topic, source) among events in [from, to), at most `limit` streams. */
-export function streamTotalsSql(
-  tenant: string,
-  where: Predicate,
-  fromUs: string,
-  toUs: string,
-  limit: number,
-): { text: string; params: unknown[] } {
-  const params: unknown[] = [fromUs, toUs];
-  const condition = `${ofTenant(params, tenant)} AND ${compilePredicate(where, params)}`;
-  params.push(limit);
-  return {
-    text: `SELECT topic, source, count(*)::text AS entries, coalesce(sum(octet_length(${LINE_SQL})), 0)::text AS bytes FROM events
-WHERE ts >= ${usTime('$1')} AND ts < ${usTime('$2')} AND ${condition} AND ${VISIBLE}
-GROUP BY topic, source ORDER BY topic, source LIMIT $${params.length}::int`,
-    params,
-  };
-}
+export const streamTotalsSql = (read: RangeRead) =>
+  rangeReadSql(
+    read,
+    `SELECT topic, source, count(*)::text AS entries, coalesce(sum(octet_length(${LINE_SQL})), 0)::text AS bytes`,
+    (limit) => `GROUP BY topic, source ORDER BY topic, source LIMIT ${limit}`,
+  );

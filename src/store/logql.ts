@@ -58,10 +58,10 @@ export function createLogqlReader(engine: Engine, tenant: string): LogqlReader {
     entriesBySeq: async (seqs) => (seqs.length === 0 ? [] : run<EntryRow>(entriesBySeqSql(tenant, seqs))),
     countWindows: (scan: CountScan) => run<CountRow>(countScanSql(tenant, { ...scan, fence: engine.kind === 'postgres' })),
     async labelValues(column, where, fromUs, toUs, limit) {
-      const rows = await run<{ value: string }>(labelValuesSql(tenant, column, where, fromUs, toUs, limit));
+      const rows = await run<{ value: string }>(labelValuesSql({ tenant, where, fromUs, toUs, limit }, column));
       return rows.map((row) => row.value);
     },
-    series: (where, fromUs, toUs, limit) => run<{ topic: string; source: string }>(seriesSql(tenant, where, fromUs, toUs, limit)),
-    streamTotals: (where, fromUs, toUs, limit) => run<StreamTotal>(streamTotalsSql(tenant, where, fromUs, toUs, limit)),
+    series: (where, fromUs, toUs, limit) => run<{ topic: string; source: string }>(seriesSql({ tenant, where, fromUs, toUs, limit })),
+    streamTotals: (where, fromUs, toUs, limit) => run<StreamTotal>(streamTotalsSql({ tenant, where, fromUs, toUs, limit })),
   };
 }
