@@ -1,31 +1,59 @@
 // The key lives in sessionStorage: it survives reloads of this tab and is gone when the tab closes (issue #9).
 const STORAGE_KEY = 'logagg.apiKey';
+// The tenant the page reads (X-Scope-OrgID), kept the same way; none: the key's own tenant, or `default`.
+const TENANT_KEY = 'logagg.tenant';
 
 type Listener = (refused: boolean) => void;
 
 const neededListeners = new Set<Listener>();
 const changedListeners = new Set<() => void>();
+const tenantListeners = new Set<() => void>();
 let asking = false;
-let memoryKey: string | null = null;
+const memory = new Map<string, string>();
 
-export function currentKey(): string | null {
+function read(name: string): string | null {
   try {
-    return sessionStorage.getItem(STORAGE_KEY);
+    return sessionStorage.getItem(name);
   } catch {
     // Storage can be disabled by browser policy; the page then asks again after each reload.
-    return memoryKey;
+    return memory.get(name) ?? null;
   }
 }
 
-export function setKey(key: string): void {
-  memoryKey = key;
+function write(name: string, value: string | null): void {
+  if (value === null) memory.delete(name);
+  else memory.set(name, value);
   try {
-    sessionStorage.setItem(STORAGE_KEY, key);
+    if (value === null) sessionStorage.removeItem(name);
+    else sessionStorage.setItem(name, value);
   } catch {
-    // Kept in memory only (see currentKey).
+    // Kept in memory only (see read).
   }
+}
+
+export function currentKey(): string | null {
+  return read(STORAGE_KEY);
+}
+
+export function currentTenant(): string | null {
+  return read(TENANT_KEY);
+}
+
+export function setKey(key: string): void {
+  write(STORAGE_KEY, key);
   asking = false;
   for (const listener of changedListeners) listener();
+}
+
+/** Reads another tenant from now on (null: the key's own); the listeners start every view over. */
+export function setTenant(tenant: string | null): void {
+  if (tenant === currentTenant()) return;
+  write(TENANT_KEY, tenant);
+  for (const listener of tenantListeners) listener();
+}
+
+export function onTenantChanged(listener: () => void): void {
+  tenantListeners.add(listener);
 }
 
 /** Called by the API client on a 401; listeners are told once until a key is entered. */
@@ -44,8 +72,11 @@ export function onKeyChanged(listener: () => void): void {
   changedListeners.add(listener);
 }
 
-/** Headers that authenticate a request (both when a key is set and when none is needed). */
+/** Headers that authenticate a request and name the tenant it reads (each only when set). */
 export function authHeaders(): Record<string, string> {
-  const key = currentKey();
-  return key === null ? {} : { authorization: `Bearer ${key}` };
+  const [key, tenant] = [currentKey(), currentTenant()];
+  const headers: Record<string, string> = {};
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  if (tenant !== null) headers['x-scope-orgid'] = tenant;
+  return headers;
 }

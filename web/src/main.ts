@@ -1,5 +1,5 @@
 import './styles.css';
-import { onKeyChanged } from './api-key.js';
+import { onKeyChanged, onTenantChanged } from './api-key.js';
 import { createCharts } from './charts.js';
 import { createConnectionStatus } from './connection-status.js';
 import { byId, setText } from './dom.js';
@@ -11,9 +11,11 @@ import { createOverview } from './overview.js';
 import { StatsPoller } from './poller.js';
 import { computeRates, countsFor } from './rates.js';
 import { onTopicChange, selectedTopic, selectTopic } from './topic-filter.js';
+import { createTenantPicker } from './tenant-picker.js';
 import { createTopicsTable } from './topics.js';
 
 createKeyDialog();
+createTenantPicker();
 const poller = new StatsPoller();
 const showStatus = createConnectionStatus();
 const overview = createOverview();
@@ -61,6 +63,14 @@ onKeyChanged(() => {
   poller.refresh();
   events.retry();
   tail.retry();
+});
+
+// Another tenant's data: every view starts over (the tail first, so the form's re-apply finds it following).
+onTenantChanged(() => {
+  charts.resetRates();
+  tail.restart();
+  events.reload();
+  poller.refresh();
 });
 
 showFilter(selectedTopic());
