@@ -22,7 +22,7 @@ describe('dashboard: LogQL in the search box', { timeout: 300_000 }, () => {
   const server = serverForSuite(SUITE_STORE);
   const browser = browserForSuite();
 
-  test('a query starting with { runs as LogQL: lines in the list, the histogram counts them, the tail stops', async () => {
+  test('a query starting with { runs as LogQL: lines in the list, the histogram counts them, the tail follows it', async () => {
     const topic = uniqueTopic('logql');
     const other = uniqueTopic('logql-other');
     const event = (t: string, id: string, second: number, source: string, message: string, level = 'info') =>
@@ -56,7 +56,19 @@ describe('dashboard: LogQL in the search box', { timeout: 300_000 }, () => {
       counts,
       Array.from({ length: 60 }, (_, i) => (i === 10 || i === 20 ? 1 : 0)),
     );
-    await waitForText(page.locator('#tail-status'), /^Stopped: the live tail follows the q search syntax, not LogQL/);
+    // The tail follows the same query (the topic in its selector): a new matching event appears, the rest do not.
+    const tail = page.locator('#tail-list');
+    await waitForText(
+      page.locator('#tail-status'),
+      `Live: topic ${topic}, matching {topic=${JSON.stringify(topic)}, source=~"svc-.+"} |= "failed".`,
+    );
+    await publish(server.url, [
+      event(topic, 'live-1', 120, 'svc-b', 'order=5 state=created'),
+      event(other, 'live-2', 121, 'svc-a', 'order=6 state=failed', 'error'),
+      event(topic, 'live-3', 122, 'svc-b', 'order=7 state=failed', 'error'),
+    ]);
+    await waitForText(tail, /order=7 state=failed/);
+    assert.doesNotMatch((await tail.textContent()) ?? '', /order=5|order=6/);
     await screenshot(page, 'logql-search');
 
     // A label filter on detected_level (the payload's level), and a parser whose labels are listed beside the line.
@@ -69,6 +81,14 @@ describe('dashboard: LogQL in the search box', { timeout: 300_000 }, () => {
       ' detected_level=info order=3',
       ' detected_level=info order=1',
     ]);
+    // The stages the database cannot run (the level, the parser) are checked per event for the tail too.
+    await waitForText(page.locator('#tail-status'), /^Live: topic .*, matching \{topic=.*\| logfmt \| keep order, detected_level\.$/);
+    await publish(server.url, [
+      event(topic, 'live-4', 130, 'svc-a', 'order=8 state=failed', 'error'),
+      event(topic, 'live-5', 131, 'svc-a', 'order=9 state=created'),
+    ]);
+    await waitForText(tail, /order=9 state=created/);
+    assert.doesNotMatch((await tail.textContent()) ?? '', /order=8/);
 
     // Back to the q syntax: the same list, by seq again, and the tail follows it.
     await search(page, 'state=failed');

@@ -4,7 +4,7 @@ import { byId, h, setText } from './dom.js';
 import { readEventStream, type StreamMessage } from './event-stream.js';
 import { formatCount, formatLocal } from './format.js';
 import type { EventFilters } from './histogram.js';
-import { isLogql } from './logql-search.js';
+import { isLogql, withFormMatchers } from './logql-search.js';
 import { payloadView } from './payload-view.js';
 
 /** Rows kept on screen; older ones are dropped (they stay in the store and the events browser). */
@@ -15,13 +15,13 @@ const MAX_RETRY_MS = 10_000;
 export interface TailFilter {
   topic: string | null;
   q: string | null;
-  /** A LogQL search: the stream follows the q syntax only, so the tail stops and says so. */
+  /** q is a LogQL log query (the form's topic and source already in its selector): followed with logql=. */
   logql?: true;
 }
 
 /** The form's search as the stream's q: the stream has no source parameter, and q's source: term is the same filter. */
 export function tailFilter(filters: EventFilters): TailFilter {
-  if (isLogql(filters.q)) return { topic: filters.topic ?? null, q: filters.q.trim(), logql: true };
+  if (isLogql(filters.q)) return { topic: filters.topic ?? null, q: withFormMatchers(filters.q, filters), logql: true };
   const source = filters.source === undefined ? [] : [`source:"${filters.source.replace(/["\\]/g, '\\$&')}"`];
   const q = [...(filters.q === undefined ? [] : [filters.q]), ...source].join(' ');
   return { topic: filters.topic ?? null, q: q === '' ? null : q };
@@ -51,7 +51,7 @@ export class LiveTail {
   private stream: AbortController | undefined;
   private seen = 0;
   private retryMs = 1000;
-  private state: 'connecting' | 'live' | 'reconnecting' | 'paused' | 'needs-key' | 'refused' | 'logql' = 'connecting';
+  private state: 'connecting' | 'live' | 'reconnecting' | 'paused' | 'needs-key' | 'refused' = 'connecting';
   private refusal = '';
 
   constructor() {
@@ -75,11 +75,7 @@ export class LiveTail {
     this.seen = 0;
     this.list.replaceChildren();
     this.showCount();
-    if (filter.logql) {
-      this.stream?.abort();
-      this.state = 'logql';
-      this.showStatus();
-    } else if (!this.paused) this.connect();
+    if (!this.paused) this.connect();
     else this.showStatus();
   }
 
@@ -99,6 +95,13 @@ export class LiveTail {
     this.connect();
   }
 
+  /** The same filter from now on, in another tenant: the rows on screen and the cursor were the other's. */
+  restart(): void {
+    const filter = this.filter;
+    this.filter = undefined;
+    if (filter) this.follow(filter);
+  }
+
   /** Reconnects now (after an API key was entered). */
   retry(): void {
     if (!this.paused) this.connect();
@@ -106,11 +109,6 @@ export class LiveTail {
 
   private connect(): void {
     this.stream?.abort();
-    if (this.filter?.logql) {
-      this.state = 'logql';
-      this.showStatus();
-      return;
-    }
     const controller = (this.stream = new AbortController());
     this.state = this.state === 'live' ? 'reconnecting' : 'connecting';
     this.showStatus();
@@ -119,8 +117,9 @@ export class LiveTail {
 
   private async run(controller: AbortController): Promise<void> {
     const params = new URLSearchParams();
-    if (this.filter?.topic) params.set('topic', this.filter.topic);
-    if (this.filter?.q) params.set('q', this.filter.q);
+    // A LogQL query holds the topic in its selector already.
+    if (this.filter?.topic && !this.filter.logql) params.set('topic', this.filter.topic);
+    if (this.filter?.q) params.set(this.filter.logql ? 'logql' : 'q', this.filter.q);
     const path = params.size === 0 ? '/events/stream' : `/events/stream?${params.toString()}`;
     let failures = 0;
     while (!controller.signal.aborted) {
@@ -220,7 +219,6 @@ export class LiveTail {
       paused: `Paused after seq ${this.cursor ?? '—'}. Resume continues from there without losing events.`,
       'needs-key': 'Waiting for the API key.',
       refused: `The live stream refused this search: ${this.refusal}`,
-      logql: 'Stopped: the live tail follows the q search syntax, not LogQL (Grafana tails LogQL through /loki/api/v1/tail).',
     };
     this.status.dataset.state = this.state;
     setText(this.status, texts[this.state]);

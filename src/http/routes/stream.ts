@@ -4,23 +4,27 @@ import type { FastifyInstance } from 'fastify';
 import { isLogaggError, LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
 import type { Feed, FeedEvent } from '../../ingest/feed.js';
-import { Follower } from '../../ingest/follow.js';
+import { Follower, MAX_HELD } from '../../ingest/follow.js';
 import { NO_NUL_PATTERN } from '../../schema/event.js';
 import type { Predicate } from '../../query/predicate.js';
 import { parseSearch } from '../../query/search/parse.js';
 import { QUERY_RULES, SearchQuerySchema } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
+import { followLogql, type LogqlFollow } from './stream-logql.js';
 
 const StreamQuerySchema = Type.Object({
   topic: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL_PATTERN })),
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Resume after this seq (or Last-Event-ID)' })),
   q: Type.Optional(SearchQuerySchema),
+  logql: Type.Optional(
+    Type.String({ description: 'Follow a LogQL log query instead of q (docs/stream.md): the events whose entries it keeps, whole' }),
+  ),
 });
 type StreamQuery = Static<typeof StreamQuerySchema>;
 
 export interface StreamRouteOptions {
   feed: Feed;
-  store: Pick<Store, 'eventsAfter'>;
+  store: Pick<Store, 'eventsAfter' | 'logql'>;
   /** A subscriber this far behind (bytes not yet taken by its socket) is cut off; it resumes by Last-Event-ID. */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
@@ -39,6 +43,9 @@ const RETRY_AFTER_FAILURE_MS = 2000;
 class StreamSession {
   readonly follower: Follower;
   private closed = false;
+  /** A LogQL stream's pages wait for their check in order; `pending` events are in that queue. */
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
 
   constructor(
     private readonly res: ServerResponse,
@@ -46,8 +53,31 @@ class StreamSession {
     topic: string | undefined,
     private readonly maxBufferedBytes: number,
     search: { key: string; predicate: Predicate } | undefined,
+    private readonly keep: LogqlFollow['keep'],
   ) {
-    this.follower = new Follower(tenant, topic, search, { send: (events) => this.write(events), overflow: () => this.close() });
+    this.follower = new Follower(tenant, topic, search, { send: (events) => this.forward(events), overflow: () => this.close() });
+  }
+
+  /** Events straight to the socket, or (a LogQL stream with JavaScript stages) through its check, in seq order. */
+  private forward(events: readonly FeedEvent[]): void {
+    const keep = this.keep;
+    if (keep === undefined) {
+      this.write(events);
+      return;
+    }
+    this.pending += events.length;
+    // Checked no faster than the feed brings events: cut off as one that does not read is; it resumes by id.
+    if (this.pending > MAX_HELD) {
+      this.close();
+      return;
+    }
+    this.chain = this.chain
+      .then(async () => {
+        const kept = await keep(events);
+        this.pending -= events.length;
+        this.write(kept);
+      })
+      .catch((err: unknown) => this.fail(err));
   }
 
   /** Sends the events after `from` from the store; the follower then turns live. */
@@ -123,7 +153,7 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
         description:
           'Each event once, in seq order, as a default `message` event with `id: <seq>`; reconnect with Last-Event-ID to ' +
           'resume. If the store fails the stream, an `: error <CODE> <message>` comment ends it (still a 200, so ' +
-          'EventSource reconnects). q= follows a search (docs/query.md). See docs/stream.md.',
+          'EventSource reconnects). q= follows a search (docs/query.md), logql= a LogQL log query. See docs/stream.md.',
         tags: ['events'],
         querystring: StreamQuerySchema,
         // Documented, not validated here: startCursor reads it (a browser's EventSource sends it on reconnect).
@@ -140,9 +170,14 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
     async (request, reply) => {
       if (closing) throw new LogaggError('SHUTTING_DOWN');
       // Parsed before the stream opens, so a q that cannot be answered is a 400, not a stream that ends.
-      const predicate = parseSearch(request.query.q ?? '');
+      const { q, logql } = request.query;
+      if (q !== undefined && logql !== undefined) {
+        throw new LogaggError('BAD_REQUEST', { message: 'Give q or logql, not both: the stream follows one query' });
+      }
+      const followed = logql === undefined ? undefined : followLogql(logql, options.store, request.tenant);
+      const predicate = parseSearch(q ?? '');
       // The feed shares one read among followers of the same key; `q:` keeps it apart from a LogQL tail's key.
-      const search = predicate && { key: `q:${request.query.q as string}`, predicate };
+      const search = followed?.search ?? (predicate && { key: `q:${q as string}`, predicate });
       // HEAD (Fastify adds it for every GET) gets the stream's headers and ends: a response without a body can
       // never carry events, and a stream opened for it would hold a session until the client hung up.
       if (request.method === 'HEAD') {
@@ -161,7 +196,14 @@ export function streamRoute(fastify: FastifyInstance, options: StreamRouteOption
       // first, the 200 let a publish the client made on seeing it commit before the subscription (CI: a replica
       // test got 2 of 4 events).
       const requested = startCursor(request.query, request.headers['last-event-id']);
-      const session = new StreamSession(res, request.tenant, request.query.topic, options.maxBufferedBytes ?? 4 * 1024 * 1024, search);
+      const session = new StreamSession(
+        res,
+        request.tenant,
+        request.query.topic,
+        options.maxBufferedBytes ?? 4 * 1024 * 1024,
+        search,
+        followed?.keep,
+      );
       sessions.add(session);
       // The heartbeat runs from the first byte, so a stream waiting on a slow store is not silent either.
       const heartbeat = setInterval(() => session.heartbeat(), options.heartbeatMs ?? 15_000);
