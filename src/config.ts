@@ -1,8 +1,14 @@
 import { LogaggError } from './errors.js';
-import { hashKey, type KeyEntry, parseKeys, readKeysFile } from './schema/keys.js';
+import { ALL_TENANTS, hashKey, isTenantName, type KeyEntry, parseKeys, readKeysFile } from './schema/keys.js';
 import { parseTenantLimits, readTenantLimitsFile, type TenantLimits } from './schema/limits.js';
 import { parseRetentionRules, type RetentionRule } from './schema/retention-rules.js';
-import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from './schema/nats.js';
+import {
+  DEFAULT_NATS_DURABLE,
+  DEFAULT_NATS_STREAM,
+  DEFAULT_NATS_SUBJECTS,
+  DEFAULT_NATS_TENANT,
+  natsSubjectsProblem,
+} from './schema/nats.js';
 
 /** Defaults for every setting (docs/spec.md §7); docs/config.md and the README table are checked against it. */
 export const DEFAULTS = {
@@ -29,6 +35,7 @@ export const DEFAULTS = {
   NATS_STREAM: DEFAULT_NATS_STREAM,
   NATS_SUBJECTS: DEFAULT_NATS_SUBJECTS,
   NATS_DURABLE: DEFAULT_NATS_DURABLE,
+  NATS_TENANT: DEFAULT_NATS_TENANT,
   RETENTION: '',
   DEDUP_RETENTION: '',
   RETENTION_RULES: '',
@@ -89,6 +96,8 @@ export interface Config {
   natsStream: string;
   natsSubjects: string;
   natsDurable: string;
+  /** One tenant, or `*`: each message's X-Scope-OrgID header names it. */
+  natsTenant: string;
   /** Events received longer ago than this are deleted; undefined keeps them forever. */
   retentionMs: number | undefined;
   /** Keys outlive their events this long (> retentionMs); undefined: the dedup window is the retention. */
@@ -201,6 +210,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (natsUrl !== undefined && !/^(nats|tls):\/\//.test(natsUrl)) problems.push('NATS_URL must start with nats:// or tls://');
   const subjectsProblem = natsSubjectsProblem(raw('NATS_SUBJECTS'));
   if (subjectsProblem !== undefined) problems.push(`NATS_SUBJECTS ${subjectsProblem}`);
+  const natsTenant = raw('NATS_TENANT');
+  if (natsTenant !== ALL_TENANTS && !isTenantName(natsTenant)) {
+    problems.push(`NATS_TENANT must be a tenant name or *, got "${natsTenant.slice(0, 160)}"`);
+  }
   const keys = loadKeys(optional('KEYS'), optional('KEYS_FILE'), optional('API_KEY'), problems);
   const tenantLimits = loadTenantLimits(optional('TENANT_LIMITS'), optional('TENANT_LIMITS_FILE'), problems);
   const rules = parseRetentionRules(raw('RETENTION_RULES'), parseDuration);
@@ -229,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     natsStream: raw('NATS_STREAM'),
     natsSubjects: raw('NATS_SUBJECTS'),
     natsDurable: raw('NATS_DURABLE'),
+    natsTenant,
     retentionMs: duration('RETENTION'),
     dedupRetentionMs: duration('DEDUP_RETENTION'),
     retentionRules: rules.rules,

@@ -180,6 +180,7 @@ async function startParts(
         stream: config.natsStream,
         subjects: config.natsSubjects,
         durable: config.natsDurable,
+        tenant: config.natsTenant,
         logger: logger.child({ component: 'nats' }),
         onRejected: (rejected) => metrics.recordRejected('nats', rejected.code),
       }).catch(explained('nats'))

@@ -124,22 +124,43 @@ async function isolate(store: BatchWriter, batch: readonly Pending[], err: unkno
   }
   const report: FlushReport = { events: 0, unique: 0, failure };
   if (tally) report.byTopic = new Map();
-  for (const pending of batch) {
+  // A tenant at its max_topics (the refusal names it): the other tenants' requests go again as one statement
+  // (isolated in turn if another tenant is refused too), and only that tenant's are retried one by one; so a
+  // tenant at its limit costs the others one more statement, not one each, within the store deadline.
+  const limited = refusedTenant(failure);
+  const parts: Pending[][] =
+    limited === undefined
+      ? batch.map((pending) => [pending])
+      : [batch.filter((p) => p.tenant !== limited), ...batch.filter((p) => p.tenant === limited).map((p) => [p])];
+  for (const part of parts) {
+    if (part.length === 0) continue;
     if (report.failure?.code === 'STORE_UNAVAILABLE') {
-      pending.reject(report.failure);
+      for (const pending of part) pending.reject(report.failure);
       continue;
     }
-    const one = await flushBatch(store, [pending], tally);
-    if (one.failure?.code === 'STORE_UNAVAILABLE') report.failure = one.failure;
-    report.events += one.events;
-    report.unique += one.unique;
-    for (const [key, entry] of one.byTopic ?? []) {
-      const sum = report.byTopic?.get(key);
-      if (sum) {
-        sum.received += entry.received;
-        sum.unique += entry.unique;
-      } else report.byTopic?.set(key, entry);
-    }
+    add(report, await flushBatch(store, part, tally));
   }
   return report;
+}
+
+function add(report: FlushReport, part: FlushReport): void {
+  if (part.failure?.code === 'STORE_UNAVAILABLE') report.failure = part.failure;
+  report.events += part.events;
+  report.unique += part.unique;
+  for (const [key, entry] of part.byTopic ?? []) {
+    const sum = report.byTopic?.get(key);
+    if (sum) {
+      sum.received += entry.received;
+      sum.unique += entry.unique;
+    } else report.byTopic?.set(key, entry);
+  }
+}
+
+/** The tenant a max_topics refusal names (src/store/topic-limit.ts), if the failure is one. */
+function refusedTenant(failure: LogaggError): string | undefined {
+  if (failure.code !== 'QUOTA_EXCEEDED') return undefined;
+  const [detail] = failure.details ?? [];
+  return typeof detail === 'object' && detail !== null && 'tenant' in detail && typeof detail.tenant === 'string'
+    ? detail.tenant
+    : undefined;
 }

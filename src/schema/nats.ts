@@ -9,6 +9,11 @@ export const DEFAULT_NATS_SUBJECT_PREFIX = 'logs';
 export const DEFAULT_NATS_SUBJECTS = `${DEFAULT_NATS_SUBJECT_PREFIX}.>` as const;
 /** Durable pull consumer every replica shares (NATS_DURABLE). */
 export const DEFAULT_NATS_DURABLE = 'logagg';
+/**
+ * Whose the messages' events are (NATS_TENANT): one tenant, or `*` for the tenant each message's X-Scope-OrgID
+ * header names. NATS permissions cover subjects, not headers, so trusting the header is opt-in.
+ */
+export const DEFAULT_NATS_TENANT = 'default';
 
 /**
  * The subject rule: a stream's subjects are one `<prefix>.>` (no spaces or wildcards in the prefix), so the topic of

@@ -40,7 +40,8 @@ const KEEPALIVE_DELAY_MS = 10_000;
 const QUERY_TIMEOUT_SLACK_MS = 1000;
 
 // Statements run as named prepared statements: parsed and planned once per connection, not once per batch.
-// Only the batch insert, whose plan does not depend on its parameter, and the read horizon, which every cursor
+// Only the batch insert, whose plan does not depend on its parameters (a generic plan keeps the max_topics branch
+// and tests $3 at run time), and the read horizon, which every cursor
 // read runs first (planning it took 0.35 ms, running it 0.13); the read queries' "$2 IS NULL OR …" filters need
 // the custom plan each value gets.
 const PREPARED = new Map([

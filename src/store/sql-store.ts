@@ -14,6 +14,7 @@ import { DEFAULT_TENANT } from '../schema/keys.js';
 import { migrate } from './migrate.js';
 import { compilePredicate, translateQueryError } from './predicate-sql.js';
 import { createSearchUpkeep } from './search-upkeep.js';
+import { topicLimitRefusal } from './topic-limit.js';
 import { EXPIRE_EVENTS_BY_RULES, EXPIRE_KEYS_BY_RULES, type ExpireKeysRow, type ExpirePageRow } from './retention-sql.js';
 import {
   type DeletedRow,
@@ -25,7 +26,6 @@ import {
   EXPIRE_KEYS,
   INSERT_BATCH,
   INSERT_BATCH_KEYED,
-  TOPIC_LIMIT_SQLSTATE,
   type InsertedRow,
   PING,
   SELECT_EVENTS_AFTER,
@@ -86,36 +86,6 @@ function batchParams(events: readonly Event[], runs: readonly TenantRun[]): [str
   }
   if (at !== events.length) throw new LogaggError('STORE_FAILED', { message: 'The tenant runs do not cover the batch' });
   return [`[${groups.join(',')}]`, JSON.stringify(received), maxTopics && JSON.stringify(maxTopics)];
-}
-
-/**
- * A maximum of topics does not free itself as time passes (only an operator raising it does), so a shipper that
- * retries is told to wait a minute rather than the second a rate quota's refusal names.
- */
-const TOPIC_LIMIT_RETRY_AFTER_S = 60;
-
-/**
- * A batch refused by logagg_topic_limit (migration 10) as the 429 of the tenant's max_topics. A batch of several
- * tenants is retried request by request (src/ingest/flusher.ts), so the refusal a client sees names its own tenant.
- */
-function topicLimitRefusal(err: unknown, runs: readonly TenantRun[]): LogaggError | undefined {
-  const cause = err instanceof LogaggError ? err.cause : err;
-  if (typeof cause !== 'object' || cause === null || !('code' in cause) || cause.code !== TOPIC_LIMIT_SQLSTATE) return undefined;
-  const [run] = runs;
-  const one = runs.every((r) => r.tenant === run?.tenant) ? run : undefined;
-  const retryAfterSeconds = TOPIC_LIMIT_RETRY_AFTER_S;
-  return new LogaggError('QUOTA_EXCEEDED', {
-    message:
-      one?.maxTopics === undefined
-        ? 'A tenant of the batch is at its maximum of topics (TENANT_LIMITS max_topics)'
-        : `Tenant "${one.tenant}" is at its maximum of ${one.maxTopics} topics (TENANT_LIMITS max_topics); events for the topics it has are accepted`,
-    details:
-      one?.maxTopics === undefined
-        ? []
-        : [{ tenant: one.tenant, limit: 'max_topics', value: one.maxTopics, retry_after_seconds: retryAfterSeconds }],
-    retryAfterSeconds,
-    cause,
-  });
 }
 
 /** The one place counters become figures: duplicates and stored are derived, never stored. */
@@ -192,7 +162,7 @@ export function createSqlStore(engine: Engine, options: { keepKeys: boolean } = 
         return rows;
       } catch (err) {
         if (err instanceof LogaggError && err.code === 'STORE_FULL') fullAt = performance.now();
-        throw topicLimitRefusal(err, runs) ?? err;
+        throw topicLimitRefusal(err) ?? err;
       }
     },
     async queryEvents(tenant, query, search) {

@@ -49,11 +49,13 @@ export const TOPIC_LIMIT_SQLSTATE = 'LA001';
  */
 /**
  * What a batch adds to stats_totals, read from the rows the upsert returned, so the totals row is updated after
- * the topic rows (one lock order for every writer). A tenant with a maximum of topics ($3, {"tenant": max}, or
- * null) has the totals row's new topic_count checked by logagg_topic_limit (migration 10), which refuses only a
- * batch that created a topic. The check is a branch of the final UNION ALL, which runs every branch, so it runs even when nothing was inserted. A topic row is new when its received equals the batch's own
+ * the topic rows (one lock order for every writer). A topic row is new when its received equals the batch's own
  * count for it: an existing row already held at least one copy. (The statement snapshot cannot tell: it predates
  * the commits of concurrent batches, so a topic one of them created would look new to a NOT EXISTS.)
+ *
+ * A tenant with a maximum of topics ($3, {"tenant": max}, or null) has the totals row's new topic_count checked by
+ * logagg_topic_limit (migration 10), which refuses only a batch that created a topic. The check is a branch of
+ * the final UNION ALL, which runs every branch, so it runs even when nothing was inserted.
  */
 const TOTALS_OF_BATCH = `
     SELECT p.tenant, sum(p.received) AS received, sum(p.unique_count) AS unique_count,

@@ -22,7 +22,7 @@ interface Rig {
 type Defer = (cleanup: () => Promise<unknown>) => void;
 
 /** A real store and pipeline with the transport on a scratch stream; closed at the end, transport first. */
-async function startRig(defer: Defer, location: StoreLocation, nats: ScratchStream, lingerMs = 2): Promise<Rig> {
+async function startRig(defer: Defer, location: StoreLocation, nats: ScratchStream, lingerMs = 2, tenant?: string): Promise<Rig> {
   const store = await createStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, workers: 2 });
   await store.migrate();
   const pipeline = createPipeline(store, { batchMax: 1000, lingerMs, workers: store.writers, maxQueue: 50_000 });
@@ -33,6 +33,7 @@ async function startRig(defer: Defer, location: StoreLocation, nats: ScratchStre
     subjects: nats.subjects,
     durable: nats.durable,
     nakBackoff: { initialMs: 50, maxMs: 400 },
+    ...(tenant === undefined ? {} : { tenant }),
     onRejected: (r) => rejected.push(r),
   });
   defer(async () => {
@@ -141,9 +142,9 @@ for (const kind of storeKinds()) {
       assert.deepEqual(await counts(rig.store, topic), { received: 1, unique_processed: 1, duplicate_dropped: 0 });
     });
 
-    test('the X-Scope-OrgID header names the tenant; a header that is not a tenant name is terminated', async (t) => {
+    test('NATS_TENANT=*: the X-Scope-OrgID header names the tenant; a header that is not a tenant name is terminated', async (t) => {
       const { location, nats, defer } = await scratch(t, kind);
-      const rig = await startRig(defer, location, nats);
+      const rig = await startRig(defer, location, nats, 2, '*');
       const topic = uniqueTopic('natstenant');
       const withTenant = (tenant: string) => {
         const h = headers();
@@ -169,6 +170,72 @@ for (const kind of storeKinds()) {
         [['VALIDATION_FAILED', 3]],
       );
       assert.match(rig.rejected[0]?.message ?? '', /X-Scope-OrgID/);
+    });
+
+    test('NATS_TENANT pins one tenant: every message is its, and a header naming another is terminated', async (t) => {
+      const { location, nats, defer } = await scratch(t, kind);
+      const rig = await startRig(defer, location, nats, 2, 'acme');
+      const topic = uniqueTopic('natspinned');
+      const named = (tenant: string) => {
+        const h = headers();
+        h.set('X-Scope-OrgID', tenant);
+        return h;
+      };
+      const subject = `${nats.subjects.slice(0, -1)}${topic}`;
+      const body = (id: string) => new TextEncoder().encode(JSON.stringify(makeEvent(topic, id)));
+      await nats.publish(topic, makeEvent(topic, 'plain'), 'plain');
+      await nats.js.publish(subject, body('same'), { msgID: 'same', headers: named('acme') });
+      await nats.js.publish(subject, body('other'), { msgID: 'other', headers: named('globex') });
+      await consumerIdle(nats, 3);
+      const ids = async (tenant: string) =>
+        (JSON.parse((await rig.store.queryEvents(tenant, { topic, after: 0, limit: 100 })).body) as StoredEvent[]).map((e) => e.event_id);
+      assert.deepEqual(await ids('acme'), ['plain', 'same']);
+      assert.deepEqual(await ids('globex'), []);
+      assert.deepEqual(await ids('default'), []);
+      assert.deepEqual(
+        rig.rejected.map((r) => [r.code, r.seq]),
+        [['VALIDATION_FAILED', 3]],
+      );
+    });
+
+    test("a message that would pass its tenant's max_topics is terminated as QUOTA_EXCEEDED, not redelivered", async (t) => {
+      const { location, nats, defer } = await scratch(t, kind);
+      const store = await createStore({ databaseUrl: location.databaseUrl, dataDir: location.dataDir, workers: 2 });
+      await store.migrate();
+      const pipeline = createPipeline(store, {
+        batchMax: 1000,
+        lingerMs: 2,
+        workers: store.writers,
+        maxQueue: 50_000,
+        topicLimit: () => 1,
+      });
+      const rejected: RejectedMessage[] = [];
+      const transport = await startNatsTransport(pipeline, {
+        url: NATS_URL,
+        stream: nats.stream,
+        subjects: nats.subjects,
+        durable: nats.durable,
+        nakBackoff: { initialMs: 50, maxMs: 400 },
+        onRejected: (r) => rejected.push(r),
+      });
+      defer(async () => {
+        await transport.close();
+        await pipeline.close();
+        await store.close();
+      });
+      const [first, second] = [uniqueTopic('natsquota-a'), uniqueTopic('natsquota-b')];
+      await nats.publish(first, makeEvent(first, 'kept'), 'kept');
+      await consumerIdle(nats, 1);
+      await nats.publish(second, makeEvent(second, 'over'), 'over');
+      await nats.publish(first, makeEvent(first, 'again'), 'again');
+      await consumerIdle(nats, 3);
+      const info = await nats.consumerInfo();
+      assert.equal(info.num_redelivered, 0);
+      assert.deepEqual(
+        rejected.map((r) => [r.code, r.seq]),
+        [['QUOTA_EXCEEDED', 2]],
+      );
+      assert.equal((await store.stats('default', 10, [])).topicCount, 1);
     });
 
     test('a message is acked only after its batch commits: acked never exceeds what the store counted', async (t) => {

@@ -70,7 +70,7 @@ onTenantChanged(() => {
   charts.resetRates();
   tail.restart();
   events.reload();
-  poller.refresh();
+  poller.reset();
 });
 
 showFilter(selectedTopic());

@@ -30,6 +30,8 @@ export class StatsPoller {
   private running = false;
   private polling = false;
   private again = false;
+  /** Bumped by reset(): a poll that started before answers for another tenant and is dropped. */
+  private generation = 0;
 
   subscribe(listener: Listener): void {
     this.listeners.add(listener);
@@ -48,13 +50,22 @@ export class StatsPoller {
     else void this.tick();
   }
 
+  /** Another tenant: no rate spans the switch, and a poll already in flight is not shown; polls again now. */
+  reset(): void {
+    this.generation++;
+    this.previous = null;
+    this.refresh();
+  }
+
   private async tick(): Promise<void> {
     clearTimeout(this.timer);
     this.polling = true;
     const started = Date.now();
+    const generation = this.generation;
     const snapshot = await poll();
     this.polling = false;
-    this.publish(snapshot);
+    if (generation === this.generation) this.publish(snapshot);
+    else this.again = true;
     const interval = document.hidden ? HIDDEN_INTERVAL_MS : INTERVAL_MS;
     // Never two polls in flight: the next starts an interval after this one started, or at once if it was slow
     // or a refresh was asked for meanwhile.

@@ -16,8 +16,7 @@ export function createTenantPicker(): void {
       input.reportValidity();
       return;
     }
-    const tenant = input.value.trim();
-    setTenant(tenant === '' ? null : tenant);
+    setTenant(input.value === '' ? null : input.value);
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();

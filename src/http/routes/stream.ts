@@ -4,10 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { isLogaggError, LogaggError } from '../../errors.js';
 import { Type, type Static } from 'typebox';
 import type { Feed, FeedEvent } from '../../ingest/feed.js';
-import { Follower, MAX_HELD } from '../../ingest/follow.js';
+import { Follower } from '../../ingest/follow.js';
 import { NO_NUL_PATTERN } from '../../schema/event.js';
 import type { Predicate } from '../../query/predicate.js';
 import { parseSearch } from '../../query/search/parse.js';
+import { MAX_QUERY_LENGTH } from '../../schema/loki-read.js';
 import { QUERY_RULES, SearchQuerySchema } from '../../schema/query.js';
 import type { Store } from '../../store/index.js';
 import { followLogql, type LogqlFollow } from './stream-logql.js';
@@ -17,7 +18,11 @@ const StreamQuerySchema = Type.Object({
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Resume after this seq (or Last-Event-ID)' })),
   q: Type.Optional(SearchQuerySchema),
   logql: Type.Optional(
-    Type.String({ description: 'Follow a LogQL log query instead of q (docs/stream.md): the events whose entries it keeps, whole' }),
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_QUERY_LENGTH,
+      description: 'Follow a LogQL log query instead of q (docs/stream.md): the events whose entries it keeps, whole',
+    }),
   ),
 });
 type StreamQuery = Static<typeof StreamQuerySchema>;
@@ -43,9 +48,9 @@ const RETRY_AFTER_FAILURE_MS = 2000;
 class StreamSession {
   readonly follower: Follower;
   private closed = false;
-  /** A LogQL stream's pages wait for their check in order; `pending` events are in that queue. */
+  /** A LogQL stream's pages wait for their check in order; the queue holds `pendingBytes` of events. */
   private chain: Promise<void> = Promise.resolve();
-  private pending = 0;
+  private pendingBytes = 0;
 
   constructor(
     private readonly res: ServerResponse,
@@ -65,17 +70,26 @@ class StreamSession {
       this.write(events);
       return;
     }
-    this.pending += events.length;
-    // Checked no faster than the feed brings events: cut off as one that does not read is; it resumes by id.
-    if (this.pending > MAX_HELD) {
+    const bytes = events.reduce((sum, event) => sum + event.json.length, 0);
+    this.pendingBytes += bytes;
+    // Checked slower than the feed brings events: held like unsent bytes, and cut off past the same bound.
+    if (this.pendingBytes > this.maxBufferedBytes) {
       this.close();
       return;
     }
     this.chain = this.chain
       .then(async () => {
-        const kept = await keep(events);
-        this.pending -= events.length;
-        this.write(kept);
+        if (this.closed) return;
+        try {
+          const kept = await keep(events);
+          this.write(kept);
+          // The page's last event was checked and left out: an id-only block moves the client's Last-Event-ID
+          // past it (an SSE block without data sets the id and fires no event), so a resume does not check it again.
+          const last = events[events.length - 1] as FeedEvent;
+          if (kept[kept.length - 1] !== last && !this.closed) this.res.write(`id: ${last.seq}\n\n`);
+        } finally {
+          this.pendingBytes -= bytes;
+        }
       })
       .catch((err: unknown) => this.fail(err));
   }
@@ -88,6 +102,8 @@ class StreamSession {
       const events = await store.eventsAfter(follower.tenant, follower.position, follower.topic, CATCH_UP_PAGE, follower.search);
       if (follower.isClosed) break;
       follower.deliver(events);
+      // A LogQL stream's check of this page ends before the next page is read: the queue holds one page at most.
+      await this.chain;
       if (events.length < CATCH_UP_PAGE) break;
     }
     return follower.position;

@@ -49,6 +49,8 @@ export function createSlots(): { inFlight(): number; take(): void; free(): void;
 
 export interface HandlerOptions {
   prefix: string;
+  /** NATS_TENANT: one tenant, or `*` for each message's X-Scope-OrgID header. */
+  tenant: string;
   backoff: { initialMs: number; maxMs: number };
   logger: TransportLogger;
   onRejected: ((rejected: RejectedMessage) => void) | undefined;
@@ -71,6 +73,12 @@ export function createMessageHandler(
 
   const settleFailure = (msg: JsMsg, err: unknown): void => {
     const code: ErrorCode = isLogaggError(err) ? err.code : 'INTERNAL';
+    // A tenant's max_topics frees no place by waiting: redelivered, the message would sit in the consumer's
+    // ack-pending count, which every tenant's messages share, until the limit is raised. Refused like bad input.
+    if (code === 'QUOTA_EXCEEDED') {
+      reject(msg, code, err instanceof Error ? err.message : String(err));
+      return;
+    }
     if (code === 'STORE_FAILED' && msg.info.deliveryCount >= TERM_AFTER_STORE_FAILURES) {
       logger.error({ err, subject: msg.subject, seq: msg.seq }, 'the store refused a NATS message; terminated');
       reject(msg, 'STORE_FAILED', err instanceof Error ? err.message : String(err));
@@ -87,7 +95,7 @@ export function createMessageHandler(
   };
 
   return (msg) => {
-    const decoded = decodeMessage(msg, options.prefix);
+    const decoded = decodeMessage(msg, options.prefix, options.tenant);
     if (!decoded.ok) {
       reject(msg, decoded.code, decoded.message);
       return;

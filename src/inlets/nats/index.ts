@@ -2,7 +2,13 @@ import { type ConsumerMessages, jetstream, jetstreamManager } from '@nats-io/jet
 import { connect } from '@nats-io/transport-node';
 import { LogaggError } from '../../errors.js';
 import type { Pipeline } from '../../ingest/index.js';
-import { DEFAULT_NATS_DURABLE, DEFAULT_NATS_STREAM, DEFAULT_NATS_SUBJECTS, natsSubjectsProblem } from '../../schema/nats.js';
+import {
+  DEFAULT_NATS_DURABLE,
+  DEFAULT_NATS_STREAM,
+  DEFAULT_NATS_SUBJECTS,
+  DEFAULT_NATS_TENANT,
+  natsSubjectsProblem,
+} from '../../schema/nats.js';
 import { createMessageHandler, createSlots, watchStatus } from './handler.js';
 import { ensureConsumer, ensureStream } from './setup.js';
 import type { RejectedMessage, TransportLogger } from './types.js';
@@ -18,6 +24,8 @@ export interface NatsTransportOptions {
   subjects?: string;
   /** The durable pull consumer every replica shares (default logagg). */
   durable?: string;
+  /** NATS_TENANT: whose the events are, or `*` for each message's X-Scope-OrgID header (default: default). */
+  tenant?: string;
   /** Unacknowledged messages: the consumer's max_ack_pending when created, and this replica's cap on submits in flight. */
   maxAckPending?: number;
   /** Messages per pull request. */
@@ -68,6 +76,7 @@ export async function startNatsTransport(pipeline: Pick<Pipeline, 'submit'>, opt
   const slots = createSlots();
   const handle = createMessageHandler(pipeline, slots, {
     prefix: subjects.slice(0, -1),
+    tenant: options.tenant ?? DEFAULT_NATS_TENANT,
     backoff: options.nakBackoff ?? { initialMs: 500, maxMs: 10_000 },
     logger,
     onRejected: options.onRejected,

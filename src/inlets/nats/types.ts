@@ -11,7 +11,7 @@ export interface TransportLogger {
 
 /** Why a message was terminated instead of stored; told once per message. */
 export interface RejectedMessage {
-  code: Extract<ErrorCode, 'INVALID_JSON' | 'VALIDATION_FAILED' | 'STORE_FAILED'>;
+  code: Extract<ErrorCode, 'INVALID_JSON' | 'VALIDATION_FAILED' | 'STORE_FAILED' | 'QUOTA_EXCEEDED'>;
   subject: string;
   /** The message's sequence in the stream. */
   seq: number;
