@@ -1,3 +1,4 @@
+// Who the page is to the API: its key, and the tenant it reads (the two headers every call carries), kept alike.
 // The key lives in sessionStorage: it survives reloads of this tab and is gone when the tab closes (issue #9).
 const STORAGE_KEY = 'logagg.apiKey';
 // The tenant the page reads (X-Scope-OrgID), kept the same way; none: the key's own tenant, or `default`.
