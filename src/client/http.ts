@@ -20,6 +20,8 @@ export interface ClientOptions {
   /** Most requests in flight; the keep-alive pool holds this many sockets. */
   concurrency?: number;
   apiKey?: string;
+  /** The tenant to act for, sent as X-Scope-OrgID (docs/tenants.md); unset: the key's own, or `default`. */
+  tenant?: string;
   /** Longest wait for one attempt's answer. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -101,7 +103,10 @@ export function createClient(options: ClientOptions): LogaggClient {
   const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   const send = secure ? httpsRequest : httpRequest;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const auth: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+  const auth: Record<string, string> = {
+    ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+    ...(options.tenant ? { 'x-scope-orgid': options.tenant } : {}),
+  };
 
   const attempt = (method: 'GET' | 'POST', pathAndQuery: string, body?: string): Promise<RawResponse> =>
     new Promise((resolve, reject) => {

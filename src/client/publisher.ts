@@ -14,6 +14,8 @@ export interface PublisherOptions {
   /** Base URL of an aggregator, e.g. http://127.0.0.1:8080. */
   url: string;
   apiKey?: string;
+  /** The tenant the events are published to, sent as X-Scope-OrgID; unset: the key's own, or `default`. */
+  tenant?: string;
   /** Most events in one request; a full batch is sent at once. */
   batchMax?: number;
   /** Longest an event waits for others to fill its batch. */
@@ -122,6 +124,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const client = createClient({
     url: options.url,
     apiKey: options.apiKey,
+    ...(options.tenant ? { tenant: options.tenant } : {}),
     concurrency,
     timeoutMs: options.timeoutMs,
     retry: options.retry,

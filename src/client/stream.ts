@@ -8,6 +8,8 @@ export interface SubscribeOptions {
   /** Resume after this seq; without it the stream starts at the present. */
   after?: number;
   apiKey?: string;
+  /** The tenant whose events to follow, sent as X-Scope-OrgID; unset: the key's own, or `default`. */
+  tenant?: string;
   onEvent(event: StoredEvent): void;
   /** Told each time the connection drops and a reconnect is scheduled. */
   onReconnect?: (info: { attempt: number; delayMs: number; lastSeq: number | undefined; error: unknown }) => void;
@@ -41,6 +43,7 @@ export async function subscribe(options: SubscribeOptions): Promise<void> {
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (lastSeq !== undefined) headers['last-event-id'] = String(lastSeq);
       if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+      if (options.tenant) headers['x-scope-orgid'] = options.tenant;
       const response = await fetch(target, { headers, signal: options.signal ?? null });
       if (response.status !== 200 || !response.body) throw new Error(`the stream answered ${response.status}`);
       // A start at the present still needs a cursor for the next reconnect: the first event sets it.

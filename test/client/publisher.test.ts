@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import {
+  createClient,
   createPublisher,
   HttpError,
   type NewEvent,
@@ -11,10 +12,12 @@ import {
   PublishRejectedError,
   QueueFullError,
   type RetryNotice,
+  subscribe,
 } from '../../src/client/index.js';
 import type { StoredEvent } from '../../src/schema/event.js';
 import type { Stats } from '../../src/schema/stats.js';
 import { get, uniqueTopic } from '../helpers/events.js';
+import { waitFor } from '../helpers/process.js';
 import { serverForSuite } from '../helpers/server.js';
 import { firstPublishes, startFaultProxy } from './fault-proxy.js';
 
@@ -53,6 +56,37 @@ const rejection = (promise: Promise<unknown>): Promise<unknown> =>
 
 describe('createPublisher against the real server', { timeout: 60_000 }, () => {
   const server = serverForSuite('pglite');
+
+  test("tenant: events go to that tenant (X-Scope-OrgID); the client's stats and subscribe read it, not another", async (t) => {
+    const topic = uniqueTopic('tenant');
+    const publisher = publisherFor(t, { url: server.url, tenant: 'acme', lingerMs: 1 });
+    const received: StoredEvent[] = [];
+    const stop = new AbortController();
+    t.after(() => stop.abort());
+    // From the topic's beginning (after: 0), so the stream cannot miss what is published before it opens.
+    const following = subscribe({
+      url: server.url,
+      tenant: 'acme',
+      topic,
+      after: 0,
+      signal: stop.signal,
+      onEvent: (e) => received.push(e),
+    });
+    await Promise.all([publisher.publish(line(topic, 1)), publisher.publish(line(topic, 2))]);
+    assert.deepEqual(await topicCounts(server.url, topic, { 'x-scope-orgid': 'acme' }), {
+      received: 2,
+      unique_processed: 2,
+      duplicate_dropped: 0,
+    });
+    assert.equal(await topicCounts(server.url, topic), undefined);
+    const client = createClient({ url: server.url, tenant: 'acme' });
+    t.after(() => client.close());
+    assert.equal((await client.stats({ topics: [topic] })).per_topic[topic]?.received, 2);
+    await waitFor(async () => received.length === 2, 10_000, "acme's two events on the stream");
+    assert.deepEqual(received.map((e) => e.payload).sort(), [{ n: 1 }, { n: 2 }]);
+    stop.abort();
+    await following.catch(() => undefined);
+  });
 
   test('events are cut into batches of batchMax, the rest after lingerMs; each promise resolves after commit', async (t) => {
     const topic = uniqueTopic('batching');
