@@ -15,6 +15,8 @@ import { planStream, type StreamOptions } from './publish-stream.js';
 export interface PublisherOptions extends StreamOptions {
   url: string;
   apiKey?: string;
+  /** X-Scope-OrgID on every request, the /stats check included. */
+  tenant?: string;
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
 }
@@ -153,6 +155,7 @@ export async function runPublisher(
   const client = createClient({
     url: options.url,
     apiKey: options.apiKey,
+    ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
     timeoutMs: options.timeoutMs,
     retry: options.retry,
     concurrency: 2,
@@ -184,6 +187,7 @@ export async function runPublisher(
     const publisher = createPublisher({
       url: options.url,
       apiKey: options.apiKey,
+      ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
       timeoutMs: options.timeoutMs,
       retry: options.retry,
       batchMax: options.batch,

@@ -3,9 +3,10 @@ import { createClient } from '../client/index.js';
 import { MAX_STATS_TOP } from '../schema/stats.js';
 import { DEFAULT_URL } from './defaults.js';
 
-export const STATS_USAGE = `usage: logagg stats [--url URL] [--api-key KEY] [--top N] [--topic NAME]... [--json]
+export const STATS_USAGE = `usage: logagg stats [--url URL] [--api-key KEY] [--tenant NAME] [--top N] [--topic NAME]... [--json]
 Prints the aggregator's counters (GET /stats): totals, then one line per listed topic: the top N by copies
-received (default 20, at most 100) and each --topic (repeatable, at most 100). GET /topics lists every topic.`;
+received (default 20, at most 100) and each --topic (repeatable, at most 100). GET /topics lists every topic.
+--tenant reads that tenant's (X-Scope-OrgID; default: the key's own, or default).`;
 
 /** `logagg stats`: one GET /stats, printed as a table or JSON. */
 export async function runStatsCommand(argv: string[]): Promise<number> {
@@ -15,6 +16,7 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
     options: {
       url: { type: 'string', default: DEFAULT_URL },
       'api-key': { type: 'string' },
+      tenant: { type: 'string' },
       top: { type: 'string' },
       topic: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
@@ -25,7 +27,13 @@ export async function runStatsCommand(argv: string[]): Promise<number> {
     console.error(`logagg stats: --top must be an integer from 0 to ${MAX_STATS_TOP}, not ${values.top}\n${STATS_USAGE}`);
     return 2;
   }
-  const client = createClient({ url: values.url, apiKey: values['api-key'], concurrency: 1, retry: { maxAttempts: 3 } });
+  const client = createClient({
+    url: values.url,
+    apiKey: values['api-key'],
+    ...(values.tenant === undefined ? {} : { tenant: values.tenant }),
+    concurrency: 1,
+    retry: { maxAttempts: 3 },
+  });
   try {
     const stats = await client.stats({ top, topics: values.topic });
     if (values.json) {

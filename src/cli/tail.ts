@@ -11,6 +11,7 @@ const USAGE = `usage: logagg tail [options]
   --topic NAME     only this topic (default: every topic)
   --after SEQ      start after this seq (default: from now on)
   --api-key KEY    sent as Authorization: Bearer KEY
+  --tenant NAME    follow this tenant's events (X-Scope-OrgID; default: the key's own, or default)
   --json           one JSON event per line (default: a readable line per event)
 Follows the live stream; reconnects by itself and resumes where it left off. Ctrl-C stops.`;
 
@@ -30,6 +31,7 @@ export async function runTail(argv: string[], signal: AbortSignal, print: (line:
         topic: { type: 'string' },
         after: { type: 'string' },
         'api-key': { type: 'string' },
+        tenant: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -48,6 +50,7 @@ export async function runTail(argv: string[], signal: AbortSignal, print: (line:
     topic: values.topic,
     after: values.after === undefined ? undefined : Number(values.after),
     apiKey: values['api-key'],
+    ...(values.tenant === undefined ? {} : { tenant: values.tenant }),
     signal,
     onEvent: (event) => print(values.json ? JSON.stringify(event) : formatEvent(event)),
     onReconnect: ({ delayMs, lastSeq, error }) =>

@@ -48,5 +48,27 @@ describe('logagg CLI', { timeout: 120_000 }, () => {
     assert.deepEqual(counters(stats.per_topic[topic]), kept(2, 1));
     const published = await logagg(['publish', '--url', url, '--events', '500', '--batch', '20', '--json']);
     assert.equal((JSON.parse(published.stdout) as { ok: boolean }).ok, true);
+
+    // --tenant: publish into acme and verify there; stats sees it as acme and not as default.
+    const into = await logagg([
+      'publish',
+      '--url',
+      url,
+      '--events',
+      '200',
+      '--batch',
+      '20',
+      '--tenant',
+      'acme',
+      '--topic-prefix',
+      `${topic}-t`,
+      '--json',
+    ]);
+    const report = JSON.parse(into.stdout) as { ok: boolean; topics: string[] };
+    assert.equal(report.ok, true);
+    const read = async (...tenant: string[]) =>
+      JSON.parse((await logagg(['stats', '--url', url, '--topic', report.topics[0] as string, ...tenant, '--json'])).stdout) as Stats;
+    assert.ok(((await read('--tenant', 'acme')).per_topic[report.topics[0] as string]?.received ?? 0) > 0);
+    assert.equal((await read()).per_topic[report.topics[0] as string], undefined);
   });
 });
