@@ -70,6 +70,19 @@ async function consumerIdle(nats: ScratchStream, total: number): Promise<void> {
   );
 }
 
+/** Publishes one event on `<prefix>.<topic>` whose X-Scope-OrgID header names `tenant`. */
+function publishAs(nats: ScratchStream, tenant: string, topic: string, id: string, msgID: string) {
+  const named = headers();
+  named.set('X-Scope-OrgID', tenant);
+  const body = new TextEncoder().encode(JSON.stringify(makeEvent(topic, id)));
+  return nats.js.publish(`${nats.subjects.slice(0, -1)}${topic}`, body, { msgID, headers: named });
+}
+
+/** The event ids a tenant holds in a topic, in seq order. */
+async function idsOf(store: Store, tenant: string, topic: string): Promise<string[]> {
+  return (JSON.parse((await store.queryEvents(tenant, { topic, after: 0, limit: 100 })).body) as StoredEvent[]).map((e) => e.event_id);
+}
+
 /** The three lifetime counters of a topic (no retention runs here), zero for a topic never seen. */
 async function counts(store: Store, topic: string): Promise<TopicCounts> {
   const { received = 0, unique_processed = 0, duplicate_dropped = 0 } = (await store.topicCounts()).get(topic) ?? {};
@@ -146,21 +159,13 @@ for (const kind of storeKinds()) {
       const { location, nats, defer } = await scratch(t, kind);
       const rig = await startRig(defer, location, nats, 2, '*');
       const topic = uniqueTopic('natstenant');
-      const withTenant = (tenant: string) => {
-        const h = headers();
-        h.set('X-Scope-OrgID', tenant);
-        return h;
-      };
-      const encode = (id: string) => new TextEncoder().encode(JSON.stringify(makeEvent(topic, id)));
-      const subject = `${nats.subjects.slice(0, -1)}${topic}`;
-      await nats.js.publish(subject, encode('same'), { msgID: 'acme-same', headers: withTenant('acme') });
-      await nats.js.publish(subject, encode('same'), { msgID: 'globex-same', headers: withTenant('globex') });
-      await nats.js.publish(subject, encode('bad'), { msgID: 'bad', headers: withTenant('*') });
+      await publishAs(nats, 'acme', topic, 'same', 'acme-same');
+      await publishAs(nats, 'globex', topic, 'same', 'globex-same');
+      await publishAs(nats, '*', topic, 'bad', 'bad');
       await nats.publish(topic, makeEvent(topic, 'plain'), 'plain');
 
       await consumerIdle(nats, 4);
-      const ids = async (tenant: string) =>
-        (JSON.parse((await rig.store.queryEvents(tenant, { topic, after: 0, limit: 100 })).body) as StoredEvent[]).map((e) => e.event_id);
+      const ids = (tenant: string) => idsOf(rig.store, tenant, topic);
       // The same key in two tenants is two events; no header is `default`'s.
       assert.deepEqual(await ids('acme'), ['same']);
       assert.deepEqual(await ids('globex'), ['same']);
@@ -176,19 +181,11 @@ for (const kind of storeKinds()) {
       const { location, nats, defer } = await scratch(t, kind);
       const rig = await startRig(defer, location, nats, 2, 'acme');
       const topic = uniqueTopic('natspinned');
-      const named = (tenant: string) => {
-        const h = headers();
-        h.set('X-Scope-OrgID', tenant);
-        return h;
-      };
-      const subject = `${nats.subjects.slice(0, -1)}${topic}`;
-      const body = (id: string) => new TextEncoder().encode(JSON.stringify(makeEvent(topic, id)));
       await nats.publish(topic, makeEvent(topic, 'plain'), 'plain');
-      await nats.js.publish(subject, body('same'), { msgID: 'same', headers: named('acme') });
-      await nats.js.publish(subject, body('other'), { msgID: 'other', headers: named('globex') });
+      await publishAs(nats, 'acme', topic, 'same', 'same');
+      await publishAs(nats, 'globex', topic, 'other', 'other');
       await consumerIdle(nats, 3);
-      const ids = async (tenant: string) =>
-        (JSON.parse((await rig.store.queryEvents(tenant, { topic, after: 0, limit: 100 })).body) as StoredEvent[]).map((e) => e.event_id);
+      const ids = (tenant: string) => idsOf(rig.store, tenant, topic);
       assert.deepEqual(await ids('acme'), ['plain', 'same']);
       assert.deepEqual(await ids('globex'), []);
       assert.deepEqual(await ids('default'), []);
