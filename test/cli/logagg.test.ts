@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const logagg = (args: string[], env: Record<string, string> = {}) =>
   run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env: { ...process.env, ...env } });
 
-describe('logagg CLI', { timeout: 120_000 }, () => {
+describe('logagg CLI', { timeout: 300_000 }, () => {
   test('every subcommand has --help, and an unknown command exits 2 with the usage', async () => {
     for (const command of ['serve', 'publish', 'tail', 'stats', 'migrate']) {
       const { stdout } = await logagg([command, '--help']);
