@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { planStream } from '../src/cli/publish-stream.js';
 import { latencySummary } from '../src/cli/percentiles.js';
 
-// A lean HTTP/1.1 load generator for one-event POSTs, run in its own process so that its CPU is never the server's.
-// Every request is built into one buffer before the clock starts (head and body: a unique event, so each request
-// is a real insert), and each keep-alive connection sends one request, reads the whole answer, then sends the
+// A lean HTTP/1.1 load generator for POSTs of events, run in its own process so that its CPU is never the server's.
+// Every request is built into one buffer before the clock starts (head and body: one unique event, so each request
+// is a real insert, or a batch of the publisher's stream with its re-sends), and each keep-alive connection sends one request, reads the whole answer, then sends the
 // next (no pipelining). The answer is read with a minimal parser: status line, Content-Length, body. Node's own
 // http client costs more CPU per request than the servers it is meant to measure (docs/performance.md).
 
@@ -24,6 +24,10 @@ export interface LoadOptions {
   prefix: string;
   topics: number;
   payloadBytes: number;
+  /** Events per request (default 1: one event object as the body; more: a JSON array of them). */
+  batch?: number;
+  /** Share of the copies that are re-sends of an event already sent, placed as the publisher's stream places them. */
+  dupRate?: number;
   /** A process whose CPU time over the timed phase is reported (the server under load); Linux /proc only. */
   cpuPid?: number;
 }
@@ -31,10 +35,16 @@ export interface LoadOptions {
 export interface LoadReport {
   requests: number;
   elapsedMs: number;
+  /** Wall-clock bounds of the timed phase (ms since the epoch), to combine generators that ran side by side. */
+  startedAt: number;
+  endedAt: number;
   /** Answered requests per second over the timed phase. */
   rate: number;
   p50: number;
   p99: number;
+  /** Copies sent, warm-up included, and how many distinct events they hold: what /stats should count. */
+  events: number;
+  distinct: number;
   /** Answers by HTTP status, warm-up included. */
   statuses: Record<string, number>;
   /** CPU time of cpuPid per timed request, in µs: the steadier figure on a busy machine. */
@@ -56,23 +66,29 @@ function cpuMsOf(pid: number | undefined): number {
 }
 
 /** Every request of the run, head and body, one buffer each; the first `warmup` are the warm-up's. */
-function buildRequests(options: LoadOptions): Buffer[] {
+function buildRequests(options: LoadOptions): { requests: Buffer[]; events: number; distinct: number } {
   const { host } = new URL(options.url);
+  const batch = options.batch ?? 1;
   const total = options.warmup + options.requests;
   const stream = planStream({
     ...options,
-    events: total,
-    dupRate: 0,
+    events: total * batch,
+    dupRate: options.dupRate ?? 0,
     seed: 42,
-    batch: 1,
+    batch,
     concurrency: options.connections,
     topicPrefix: options.prefix,
   });
-  return Array.from({ length: total }, (_, i) => {
-    const body = JSON.stringify(stream.eventAt(i));
+  const bodyOf = (i: number): string => {
+    if (batch === 1) return JSON.stringify(stream.eventAt(stream.order[i] as number));
+    return JSON.stringify(Array.from(stream.order.subarray(i * batch, (i + 1) * batch), (index) => stream.eventAt(index)));
+  };
+  const requests = Array.from({ length: total }, (_, i) => {
+    const body = bodyOf(i);
     const head = `POST ${options.path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     return Buffer.from(head + body);
   });
+  return { requests, events: total * batch, distinct: stream.distinct };
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -139,7 +155,7 @@ function runConnection(
 }
 
 async function run(options: LoadOptions): Promise<LoadReport> {
-  const requests = buildRequests(options);
+  const { requests, events, distinct } = buildRequests(options);
   const { hostname, port } = new URL(options.url);
   const sockets = await Promise.all(
     Array.from(
@@ -180,9 +196,13 @@ async function run(options: LoadOptions): Promise<LoadReport> {
   return {
     requests: options.requests,
     elapsedMs,
+    startedAt: performance.timeOrigin + started,
+    endedAt: performance.timeOrigin + started + elapsedMs,
     rate: (options.requests / elapsedMs) * 1000,
     p50,
     p99,
+    events,
+    distinct,
     statuses,
     serverCpuUs: (serverCpuMs * 1000) / options.requests,
     generatorCpuUs: (ownCpu.user + ownCpu.system) / options.requests,

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import pg from 'pg';
-import type { Stats } from '../../src/schema/stats.js';
-import { startAggregator } from '../aggregator.js';
 import { startBareServer } from '../bare-server.js';
 import { type LoadOptions, type LoadReport, runLoad } from '../load-generator.js';
-import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.js';
+import { type BenchContext, figure, type Scenario } from '../scenario.js';
+import { loadServer, type ServerLoad as Measured } from '../server-load.js';
 
 // One unique event per POST from a lean generator in its own process (bench/load-generator.ts), against the
 // aggregator and against a bare node:http server that only parses the JSON (bench/bare-server.ts), alternating
@@ -13,41 +10,6 @@ import { type BenchContext, figure, POSTGRES, type Scenario } from '../scenario.
 // ran out of CPU before the server did (docs/performance.md).
 
 type Target = 'server' | 'bare';
-
-/**
- * CPU time (ms) the PostgreSQL backends serving `databaseUrl` have used over their lives (this run's warm-up and
- * timed requests, and the migrations): what the database spends per event beside the server. Linux /proc only,
- * and only when the database runs on this machine; NaN otherwise.
- */
-async function databaseCpuMs(adminUrl: string, databaseUrl: string): Promise<number> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
-      new URL(databaseUrl).pathname.slice(1),
-    ]);
-    let ticks = 0;
-    for (const { pid } of rows) {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    }
-    // USER_HZ is 100 on every Linux architecture.
-    return rows.length === 0 ? Number.NaN : ticks * 10;
-  } catch {
-    return Number.NaN;
-  } finally {
-    await client.end();
-  }
-}
-
-interface Measured {
-  report: LoadReport;
-  rssMb: number;
-  /** PostgreSQL backends' CPU per request sent (warm-up included), µs. */
-  databaseCpuUs: number;
-  verified: boolean;
-}
 
 async function measure(ctx: BenchContext, target: Target, options: Omit<LoadOptions, 'url'>): Promise<Measured> {
   if (target === 'bare') {
@@ -60,21 +22,7 @@ async function measure(ctx: BenchContext, target: Target, options: Omit<LoadOpti
       await bare.stop();
     }
   }
-  const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
-  try {
-    const report = await runLoad({ ...options, url: aggregator.url, cpuPid: aggregator.pid });
-    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
-    const sent = options.warmup + options.requests;
-    const databaseCpuUs = ((await databaseCpuMs(ctx.adminUrl, aggregator.databaseUrl as string)) * 1000) / sent;
-    const verified = report.statuses['200'] === sent && stats.received === sent && stats.unique_processed === sent;
-    if (!verified)
-      ctx.log(
-        `verification FAILED: answers ${JSON.stringify(report.statuses)}, received ${stats.received}, unique ${stats.unique_processed} of ${sent}`,
-      );
-    return { report, rssMb: aggregator.peakRssMb(), databaseCpuUs, verified };
-  } finally {
-    await aggregator.stop();
-  }
+  return loadServer(ctx, options);
 }
 
 export const singleIngestScenario: Scenario = {

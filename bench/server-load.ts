@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import type { Stats } from '../src/schema/stats.js';
+import { startAggregator } from './aggregator.js';
+import { type LoadOptions, type LoadReport, runLoad } from './load-generator.js';
+import { type BenchContext, POSTGRES } from './scenario.js';
+
+/**
+ * CPU time (ms) the PostgreSQL backends serving `databaseUrl` have used over their lives (this run's warm-up and
+ * timed requests, and the migrations): what the database spends per event beside the server. Linux /proc only,
+ * and only when the database runs on this machine; NaN otherwise.
+ */
+async function databaseCpuMs(adminUrl: string, databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+      new URL(databaseUrl).pathname.slice(1),
+    ]);
+    let ticks = 0;
+    for (const { pid } of rows) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    // USER_HZ is 100 on every Linux architecture.
+    return rows.length === 0 ? Number.NaN : ticks * 10;
+  } catch {
+    return Number.NaN;
+  } finally {
+    await client.end();
+  }
+}
+
+export interface ServerLoad {
+  report: LoadReport;
+  rssMb: number;
+  /** PostgreSQL backends' CPU per request sent (warm-up included), µs. */
+  databaseCpuUs: number;
+  /** Every request answered 200 and /stats counted every copy and every distinct event exactly once. */
+  verified: boolean;
+}
+
+/**
+ * The lean generator (bench/load-generator.ts, its own process) against a fresh PostgreSQL aggregator, then the
+ * aggregator's /stats checked against what was sent: the server's figure without the publisher's CPU beside it.
+ */
+export async function loadServer(ctx: BenchContext, options: Omit<LoadOptions, 'url'>): Promise<ServerLoad> {
+  const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
+  try {
+    const report = await runLoad({ ...options, url: aggregator.url, cpuPid: aggregator.pid });
+    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
+    const requests = options.warmup + options.requests;
+    const databaseCpuUs = ((await databaseCpuMs(ctx.adminUrl, aggregator.databaseUrl as string)) * 1000) / requests;
+    const verified = report.statuses['200'] === requests && stats.received === report.events && stats.unique_processed === report.distinct;
+    if (!verified)
+      ctx.log(
+        `verification FAILED: answers ${JSON.stringify(report.statuses)}, received ${stats.received} of ${report.events}, ` +
+          `unique ${stats.unique_processed} of ${report.distinct}`,
+      );
+    return { report, rssMb: aggregator.peakRssMb(), databaseCpuUs, verified };
+  } finally {
+    await aggregator.stop();
+  }
+}
