@@ -39,19 +39,26 @@ const KEEPALIVE_DELAY_MS = 10_000;
 // (57014, the connection stays usable) and only a server that does not answer at all hits the client's.
 const QUERY_TIMEOUT_SLACK_MS = 1000;
 
-// Statements run as named prepared statements: parsed and planned once per connection, not once per batch.
-// Only the batch insert, whose plan does not depend on its parameters (a generic plan keeps the max_topics branch
-// and tests $3 at run time), and the read horizon, which every cursor
-// read runs first (planning it took 0.35 ms, running it 0.13); the read queries' "$2 IS NULL OR …" filters need
-// the custom plan each value gets.
+// Statements run as named prepared statements: parsed once per connection, not once per batch. Only the batch
+// insert and the read horizon, which every cursor read runs first (planning it took 0.35 ms, running it 0.13); the
+// read queries' "$2 IS NULL OR …" filters need the custom plan each value gets.
 const PREPARED = new Map([
   [INSERT_BATCH, 'logagg_insert_batch'],
   [INSERT_BATCH_KEYED, 'logagg_insert_batch_keyed'],
   [SELECT_READ_HORIZON, 'logagg_read_horizon'],
 ]);
 
+// The batch insert runs on connections of its own that always take the generic plan. Left to choose, PostgreSQL
+// planned it anew for every batch (pg_prepared_statements: 1,300 custom plans, no generic one): with $3 null a
+// custom plan drops the max_topics branch, so the generic plan, which keeps it and tests $3 at run time, never
+// looked cheaper. Its plan depends on no parameter value otherwise (the JSON functions' row estimates are fixed),
+// and planning took 0.76 ms of a one-event batch's 1.5 (docs/performance.md, "The batch insert planned once").
+const BATCH_STATEMENTS = new Set([INSERT_BATCH, INSERT_BATCH_KEYED]);
+const GENERIC_PLANS = '-c plan_cache_mode=force_generic_plan';
+
 /**
- * PostgreSQL through a pg pool: one connection per flusher, plus two for reads. Every pooled statement is bounded
+ * PostgreSQL through two pg pools: one connection per flusher for the batch insert, and up to that many plus two
+ * for everything else (reads, retention, deletion), as before the insert had its own. Every pooled statement is bounded
  * twice: statement_timeout on the server and query_timeout on the client, for a server that does not answer at
  * all (frozen, partitioned). pool.query() releases a connection with its error, which destroys it: one that
  * timed out still has its statement in flight and is never handed out again.
@@ -65,20 +72,26 @@ export function createPostgresEngine(options: PostgresEngineOptions): Engine {
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     application_name: 'logagg',
   };
-  const pool = new pg.Pool({
+  const pooled = {
     ...connection,
-    max: options.writers + 2,
     idleTimeoutMillis: 30_000,
     statement_timeout: storeTimeoutMs,
     query_timeout: storeTimeoutMs + QUERY_TIMEOUT_SLACK_MS,
-  });
+  };
+  const pool = new pg.Pool({ ...pooled, max: options.writers + 2 });
+  const batchPool = new pg.Pool({ ...pooled, max: options.writers, options: GENERIC_PLANS });
   // An idle connection that dies (server restart) emits here; the pool drops it and dials anew on next use.
   pool.on('error', () => undefined);
+  batchPool.on('error', () => undefined);
 
   const query: QueryFn = async <R>(text: string, params?: readonly unknown[]) => {
     try {
       const name = params === undefined ? undefined : PREPARED.get(text);
-      const result = await pool.query({ text, values: params as unknown[] | undefined, ...(name ? { name } : {}) });
+      const result = await (BATCH_STATEMENTS.has(text) ? batchPool : pool).query({
+        text,
+        values: params as unknown[] | undefined,
+        ...(name ? { name } : {}),
+      });
       return result.rows as R[];
     } catch (err) {
       throw translatePgError(err);
@@ -126,6 +139,8 @@ export function createPostgresEngine(options: PostgresEngineOptions): Engine {
         await client.end().catch(() => undefined);
       }
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), batchPool.end()]);
+    },
   };
 }
