@@ -7,7 +7,8 @@ import { type BenchContext, POSTGRES } from './scenario.js';
 
 /**
  * CPU time (ms) the PostgreSQL backends serving `databaseUrl` have used over their lives (this run's warm-up and
- * timed requests, and the migrations): what the database spends per event beside the server. Linux /proc only,
+ * timed requests; the migrations ran on a connection closed before this is read): what the database spends per
+ * event beside the server. Linux /proc only,
  * and only when the database runs on this machine; NaN otherwise.
  */
 async function databaseCpuMs(adminUrl: string, databaseUrl: string): Promise<number> {

@@ -54,7 +54,7 @@ export const batchedIngestScenario: Scenario = {
     return {
       title: this.title,
       workload:
-        `${events.toLocaleString('en')} events, batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates; ` +
+        `${events.toLocaleString('en')} events (the lean generator 10% more before the clock starts), batches of ${options.batch}, ${options.concurrency} in flight, 30% duplicates; ` +
         'from the publisher (src/client, in the bench process) and from bench/load-generator.ts (its own process), alternating',
       figures: [
         figure('throughput (publisher)', 'events/s', published.rate, { op: '>=', value: 40_000 }),
