@@ -7,8 +7,8 @@ import { latencySummary } from '../src/cli/percentiles.js';
 
 // A lean HTTP/1.1 load generator for POSTs of events, run in its own process so that its CPU is never the server's.
 // Every request is built into one buffer before the clock starts (head and body: one unique event, so each request
-// is a real insert, or a batch of the publisher's stream with its re-sends), and each keep-alive connection sends one request, reads the whole answer, then sends the
-// next (no pipelining). The answer is read with a minimal parser: status line, Content-Length, body. Node's own
+// is a real insert, or a batch of the publisher's stream with its re-sends), and each keep-alive connection sends
+// one request, reads the whole answer, then sends the next (no pipelining). The answer is read with a minimal parser: status line, Content-Length, body. Node's own
 // http client costs more CPU per request than the servers it is meant to measure (docs/performance.md).
 
 export interface LoadOptions {

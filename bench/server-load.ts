@@ -43,6 +43,25 @@ export interface ServerLoad {
 }
 
 /**
+ * Whether the generators' `answered` requests all got 200 and /stats at `url` (a fresh database) counted every copy
+ * and every distinct event they sent, once; what differs is logged.
+ */
+export async function countsAgree(ctx: BenchContext, url: string, reports: readonly LoadReport[], answered: number): Promise<boolean> {
+  const stats = (await (await fetch(`${url}/stats`)).json()) as Stats;
+  const sum = (pick: (r: LoadReport) => number): number => reports.reduce((n, r) => n + pick(r), 0);
+  const ok =
+    sum((r) => r.statuses['200'] ?? 0) === answered &&
+    stats.received === sum((r) => r.events) &&
+    stats.unique_processed === sum((r) => r.distinct);
+  if (!ok)
+    ctx.log(
+      `verification FAILED: answers ${reports.map((r) => JSON.stringify(r.statuses)).join(' ')}, received ${stats.received} of ` +
+        `${sum((r) => r.events)}, unique ${stats.unique_processed} of ${sum((r) => r.distinct)}`,
+    );
+  return ok;
+}
+
+/**
  * The lean generator (bench/load-generator.ts, its own process) against a fresh PostgreSQL aggregator, then the
  * aggregator's /stats checked against what was sent: the server's figure without the publisher's CPU beside it.
  */
@@ -50,15 +69,9 @@ export async function loadServer(ctx: BenchContext, options: Omit<LoadOptions, '
   const aggregator = await startAggregator(POSTGRES(ctx), ctx.entry, {}, ctx.nodeArgs);
   try {
     const report = await runLoad({ ...options, url: aggregator.url, cpuPid: aggregator.pid });
-    const stats = (await (await fetch(`${aggregator.url}/stats`)).json()) as Stats;
     const requests = options.warmup + options.requests;
     const databaseCpuUs = ((await databaseCpuMs(ctx.adminUrl, aggregator.databaseUrl as string)) * 1000) / requests;
-    const verified = report.statuses['200'] === requests && stats.received === report.events && stats.unique_processed === report.distinct;
-    if (!verified)
-      ctx.log(
-        `verification FAILED: answers ${JSON.stringify(report.statuses)}, received ${stats.received} of ${report.events}, ` +
-          `unique ${stats.unique_processed} of ${report.distinct}`,
-      );
+    const verified = await countsAgree(ctx, aggregator.url, [report], requests);
     return { report, rssMb: aggregator.peakRssMb(), databaseCpuUs, verified };
   } finally {
     await aggregator.stop();

@@ -1,7 +1,7 @@
-import type { Stats } from '../../src/schema/stats.js';
 import { type Aggregator, startAggregator } from '../aggregator.js';
 import { type LoadReport, runLoad } from '../load-generator.js';
 import { type BenchContext, figure, POSTGRES, replicaOf, type Scenario } from '../scenario.js';
+import { countsAgree } from '../server-load.js';
 
 /**
  * Two lean generators (bench/load-generator.ts, each its own process), each half the load, side by side; returns
@@ -22,13 +22,7 @@ async function drive(ctx: BenchContext, urls: [string, string], events: number, 
   const reports: LoadReport[] = await Promise.all(urls.map((url, i) => runLoad({ ...half, url, prefix: `bench.replicas.${run}.${i}` })));
   const elapsed = Math.max(...reports.map((r) => r.endedAt)) - Math.min(...reports.map((r) => r.startedAt));
   const sent = reports.reduce((n, r) => n + r.events, 0);
-  const distinct = reports.reduce((n, r) => n + r.distinct, 0);
-  const stats = (await (await fetch(`${urls[0]}/stats`)).json()) as Stats;
-  const ok = reports.every((r) => r.statuses['200'] === half.requests) && stats.received === sent && stats.unique_processed === distinct;
-  if (!ok)
-    ctx.log(
-      `verification FAILED: answers ${reports.map((r) => JSON.stringify(r.statuses)).join(' ')}, received ${stats.received} of ${sent}, unique ${stats.unique_processed} of ${distinct}`,
-    );
+  const ok = await countsAgree(ctx, urls[0], reports, 2 * half.requests);
   return { rate: (sent / elapsed) * 1000, ok };
 }
 
