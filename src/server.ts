@@ -11,6 +11,7 @@ import { Feed } from './ingest/feed.js';
 import { type OtlpGrpcServer, startOtlpGrpc } from './inlets/otlp/grpc.js';
 import { createPipeline } from './ingest/index.js';
 import { Metrics } from './metrics.js';
+import { tuneHeap } from './heap-tuning.js';
 import { explainStartupError, type StartupStep } from './startup-errors.js';
 import { createStore } from './store/index.js';
 import { type DeletionRunner, type DeletionRunnerOptions, startDeletionRunner } from './store/deletion.js';
@@ -258,6 +259,8 @@ async function startParts(
 /** Runs the server until SIGTERM/SIGINT, then shuts down within SHUTDOWN_TIMEOUT_MS and exits. */
 export async function serve(config: Readonly<Config>): Promise<void> {
   const logger = createLogger(config);
+  // Process-wide, so here and not in startAggregator: tests start several aggregators in one process.
+  logger.info(tuneHeap(config), 'V8 heap steps');
   const aggregator = await startAggregator(config, logger);
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

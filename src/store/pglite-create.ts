@@ -23,9 +23,16 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const ENTRY = new URL(FROM_SOURCE ? './pglite-initdb.ts' : './pglite-initdb.js', import.meta.url);
 /**
  * Liftoff only: the optimizing tier compiles PGlite's 9 MB module for a run of seconds, ~100 MiB of code for no
- * gain (initdb measured no slower without it; docs/performance.md).
+ * gain (initdb measured no slower without it). A 1 MiB young generation and one platform thread: its peak from
+ * 176 to 154 MiB, initdb no slower (docs/performance.md, "The initdb process's flags"); its peak plus the waiting
+ * server's is what a container limit sees on a first start.
  */
-const NODE_FLAGS = [...(FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : []), '--liftoff-only'];
+const NODE_FLAGS = [
+  ...(FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : []),
+  '--liftoff-only',
+  '--max-semi-space-size=1',
+  '--v8-pool-size=1',
+];
 
 /**
  * Creates DATA_DIR/pgdata when it holds no cluster yet, in a short-lived child process, so that the server never
