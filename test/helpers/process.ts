@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { StoreLocation } from './stores.js';
 
@@ -38,15 +38,70 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/** The inodes of the sockets listening on `port` (IPv4 and IPv6), from /proc/net. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
+      if (fields[3] === '0A' && Number.parseInt(fields[1]?.split(':')[1] ?? '', 16) === port) inodes.add(fields[9] as string);
+    }
+  }
+  return inodes;
+}
+
 /**
- * The real server as a child process (src/server.ts through tsx), ready when /health answers. `prefix` runs it
- * under another program (strace); the child is then that program.
+ * Whether `pid` or one of its children (the server under a `prefix` program) holds the socket listening on `port`.
+ * A port from freePort() is free only when probed: another test's server can take it meanwhile, and then its
+ * /health answers for ours. Seen in CI: a test loaded that other server, then sent SIGTERM to its own, still
+ * starting (no handler yet), which died of the signal.
+ */
+function listensOn(pid: number, port: number): boolean {
+  const inodes = listeningInodes(port);
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+  );
+  for (const owner of [String(pid), ...children]) {
+    for (const fd of readdirSync(`/proc/${owner}/fd`)) {
+      const target = /^socket:\[(\d+)\]$/.exec(readlinkSafe(`/proc/${owner}/fd/${fd}`))?.[1];
+      if (target !== undefined && inodes.has(target)) return true;
+    }
+  }
+  return false;
+}
+
+const readlinkSafe = (path: string): string => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return ''; // the descriptor was closed while we looked
+  }
+};
+
+/**
+ * The real server as a child process (src/server.ts through tsx), ready when /health answers and the socket
+ * answering is its own. `prefix` runs it under another program (strace); the child is then that program. With no
+ * PORT given, a server that lost its port to another process before it could listen is started again on another.
  */
 export async function spawnServer(
   location: StoreLocation,
   env: Record<string, string> = {},
   prefix: string[] = [],
 ): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnServerOnce(location, env, prefix);
+    } catch (err) {
+      const lostPort = err instanceof PortTakenError;
+      if (!lostPort || env.PORT !== undefined || attempt === 3) throw err;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function spawnServerOnce(location: StoreLocation, env: Record<string, string> = {}, prefix: string[] = []): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const command = [...prefix, process.execPath, '--import', 'tsx', 'src/server.ts'];
   const child = spawn(command[0] as string, command.slice(1), {
@@ -73,7 +128,7 @@ export async function spawnServer(
   // A server that never listened is killed here: no test holds it yet, and a live child would keep the test
   // file's process (and the suite) waiting for ever (seen in CI: 27 minutes).
   await waitFor(
-    async () => (await fetch(`${url}/health`)).ok,
+    async () => (await fetch(`${url}/health`)).ok && child.pid !== undefined && listensOn(child.pid, port),
     120_000,
     'the server to listen',
     () => exitCode !== undefined,
@@ -81,7 +136,10 @@ export async function spawnServer(
     child.kill('SIGKILL');
     throw new Error(`${err instanceof Error ? err.message : String(err)}; its output:\n${output}`);
   });
-  if (exitCode !== undefined) throw new Error(`server exited (${exitCode}) before it was ready:\n${output}`);
+  if (exitCode !== undefined) {
+    const message = `server exited (${exitCode}) before it was ready:\n${output}`;
+    throw /EADDRINUSE|already in use/i.test(output) ? new PortTakenError(message) : new Error(message);
+  }
   return { url, child, exited, output: () => output };
 }
 
