@@ -15,18 +15,19 @@ export interface HeapTuning {
 }
 
 /**
- * Sets the heap steps for the store this process serves. An operator's own `--heap-growing-percent` (node's
- * command line or NODE_OPTIONS; `=0` restores V8's dynamic steps) wins. V8 reads this flag each time it sizes a
- * heap, so setting it while running takes effect from the next collection, unlike the flags that size the heap.
+ * Sets the heap steps for the store this process serves. An operator's own `--heap-growing-percent` on node's
+ * command line (node refuses it in NODE_OPTIONS; `=0` restores V8's dynamic steps) wins. V8 reads this flag each
+ * time it sizes a heap, so setting it while running takes effect from the next collection, unlike the flags that
+ * size the heap.
  */
 export function tuneHeap(
   store: { databaseUrl: string | undefined },
-  nodeArgs: readonly string[] = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)],
+  nodeArgs: readonly string[] = process.execArgv,
+  setFlags: (flags: string) => void = setFlagsFromString,
 ): HeapTuning {
   if (store.databaseUrl !== undefined) return { heapGrowingPercent: 'postgres' };
-  if (nodeArgs.some((arg) => arg === FLAG || arg.startsWith(`${FLAG}=`) || arg.startsWith('--heap_growing_percent'))) {
-    return { heapGrowingPercent: 'operator' };
-  }
-  setFlagsFromString(`${FLAG}=${EMBEDDED_HEAP_GROWING_PERCENT}`);
+  // Node takes - and _ alike in option names, mixed too.
+  if (nodeArgs.some((arg) => (arg.split('=')[0] as string).replaceAll('_', '-') === FLAG)) return { heapGrowingPercent: 'operator' };
+  setFlags(`${FLAG}=${EMBEDDED_HEAP_GROWING_PERCENT}`);
   return { heapGrowingPercent: EMBEDDED_HEAP_GROWING_PERCENT };
 }

@@ -38,11 +38,12 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** The inodes of the sockets listening on `port` (IPv4 and IPv6), from /proc/net. */
+/** The inodes of the sockets listening on `port` (IPv4, and IPv6 where the kernel has it), from /proc/net. */
 function listeningInodes(port: number): Set<string> {
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+    const text = readOptional(table);
+    for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
       if (fields[3] === '0A' && Number.parseInt(fields[1]?.split(':')[1] ?? '', 16) === port) inodes.add(fields[9] as string);
@@ -50,6 +51,20 @@ function listeningInodes(port: number): Set<string> {
   }
   return inodes;
 }
+
+const readOptional = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // no such table (IPv6 off), or no children file (kernel without CONFIG_PROC_CHILDREN)
+  }
+};
+
+const holdsSocket = (pid: string, inodes: Set<string>): boolean =>
+  readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSafe(`/proc/${pid}/fd/${fd}`))?.[1];
+    return inode !== undefined && inodes.has(inode);
+  });
 
 /**
  * Whether `pid` or one of its children (the server under a `prefix` program) holds the socket listening on `port`.
@@ -59,16 +74,11 @@ function listeningInodes(port: number): Set<string> {
  */
 function listensOn(pid: number, port: number): boolean {
   const inodes = listeningInodes(port);
+  if (holdsSocket(String(pid), inodes)) return true;
   const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+    readOptional(`/proc/${pid}/task/${task}/children`).trim().split(/\s+/).filter(Boolean),
   );
-  for (const owner of [String(pid), ...children]) {
-    for (const fd of readdirSync(`/proc/${owner}/fd`)) {
-      const target = /^socket:\[(\d+)\]$/.exec(readlinkSafe(`/proc/${owner}/fd/${fd}`))?.[1];
-      if (target !== undefined && inodes.has(target)) return true;
-    }
-  }
-  return false;
+  return children.some((child) => holdsSocket(child, inodes));
 }
 
 const readlinkSafe = (path: string): string => {

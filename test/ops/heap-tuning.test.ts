@@ -6,11 +6,23 @@ import { freshStore, storeKinds } from '../helpers/stores.js';
 
 describe('V8 heap steps follow the store', { timeout: 180_000 }, () => {
   test('the embedded store gets 20% steps; PostgreSQL and an operator-set flag are left alone', () => {
-    assert.deepEqual(tuneHeap({ databaseUrl: 'postgres://postgres@127.0.0.1/test' }, []), { heapGrowingPercent: 'postgres' });
-    for (const operator of [['--heap-growing-percent=0'], ['--heap-growing-percent', '35'], ['--heap_growing_percent=35']]) {
-      assert.deepEqual(tuneHeap({ databaseUrl: undefined }, ['--enable-source-maps', ...operator]), { heapGrowingPercent: 'operator' });
+    const set: string[] = [];
+    const setFlags = (flags: string): void => void set.push(flags);
+    assert.deepEqual(tuneHeap({ databaseUrl: 'postgres://postgres@127.0.0.1/test' }, [], setFlags), { heapGrowingPercent: 'postgres' });
+    const spellings = [
+      ['--heap-growing-percent=0'],
+      ['--heap-growing-percent', '35'],
+      ['--heap_growing_percent=35'],
+      ['--heap_growing-percent=35'],
+    ];
+    for (const operator of spellings) {
+      assert.deepEqual(tuneHeap({ databaseUrl: undefined }, ['--enable-source-maps', ...operator], setFlags), {
+        heapGrowingPercent: 'operator',
+      });
     }
-    assert.deepEqual(tuneHeap({ databaseUrl: undefined }, ['--heap-growing-percent-x']), { heapGrowingPercent: 20 });
+    assert.deepEqual(set, []);
+    assert.deepEqual(tuneHeap({ databaseUrl: undefined }, ['--heap_growing_percent_x=1'], setFlags), { heapGrowingPercent: 20 });
+    assert.deepEqual(set, [`--heap-growing-percent=${EMBEDDED_HEAP_GROWING_PERCENT}`]);
     assert.equal(EMBEDDED_HEAP_GROWING_PERCENT, 20);
   });
 
