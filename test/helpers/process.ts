@@ -42,7 +42,7 @@ export async function waitFor(
 function listeningInodes(port: number): Set<string> {
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = readOptional(table);
+    const text = orEmpty(readText, table);
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
@@ -52,17 +52,22 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-const readOptional = (path: string): string => {
+/**
+ * What `read` gives for `path`, or '' when it is not there: no tcp6 table (IPv6 off), no children file (a kernel
+ * without CONFIG_PROC_CHILDREN), a descriptor closed while we looked.
+ */
+const orEmpty = (read: (path: string) => string, path: string): string => {
   try {
-    return readFileSync(path, 'utf8');
+    return read(path);
   } catch {
-    return ''; // no such table (IPv6 off), or no children file (kernel without CONFIG_PROC_CHILDREN)
+    return '';
   }
 };
+const readText = (path: string): string => readFileSync(path, 'utf8');
 
 const holdsSocket = (pid: string, inodes: Set<string>): boolean =>
   readdirSync(`/proc/${pid}/fd`).some((fd) => {
-    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSafe(`/proc/${pid}/fd/${fd}`))?.[1];
+    const inode = /^socket:\[(\d+)\]$/.exec(orEmpty(readlinkSync, `/proc/${pid}/fd/${fd}`))?.[1];
     return inode !== undefined && inodes.has(inode);
   });
 
@@ -76,18 +81,10 @@ function listensOn(pid: number, port: number): boolean {
   const inodes = listeningInodes(port);
   if (holdsSocket(String(pid), inodes)) return true;
   const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    readOptional(`/proc/${pid}/task/${task}/children`).trim().split(/\s+/).filter(Boolean),
+    orEmpty(readText, `/proc/${pid}/task/${task}/children`).trim().split(/\s+/).filter(Boolean),
   );
   return children.some((child) => holdsSocket(child, inodes));
 }
-
-const readlinkSafe = (path: string): string => {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return ''; // the descriptor was closed while we looked
-  }
-};
 
 /**
  * The real server as a child process (src/server.ts through tsx), ready when /health answers and the socket
