@@ -33,11 +33,31 @@ async function databaseCpuMs(adminUrl: string, databaseUrl: string): Promise<num
   }
 }
 
+/** The server's group commits over the run (warm-up included), from its own /metrics. */
+export interface CommitCycle {
+  /** Mean events per committed batch. */
+  batchEvents: number;
+  /** Mean time from a batch leaving the queue to its answer from the store, ms. */
+  commitMs: number;
+}
+
+/** Reads logagg_batch_events and logagg_batch_commit_seconds (sums and counts) from the server at `url`. */
+async function commitCycle(url: string): Promise<CommitCycle> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const batches = value('logagg_batch_events_count');
+  return {
+    batchEvents: value('logagg_batch_events_sum') / batches,
+    commitMs: (value('logagg_batch_commit_seconds_sum') * 1000) / value('logagg_batch_commit_seconds_count'),
+  };
+}
+
 export interface ServerLoad {
   report: LoadReport;
   rssMb: number;
   /** PostgreSQL backends' CPU per request sent (warm-up included), µs. */
   databaseCpuUs: number;
+  cycle: CommitCycle;
   /** Every request answered 200 and /stats counted every copy and every distinct event exactly once. */
   verified: boolean;
 }
@@ -71,8 +91,9 @@ export async function loadServer(ctx: BenchContext, options: Omit<LoadOptions, '
     const report = await runLoad({ ...options, url: aggregator.url, cpuPid: aggregator.pid });
     const requests = options.warmup + options.requests;
     const databaseCpuUs = ((await databaseCpuMs(ctx.adminUrl, aggregator.databaseUrl as string)) * 1000) / requests;
+    const cycle = await commitCycle(aggregator.url);
     const verified = await countsAgree(ctx, aggregator.url, [report], requests);
-    return { report, rssMb: aggregator.peakRssMb(), databaseCpuUs, verified };
+    return { report, rssMb: aggregator.peakRssMb(), databaseCpuUs, cycle, verified };
   } finally {
     await aggregator.stop();
   }

@@ -17,7 +17,8 @@ async function measure(ctx: BenchContext, target: Target, options: Omit<LoadOpti
     try {
       const report = await runLoad({ ...options, url: bare.url, cpuPid: bare.pid });
       const verified = report.statuses['200'] === options.warmup + options.requests;
-      return { report, rssMb: Number.NaN, databaseCpuUs: Number.NaN, verified };
+      const cycle = { batchEvents: Number.NaN, commitMs: Number.NaN };
+      return { report, rssMb: Number.NaN, databaseCpuUs: Number.NaN, cycle, verified };
     } finally {
       await bare.stop();
     }
@@ -40,6 +41,7 @@ export const singleIngestScenario: Scenario = {
     const samples: Record<Target, LoadReport[]> = { server: [], bare: [] };
     const rss: number[] = [];
     const databaseCpu: number[] = [];
+    const cycles: Measured['cycle'][] = [];
     let verified = true;
     for (let run = 0; run < ctx.runs; run++) {
       // Alternate which goes first, so neither always gets the quieter half of a run.
@@ -51,6 +53,7 @@ export const singleIngestScenario: Scenario = {
         if (target === 'server') {
           rss.push(result.rssMb);
           databaseCpu.push(result.databaseCpuUs);
+          cycles.push(result.cycle);
         }
         const { rate, p50, p99, serverCpuUs, generatorCpuUs } = result.report;
         ctx.log(
@@ -115,6 +118,18 @@ export const singleIngestScenario: Scenario = {
           'load generator CPU per request (server runs)',
           'µs',
           of('server', (r) => r.generatorCpuUs),
+        ),
+        // With every connection waiting for a commit, throughput is flushers × events per batch ÷ commit time:
+        // these two say whether a commit's time went to PostgreSQL's work or to waiting for a core.
+        figure(
+          'events per batch (mean)',
+          'events',
+          cycles.map((c) => c.batchEvents),
+        ),
+        figure(
+          'batch commit time (mean)',
+          'ms',
+          cycles.map((c) => c.commitMs),
         ),
         figure('server peak RSS', 'MiB', rss, { op: '<=', value: 250 }),
       ],

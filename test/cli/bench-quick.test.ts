@@ -46,6 +46,9 @@ describe('npm run bench:quick', { timeout: 900_000 }, () => {
       assert.doesNotMatch(results, /FAILED/);
       assert.match(results, /command: `npm run bench -- --quick/);
       assert.match(results, /÷ raw ceiling \| \d+\.\d\d \| ratio/);
+      // Read from the server's /metrics: a name or format change there would leave NaN here.
+      assert.match(results, /\| events per batch \(mean\) \| \d[\d,.]* \| events/);
+      assert.match(results, /\| batch commit time \(mean\) \| \d[\d,.]* \| ms/);
     },
   );
 });
