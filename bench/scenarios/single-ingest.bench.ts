@@ -119,8 +119,8 @@ export const singleIngestScenario: Scenario = {
           'µs',
           of('server', (r) => r.generatorCpuUs),
         ),
-        // With every connection waiting for a commit, throughput is flushers × events per batch ÷ commit time:
-        // these two say whether a commit's time went to PostgreSQL's work or to waiting for a core.
+        // With every connection waiting for a commit, throughput is at most flushers × events per batch ÷ commit
+        // time: beside PostgreSQL's CPU per request, these split a commit's time into its work and its waiting.
         figure(
           'events per batch (mean)',
           'events',
