@@ -45,9 +45,8 @@ export interface CommitCycle {
 async function commitCycle(url: string): Promise<CommitCycle> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const batches = value('logagg_batch_events_count');
   return {
-    batchEvents: value('logagg_batch_events_sum') / batches,
+    batchEvents: value('logagg_batch_events_sum') / value('logagg_batch_events_count'),
     commitMs: (value('logagg_batch_commit_seconds_sum') * 1000) / value('logagg_batch_commit_seconds_count'),
   };
 }

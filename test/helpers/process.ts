@@ -42,8 +42,7 @@ export async function waitFor(
 function listeningInodes(port: number): Set<string> {
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = orEmpty(readText, table);
-    for (const line of text.split('\n').slice(1)) {
+    for (const line of orEmpty(readText, table).split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
       if (fields[3] === '0A' && Number.parseInt(fields[1]?.split(':')[1] ?? '', 16) === port) inodes.add(fields[9] as string);
